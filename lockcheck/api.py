@@ -1,0 +1,71 @@
+"""The library's entry points: load a spec into a model, check it, build its state graph.
+Never prints, never exits: the CLI does that."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .engines.explicit import Explorer, Limits, check_explicit
+from .engines.tracing import format_value
+from .errors import Sources
+from .ir import Model
+from .lower import build_model
+from .pycompile import Program, compile_model
+from .resolve import load
+from .result import Result
+
+
+@dataclass
+class Options:
+    include_dirs: list[str] = field(default_factory=list)
+    defines: dict[str, str] = field(default_factory=dict)
+    max_states: int = 2_000_000
+    max_depth: int = 1_000_000
+
+
+def load_model(path: str, options: Options, sources: Sources) -> Model:
+    """Parse, resolve, type-check and lower a spec (raises SpecError)."""
+    modules = load(path, options.include_dirs, sources)
+    return build_model(path, modules, options.defines, sources)
+
+
+def verify(path: str, options: Options, sources: Sources) -> Result:
+    model = load_model(path, options, sources)
+    program = compile_model(model)
+    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth))
+    return result
+
+
+def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGraph, bool]:
+    """The reachable state graph: nodes are states, edges are steps labelled with thread,
+    statement and line. The flag says whether a limit cut the graph short."""
+    model = load_model(path, options, sources)
+    program = compile_model(model)
+    explorer = Explorer(program, Limits(options.max_states, options.max_depth), record_graph=True)
+    ex = explorer.explore()
+    graph = nx.DiGraph()
+    for i, state in enumerate(ex.states):
+        graph.add_node(i, label=describe_state(model, state), initial=ex.parent[i] < 0)
+    for src, dst, eid in ex.graph_edges or []:
+        edge = model.edges[eid]
+        thread = model.threads[edge.thread].name
+        text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
+        label = f"{thread}: {text}" + (f" [{edge.branch}]" if edge.branch else "") + f" ({edge.span.short})"
+        graph.add_edge(src, dst, label=label, thread=thread, line=edge.span.line)
+    return graph, bool(ex.limit)
+
+
+def describe_state(model: Model, state: tuple) -> str:
+    parts = []
+    for t in model.threads:
+        pc = state[t.pc_slot]
+        at = "done" if pc == t.end else t.node_text.get(pc, ("?", None))[0]
+        parts.append(f"{t.name} @ {at}")
+    for i, slot in enumerate(model.slots):
+        if slot.thread < 0 and slot.kind != "rw_reader":
+            parts.append(f"{slot.name}={format_value(model, i, state[i])}")
+    return "\n".join(parts)
+
+
+__all__ = ["Options", "load_model", "verify", "state_graph", "describe_state", "Program"]

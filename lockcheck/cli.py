@@ -1,0 +1,140 @@
+"""The command line: the only place that prints or exits."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .api import Options, state_graph, verify
+from .engines.explicit import LocalLoopError
+from .errors import Diagnostic, Sources, SpecError, format_diagnostic
+from .report.dot import write_dot
+from .report.text import render_result
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_SPEC_ERROR, EXIT_LIMIT = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit code 2 with a one-line reason, as for bad specs
+        self.print_usage(sys.stderr)
+        raise SpecError(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _define(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"-D wants NAME=VALUE, not '{text}'")
+    return name.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lockcheck", description="Model checker for locking races in kernel code paths.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("specs", nargs="+", metavar="SPEC", help=".lk files, or folders to search for them")
+        p.add_argument("-D", dest="defines", action="append", type=_define, default=[], metavar="NAME=VALUE",
+                       help="override a const of the spec")
+        p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
+                       help="search DIR for imports (after the spec's own folder)")
+
+    v = sub.add_parser("verify", help="explore every interleaving and check every property")
+    common(v)
+    v.add_argument("--max-states", type=_positive, default=2_000_000, help="stop after N states (exit 3)")
+    v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
+    v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
+
+    c = sub.add_parser("check", help="parse, resolve and type-check only")
+    common(c)
+
+    g = sub.add_parser("graph", help="write the reachable state graph as DOT")
+    common(g)
+    g.add_argument("-o", "--output", required=True, help="the .dot file to write")
+    g.add_argument("--max-states", type=_positive, default=5_000, help="refuse graphs larger than N states")
+    g.add_argument("--max-depth", type=_positive, default=1_000_000)
+    return parser
+
+
+def _spec_files(args: list[str]) -> list[str]:
+    files: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*.lk"))
+            if not found:
+                raise SpecError(f"no .lk files under {arg}")
+            files.extend(found)
+        else:
+            files.append(arg)
+    return files
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    sources = Sources()
+    try:
+        args = build_parser().parse_args(argv)
+        options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
+                          max_states=getattr(args, "max_states", 2_000_000),
+                          max_depth=getattr(args, "max_depth", 1_000_000))
+        files = _spec_files(args.specs)
+    except SpecError as err:
+        print(format_diagnostic(err.diagnostic, sources), file=stderr)
+        return EXIT_SPEC_ERROR
+    codes: list[int] = []
+    for path in files:
+        try:
+            codes.append(_run_one(args, path, options, sources, stdout))
+        except SpecError as err:
+            print(format_diagnostic(err.diagnostic, sources), file=stderr)
+            codes.append(EXIT_SPEC_ERROR)
+        except LocalLoopError as err:
+            print(format_diagnostic(Diagnostic(str(err), err.span), sources), file=stderr)
+            codes.append(EXIT_SPEC_ERROR)
+        except RecursionError:
+            print(f"{path}: error: the spec is nested too deeply to check", file=stderr)
+            codes.append(EXIT_SPEC_ERROR)
+    for severity in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT):
+        if severity in codes:
+            return severity
+    return EXIT_OK
+
+
+def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sources, stdout: TextIO) -> int:
+    if args.command == "check":
+        from .api import load_model
+
+        model = load_model(path, options, sources)
+        print(f"{path}: ok ({len(model.threads)} threads, {len(model.slots)} state variables, "
+              f"{len(model.properties)} properties)", file=stdout)
+        return EXIT_OK
+    if args.command == "graph":
+        graph, cut = state_graph(path, options, sources)
+        if cut:
+            print(f"{path}: the state graph has more than {options.max_states} states; not written. "
+                  f"Raise --max-states or make the spec smaller (e.g. -D NPAGES=1).", file=stdout)
+            return EXIT_LIMIT
+        write_dot(graph, args.output)
+        print(f"{path}: wrote {graph.number_of_nodes()} states and {graph.number_of_edges()} steps "
+              f"to {args.output}", file=stdout)
+        return EXIT_OK
+    result = verify(path, options, sources)
+    print(render_result(result, verbose=args.verbose), file=stdout)
+    print(file=stdout)
+    return result.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

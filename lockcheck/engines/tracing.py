@@ -1,0 +1,241 @@
+"""Counterexamples: replays a path of steps through the compiled model and describes each
+step (thread, statement, location, what changed) and the state it ends in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from ..ir import Edge, Model
+from ..pycompile import Program
+from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
+
+if TYPE_CHECKING:
+    from .explicit import Exploration, Explorer
+
+
+@dataclass(frozen=True)
+class Path:
+    """How to reach a violation: from `start`, the visible edges in order; then optionally
+    `last` = (edge, check) for a step that fails a check (check -1: it completes), and
+    `chain_fail` = (edge, check) for a check failing among the local steps after it."""
+
+    start: tuple
+    edges: tuple[int, ...]
+    last: tuple[int, int] | None = None
+    chain_fail: tuple[int, int] | None = None
+    states: tuple[tuple, ...] = ()  # the resting states along the way, start first
+
+
+def format_value(model: Model, slot: int, value: int) -> str:
+    info = model.slots[slot]
+    if info.kind in ("bool", "rw_reader"):
+        return "true" if value else "false"
+    if info.kind == "enum":
+        return info.enum_names[value] if 0 <= value < len(info.enum_names) else str(value)
+    if info.kind in ("lock", "rw_writer"):
+        return "free" if value == 0 else f"held by {model.threads[value - 1].name}"
+    return str(value)
+
+
+class TraceBuilder:
+    def __init__(self, program: Program, explorer: "Explorer"):
+        self.program = program
+        self.model = program.model
+        self.explorer = explorer
+
+    # ---- replay ----
+    def _chain_to(self, t: int, state: tuple, target: tuple | None) -> tuple[list[tuple[Edge, tuple, tuple]], tuple]:
+        """The chained edges that take `state` to `target` (any resting state if None)."""
+        chained = self.program.chained[t]
+        pc_slot = self.explorer._thread(t).pc_slot
+        fns = self.program.node_fns[t]
+        stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
+        while stack:
+            st, done = stack.pop()
+            if st[pc_slot] not in chained:
+                if target is None or st == target:
+                    return done, st
+                continue
+            fn = fns[st[pc_slot]]
+            for eid, ns, chk in (fn(st) if fn else []):
+                if ns is not None and len(done) < 100_000:
+                    stack.append((ns, done + [(self.model.edges[eid], st, ns)]))
+        raise AssertionError("replay lost its way")
+
+    def _chain_fail(self, t: int, state: tuple, fail: tuple[int, int]) -> list[tuple[Edge, tuple, tuple]]:
+        chained = self.program.chained[t]
+        pc_slot = self.explorer._thread(t).pc_slot
+        fns = self.program.node_fns[t]
+        stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
+        while stack:
+            st, done = stack.pop()
+            if st[pc_slot] not in chained:
+                continue
+            fn = fns[st[pc_slot]]
+            for eid, ns, chk in (fn(st) if fn else []):
+                if (eid, chk) == fail:
+                    return done + [(self.model.edges[eid], st, st)]
+                if ns is not None:
+                    stack.append((ns, done + [(self.model.edges[eid], st, ns)]))
+        raise AssertionError("replay could not find the failing check")
+
+    def replay(self, path: Path) -> tuple[list[TraceStep], tuple, str]:
+        steps: list[TraceStep] = []
+        failed_message = ""
+        state = path.start
+        if path.chain_fail is not None and not path.edges and path.last is None:
+            t = self.model.edges[path.chain_fail[0]].thread
+            done = self._chain_fail(t, state, path.chain_fail)
+            self._rows(steps, done, number=None)
+            return self._fail_last(steps, path.chain_fail), state, self._message(path.chain_fail)
+        number = 0
+        plan = list(path.edges)
+        targets: list[tuple | None] = list(path.states[1:]) or [None] * len(plan)
+        for k, eid in enumerate(plan):
+            edge = self.model.edges[eid]
+            number += 1
+            ns = self._apply(edge, state)
+            done, rest = self._chain_to(edge.thread, ns, targets[k] if k < len(targets) else None)
+            self._rows(steps, [(edge, state, ns)] + done, number)
+            state = rest
+        if path.last is not None:
+            eid, chk = path.last
+            edge = self.model.edges[eid]
+            number += 1
+            if chk >= 0:
+                self._rows(steps, [(edge, state, state)], number)
+                steps = self._fail_last(steps, (eid, chk))
+                failed_message = self._message((eid, chk))
+            else:
+                ns = self._apply(edge, state)
+                if path.chain_fail is not None:
+                    done = self._chain_fail(edge.thread, ns, path.chain_fail)
+                    self._rows(steps, [(edge, state, ns)] + done, number)
+                    steps = self._fail_last(steps, path.chain_fail)
+                    failed_message = self._message(path.chain_fail)
+                else:
+                    done, rest = self._chain_to(edge.thread, ns, None)
+                    self._rows(steps, [(edge, state, ns)] + done, number)
+                    state = rest
+        return steps, state, failed_message
+
+    def _apply(self, edge: Edge, state: tuple) -> tuple:
+        fn = self.program.node_fns[edge.thread][edge.src]
+        assert fn is not None
+        for eid, ns, chk in fn(state):
+            if eid == edge.id and ns is not None:
+                return ns
+        raise AssertionError(f"edge {edge.id} is not enabled in replay")
+
+    def _rows(self, steps: list[TraceStep], executed: list[tuple[Edge, tuple, tuple]], number: int | None) -> None:
+        first = True
+        for edge, before, after in executed:
+            changes = self._changes(before, after)
+            if not edge.shown:
+                if changes and steps:
+                    last = steps[-1]
+                    steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch,
+                                          last.changes + changes, last.failed)
+                continue
+            steps.append(TraceStep(number if first else None, self.explorer._thread(edge.thread).name,
+                                   self._text(edge), edge.span, edge.branch, changes))
+            first = False
+
+    def _text(self, edge: Edge) -> str:
+        return f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
+
+    def _changes(self, before: tuple, after: tuple) -> tuple[Change, ...]:
+        out = []
+        for i, (a, b) in enumerate(zip(before, after)):
+            if a != b and self.model.slots[i].visible:
+                out.append(Change(self.model.slots[i].name, format_value(self.model, i, a),
+                                  format_value(self.model, i, b)))
+        return tuple(out)
+
+    def _fail_last(self, steps: list[TraceStep], fail: tuple[int, int]) -> list[TraceStep]:
+        edge, check = self.program.checks[fail[1]]
+        if steps:
+            last = steps[-1]
+            steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch, (),
+                                  f"{check.prop}: {check.message}")
+        else:
+            steps.append(TraceStep(None, self.explorer._thread(edge.thread).name, self._text(edge), edge.span,
+                                   edge.branch, (), f"{check.prop}: {check.message}"))
+        return steps
+
+    def _message(self, fail: tuple[int, int]) -> str:
+        edge, check = self.program.checks[fail[1]]
+        return f"{check.message} ({check.span.short})"
+
+    # ---- the state a trace ends in ----
+    def final_state(self, state: tuple) -> tuple[ThreadState, ...]:
+        out = []
+        for t, thread in enumerate(self.model.threads):
+            holds = tuple(lk.name for lk in self.model.locks
+                          if state[lk.slot] == t + 1 or (lk.reader_slots and state[lk.reader_slots[t]]))
+            pc = state[thread.pc_slot]
+            if pc == thread.end:
+                out.append(ThreadState(thread.name, "finished", holds=holds))
+                continue
+            text, span = thread.node_text.get(pc, ("?", None))
+            fn = self.program.node_fns[t][pc]
+            status = "ready" if fn is not None and fn(state) else "blocked"
+            out.append(ThreadState(thread.name, status, text, span, holds))  # type: ignore[arg-type]
+        return tuple(out)
+
+    # ---- results ----
+    def trace_for(self, path: Path, summary: str) -> tuple[Trace, str]:
+        steps, end, failed = self.replay(path)
+        return Trace(tuple(steps), self.final_state(end), summary or failed), failed
+
+    def property_results(self, ex: "Exploration") -> list[PropertyResult]:
+        model = self.model
+        results: list[PropertyResult] = []
+        cycle = self._lock_cycle(ex)
+        for name, prop in model.properties.items():
+            exp = model.expectations.get(name)
+            expected = exp.verdict if exp else None
+            r = PropertyResult(name, prop.kind, "holds", expected, prop.span, prop.description)
+            violation = ex.violations.get(name)
+            if violation is not None:
+                r.verdict = "violated"
+                summary = ""
+                if prop.kind in ("invariant", "lemma"):
+                    summary = f"invariant {name} is false: {prop.description}"
+                elif name == "deadlock":
+                    summary = "deadlock: no thread can move and not all have finished"
+                r.trace, failed = self.trace_for(violation.path, summary)
+                r.message = summary or failed
+            elif name == "lock_order" and cycle:
+                r.verdict = "violated"
+                edges, path = cycle
+                r.cycle = edges
+                r.message = "lock order cycle: " + "; ".join(
+                    f"{e.thread} takes {e.acquired} while holding {e.held} ({e.span.short})" for e in edges)
+                r.trace, _ = self.trace_for(path, r.message)
+            elif ex.limit:
+                r.verdict = "unknown"
+                r.detail = f"no violation in the states explored before {ex.limit} stopped the search"
+            results.append(r)
+        return results
+
+    def _lock_cycle(self, ex: "Exploration") -> tuple[tuple[LockOrderEdge, ...], Path] | None:
+        if not ex.lock_edges:
+            return None
+        graph = nx.DiGraph()
+        graph.add_edges_from(ex.lock_edges)
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            return None
+        names = {lk.slot: lk.name for lk in self.model.locks}
+        edges = []
+        latest = max(cycle, key=lambda e: ex.lock_edges[(e[0], e[1])][0])
+        for a, b in cycle:
+            sid, eid, t = ex.lock_edges[(a, b)]
+            edges.append(LockOrderEdge(names[a], names[b], self.model.threads[t].name, self.model.edges[eid].span))
+        sid, eid, _ = ex.lock_edges[(latest[0], latest[1])]
+        path = self.explorer.path_to(ex, sid, (eid, -1))
+        return tuple(edges), path

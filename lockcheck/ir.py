@@ -1,0 +1,229 @@
+"""The transition system a spec denotes: a flat state vector, threads as graphs of atomic
+steps, and named properties. Nothing here knows the syntax it came from, except spans."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .source import Span
+
+Sort = Literal["bool", "int"]
+
+
+# ---- expressions over the state vector `s` ----------------------------------------------
+
+@dataclass(frozen=True)
+class Lit:
+    value: int
+    sort: Sort
+
+
+@dataclass(frozen=True)
+class Var:
+    """s[slot], a statically known slot."""
+
+    slot: int
+    sort: Sort
+
+
+@dataclass(frozen=True)
+class Load:
+    """s[addr] for an address known only at run time; `candidates` are all it can be."""
+
+    addr: "Expr"
+    candidates: tuple[int, ...]
+    sort: Sort
+
+
+@dataclass(frozen=True)
+class Un:
+    op: str  # "!" | "-"
+    arg: "Expr"
+    sort: Sort
+
+
+@dataclass(frozen=True)
+class Bin:
+    op: str  # + - * / % == != < <= > >= && || ->
+    left: "Expr"
+    right: "Expr"
+    sort: Sort
+
+
+@dataclass(frozen=True)
+class Ite:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    sort: Sort
+
+
+Expr = Lit | Var | Load | Un | Bin | Ite
+
+TRUE = Lit(1, "bool")
+FALSE = Lit(0, "bool")
+
+
+def slots_read(expr: Expr) -> set[int]:
+    """Every slot an expression may read (all candidates of a dynamic load)."""
+    out: set[int] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Var):
+            out.add(e.slot)
+        elif isinstance(e, Load):
+            out.update(e.candidates)
+            stack.append(e.addr)
+        elif isinstance(e, Un):
+            stack.append(e.arg)
+        elif isinstance(e, Bin):
+            stack += [e.left, e.right]
+        elif isinstance(e, Ite):
+            stack += [e.cond, e.then, e.other]
+    return out
+
+
+def conj(parts: list[Expr]) -> Expr:
+    parts = [p for p in parts if p != TRUE]
+    if not parts:
+        return TRUE
+    out = parts[0]
+    for p in parts[1:]:
+        out = Bin("&&", out, p, "bool")
+    return out
+
+
+def implies(premise: Expr, conclusion: Expr) -> Expr:
+    return conclusion if premise == TRUE else Bin("->", premise, conclusion, "bool")
+
+
+def negate(expr: Expr) -> Expr:
+    return Un("!", expr, "bool")
+
+
+# ---- the state vector --------------------------------------------------------------------
+
+SlotKind = Literal["bool", "int", "enum", "lock", "rw_writer", "rw_reader", "pc", "ref"]
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str               # what a user reads: pages[1].locked, flusher.ok
+    kind: SlotKind
+    low: int                # the values the slot can take: low..high, or `values`
+    high: int
+    enum_names: tuple[str, ...] = ()
+    thread: int = -1        # the owning thread of a pc or local slot; -1 for globals
+    visible: bool = True    # shown in traces (hidden: loop counters, parameters, results)
+    values: tuple[int, ...] = ()  # for refs: the addresses it can hold
+    lock_kind: str = ""     # for lock slots: lock | spinlock | rwlock
+
+    @property
+    def sort(self) -> Sort:
+        return "bool" if self.kind in ("bool", "rw_reader") else "int"
+
+    def domain(self) -> tuple[int, ...]:
+        return self.values if self.values else tuple(range(self.low, self.high + 1))
+
+
+# ---- steps -------------------------------------------------------------------------------
+
+CheckWhen = Literal["attempt", "exec", "post"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A condition that must hold. `attempt`: whenever the thread stands before the step,
+    enabled or not; `exec`: when the step runs, in the state before it; `post`: after it."""
+
+    prop: str
+    cond: Expr
+    message: str
+    span: Span
+    when: CheckWhen
+
+
+@dataclass(frozen=True)
+class Write:
+    addr: Expr              # Lit for a static slot
+    value: Expr
+    candidates: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: int
+    thread: int
+    src: int
+    dst: int
+    guard: Expr | None      # the step is enabled only when this holds
+    checks: tuple[Check, ...]
+    writes: tuple[Write, ...]  # all values are computed in the state before the step
+    text: str               # the statement as written
+    span: Span
+    context: tuple[str, ...]   # the procs it was inlined from, outermost first
+    local: bool             # touches only its thread's locals: runs together with the step before
+    shown: bool             # a statement a user wrote (bookkeeping is not shown in traces)
+    acquires: Expr | None = None  # address of a lock this step acquires (for lock order)
+    branch: str = ""        # which way a condition went: "true", "false", "branch 2"
+
+
+@dataclass(frozen=True)
+class Thread:
+    index: int
+    name: str
+    pc_slot: int
+    entry: int
+    end: int                # the pc of a finished thread
+    node_count: int
+    chained: frozenset[int]  # pcs where the thread never rests: local steps and atomic bodies
+    atomic_nodes: frozenset[int]
+    node_text: dict[int, tuple[str, Span]]  # what the thread is about to do at a pc
+    local_slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: Literal["invariant", "lemma", "assertion", "requires", "ensures", "builtin"]
+    span: Span | None
+    cond: Expr | None = None  # for invariants and lemmas
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    prop: str
+    verdict: Literal["holds", "violation"]
+    span: Span
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    name: str
+    kind: str               # lock | spinlock | rwlock
+    slot: int               # owner slot (writer slot for rwlocks)
+    reader_slots: tuple[int, ...] = ()
+
+
+@dataclass
+class Model:
+    path: str
+    slots: list[Slot]
+    initial: tuple[int, ...]
+    threads: list[Thread]
+    edges: list[Edge]
+    properties: dict[str, Property]
+    expectations: dict[str, Expectation]
+    locks: list[LockInfo]
+    init_edges: list[Edge] = field(default_factory=list)   # the init block, run atomically
+    init_thread: Thread | None = None
+    consts: dict[str, int] = field(default_factory=dict)
+
+    def edges_from(self, thread: int, pc: int) -> list[Edge]:
+        return [e for e in self.edges if e.thread == thread and e.src == pc]
+
+    @property
+    def invariants(self) -> list[Property]:
+        return [p for p in self.properties.values() if p.kind in ("invariant", "lemma")]

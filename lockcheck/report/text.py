@@ -1,0 +1,87 @@
+"""Results as text for a terminal or a review comment: a verdict table, then each
+counterexample as a table of steps and the state it ends in."""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from ..result import PropertyResult, Result, Trace
+
+
+def _verdict_cell(p: PropertyResult) -> str:
+    if p.verdict == "unknown":
+        return "unknown"
+    return p.verdict
+
+
+def _expect_cell(p: PropertyResult) -> str:
+    ok = p.as_expected
+    mark = "ok" if ok else ("UNEXPECTED" if ok is False else "?")
+    return f"{p.expected or 'holds'} ({mark})"
+
+
+def render_result(result: Result, verbose: bool = False) -> str:
+    out: list[str] = [f"== {result.spec} ({result.engine} engine)"]
+    shown = [p for p in result.properties
+             if verbose or p.kind != "builtin" or p.expected or p.verdict != "holds"]
+    quiet = [p.name for p in result.properties if p not in shown]
+    rows = [[p.name, p.kind, _verdict_cell(p), _expect_cell(p)] for p in shown]
+    out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
+    if quiet:
+        out.append(f"also checked, no violation: {', '.join(quiet)}")
+    for p in result.properties:
+        if p.verdict == "violated":
+            out.append("")
+            out.append(render_violation(p))
+        elif p.verdict == "unknown" and p.detail and p.expected:
+            out.append(f"{p.name}: {p.detail}")
+    for w in result.warnings:
+        out.append(f"warning: {w}")
+    s = result.stats
+    line = (f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, "
+            f"{s.seconds:.2f} s")
+    if s.states and s.seconds > 0:
+        line += f" ({s.states / s.seconds:,.0f} states/s)"
+    out.append("")
+    out.append(line)
+    if s.limit:
+        out.append(f"stopped at {s.limit}: properties not violated so far are unknown")
+    return "\n".join(out)
+
+
+def render_violation(p: PropertyResult) -> str:
+    head = f"-- {p.name} violated"
+    if p.expected == "violation":
+        head += " (as expected)"
+    else:
+        head += " (UNEXPECTED)"
+    lines = [head, f"   {p.message}"]
+    for edge in p.cycle:
+        lines.append(f"   {edge.span}: {edge.thread} takes {edge.acquired} while holding {edge.held}")
+    if p.trace is not None:
+        lines.append(render_trace(p.trace))
+    return "\n".join(lines)
+
+
+def render_trace(trace: Trace) -> str:
+    rows = []
+    for step in trace.steps:
+        text = step.text + (f"  [{step.branch}]" if step.branch else "")
+        changes = "\n".join(f"{c.name}: {c.old} -> {c.new}" for c in step.changes)
+        if step.failed:
+            changes = (changes + "\n" if changes else "") + f"FAILS {step.failed}"
+        rows.append(["" if step.number is None else step.number, step.thread, text, step.span.short, changes])
+    table = tabulate(rows, headers=["step", "thread", "statement", "where", "changes"], tablefmt="simple")
+    lines = ["", "   shortest counterexample, " + f"{trace.length} steps:", _indent(table, "   "), "",
+             "   state at the end:"]
+    final = []
+    for ts in trace.final:
+        where = ""
+        if ts.status != "finished":
+            where = f"at {ts.at}" + (f" ({ts.span.short})" if ts.span else "")
+        final.append([ts.thread, ts.status, where, ", ".join(ts.holds) or "-"])
+    lines.append(_indent(tabulate(final, headers=["thread", "status", "where", "holds"], tablefmt="simple"), "   "))
+    return "\n".join(lines)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

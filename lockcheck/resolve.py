@@ -1,0 +1,439 @@
+"""Files and names: loads a spec with its imports, evaluates consts, resolves types and
+lays the globals out in the state vector."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import syntax as s
+from .errors import Note, Sources, SpecError, did_you_mean
+from .ir import Slot
+from .parser import parse
+from .source import SourceFile, Span
+from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, StructT, Type, size_of
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_SLOTS = 100_000
+
+
+def models_dir() -> Path:
+    """The repository's models/ (installed as package data beside the code)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "models", here.parent / "models"):
+        if candidate.is_dir():
+            return candidate
+    return here / "models"
+
+
+def read_source(path: Path, shown: str, span: Span | None = None) -> SourceFile:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SpecError(f"{shown}: file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", span)
+        data = path.read_bytes()
+    except OSError as err:
+        raise SpecError(f"cannot read {shown}: {err.strerror}", span) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        prefix = data[: err.start].decode("utf-8", errors="replace")
+        line = prefix.count("\n") + 1
+        column = len(prefix) - (prefix.rfind("\n") + 1) + 1
+        raise SpecError(f"{shown} is not UTF-8 text (byte 0x{data[err.start]:02x})",
+                        Span(shown, line, column)) from None
+    return SourceFile.of(shown, text)
+
+
+@dataclass
+class Loaded:
+    modules: list[s.Module]
+    sources: Sources
+
+
+def load(path: str, include_dirs: list[str], sources: Sources) -> list[s.Module]:
+    """The spec and everything it imports, imports first, each file once."""
+    modules: list[s.Module] = []
+    done: set[Path] = set()
+    stack: list[Path] = []
+
+    def visit(file: Path, shown: str, span: Span | None) -> None:
+        real = file.resolve()
+        if real in stack:
+            cycle = " -> ".join(p.name for p in stack[stack.index(real):] + [real])
+            raise SpecError(f"import cycle: {cycle}", span)
+        if real in done:
+            return
+        source = read_source(file, shown, span)
+        sources.add(source)
+        module = parse(source)
+        stack.append(real)
+        for decl in module.decls:
+            if isinstance(decl, s.Import):
+                target = _find_import(decl, file.parent, include_dirs)
+                visit(target, _shown(target), decl.span)
+        stack.pop()
+        done.add(real)
+        modules.append(module)
+
+    visit(Path(path), path, None)
+    return modules
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _find_import(decl: s.Import, beside: Path, include_dirs: list[str]) -> Path:
+    tried = [beside] + [Path(d) for d in include_dirs] + [models_dir()]
+    for folder in tried:
+        candidate = folder / decl.path
+        if candidate.is_file():
+            return candidate
+    where = ", ".join(str(t) for t in tried)
+    raise SpecError(f"import \"{decl.path}\" not found (looked in {where})", decl.span)
+
+
+# ---- the global environment ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConstInfo:
+    value: int
+    type: Type
+    span: Span
+
+
+@dataclass(frozen=True)
+class GlobalVar:
+    name: str
+    type: Type
+    base: int
+    span: Span
+
+
+@dataclass
+class Env:
+    consts: dict[str, ConstInfo] = field(default_factory=dict)
+    enums: dict[str, EnumT] = field(default_factory=dict)
+    enum_members: dict[str, tuple[EnumT, int]] = field(default_factory=dict)
+    structs: dict[str, StructT] = field(default_factory=dict)
+    globals: dict[str, GlobalVar] = field(default_factory=dict)
+    procs: dict[str, s.ProcDecl] = field(default_factory=dict)
+    threads: list[tuple[s.ThreadDecl, int]] = field(default_factory=list)
+    inits: list[s.InitDecl] = field(default_factory=list)
+    invariants: list[s.InvariantDecl] = field(default_factory=list)
+    expects: list[s.ExpectDecl] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+    initial: list[int] = field(default_factory=list)
+    nthreads: int = 0
+    declared_at: dict[str, Span] = field(default_factory=dict)
+
+    def all_names(self) -> set[str]:
+        return set(self.consts) | set(self.enum_members) | set(self.globals) | set(self.enums) \
+            | set(self.structs) | set(self.procs)
+
+
+def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
+    env = Env()
+    decls = [d for m in modules for d in m.decls]
+    for decl in decls:
+        _declare(env, decl)
+    consts = [d for d in decls if isinstance(d, s.ConstDecl)]
+    _eval_consts(env, consts, overrides)
+    for decl in decls:
+        if isinstance(decl, s.StructDecl):
+            env.structs[decl.name] = _struct_type(env, decl)
+    for decl in decls:
+        if isinstance(decl, s.ThreadDecl):
+            count = 1
+            if decl.count is not None:
+                count = const_int(env, decl.count, "thread count")
+                if not 1 <= count <= 64:
+                    raise SpecError(f"thread count must be between 1 and 64, not {count}", decl.count.span)
+            env.threads.append((decl, count))
+    env.nthreads = sum(count for _, count in env.threads)
+    for decl in decls:
+        if isinstance(decl, s.GlobalDecl):
+            _lay_out_global(env, decl.var)
+    return env
+
+
+def _declare(env: Env, decl: s.Decl) -> None:
+    def claim(name: str, span: Span) -> None:
+        if name in env.declared_at:
+            raise SpecError(f"'{name}' is declared twice", span,
+                            (Note(env.declared_at[name], "first declared here"),))
+        env.declared_at[name] = span
+
+    if isinstance(decl, s.ConstDecl):
+        claim(decl.name, decl.span)
+    elif isinstance(decl, s.EnumDecl):
+        claim(decl.name, decl.span)
+        enum = EnumT(decl.name, tuple(m for m, _ in decl.members))
+        env.enums[decl.name] = enum
+        for i, (member, span) in enumerate(decl.members):
+            claim(member, span)
+            env.enum_members[member] = (enum, i)
+    elif isinstance(decl, s.StructDecl):
+        claim(decl.name, decl.span)
+        env.structs[decl.name] = StructT(decl.name, ())  # filled in once consts are known
+    elif isinstance(decl, s.GlobalDecl):
+        claim(decl.var.name, decl.var.span)
+    elif isinstance(decl, s.ProcDecl):
+        claim(decl.name, decl.span)
+        env.procs[decl.name] = decl
+    elif isinstance(decl, s.ThreadDecl):
+        claim(decl.name, decl.span)
+    elif isinstance(decl, s.InvariantDecl):
+        claim(decl.name, decl.span)
+        env.invariants.append(decl)
+    elif isinstance(decl, s.ExpectDecl):
+        env.expects.append(decl)
+    elif isinstance(decl, s.InitDecl):
+        env.inits.append(decl)
+
+
+# ---- constants ----------------------------------------------------------------------------
+
+def _eval_consts(env: Env, consts: list[s.ConstDecl], overrides: dict[str, str]) -> None:
+    by_name = {c.name: c for c in consts}
+    for name in overrides:
+        if name not in by_name:
+            raise SpecError(f"-D {name}: the spec has no const '{name}'{did_you_mean(name, set(by_name))}")
+    evaluating: list[str] = []
+
+    def value_of(name: str) -> ConstInfo:
+        if name in env.consts:
+            return env.consts[name]
+        decl = by_name[name]
+        if name in evaluating:
+            raise SpecError(f"const '{name}' is defined in terms of itself", decl.span)
+        evaluating.append(name)
+        value, type_ = _const_expr(env, decl.value, value_of, set(by_name))
+        evaluating.pop()
+        if name in overrides:
+            value = _parse_override(name, overrides[name], type_)
+        info = ConstInfo(value, type_, decl.span)
+        env.consts[name] = info
+        return info
+
+    for c in consts:
+        value_of(c.name)
+
+
+def _parse_override(name: str, text: str, type_: Type) -> int:
+    text = text.strip()
+    if isinstance(type_, BoolT):
+        if text in ("true", "false"):
+            return int(text == "true")
+        raise SpecError(f"-D {name}={text}: '{name}' is a bool const; give true or false")
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise SpecError(f"-D {name}={text}: '{name}' is an int const; give an integer") from None
+
+
+def const_int(env: Env, expr: s.Expr, what: str) -> int:
+    value, type_ = _const_expr(env, expr, lambda n: env.consts[n], set(env.consts))
+    if not isinstance(type_, IntT):
+        raise SpecError(f"{what} must be an integer, not {type_}", expr.span)
+    return value
+
+
+def const_value(env: Env, expr: s.Expr) -> tuple[int, Type]:
+    return _const_expr(env, expr, lambda n: env.consts[n], set(env.consts))
+
+
+_ARITH = {"+", "-", "*", "/", "%"}
+_COMPARE = {"<", "<=", ">", ">="}
+
+
+def _const_expr(env: Env, expr: s.Expr, lookup, const_names: set[str]) -> tuple[int, Type]:
+    """Evaluate a constant expression: literals, consts, enum members and operators."""
+    if isinstance(expr, s.Number):
+        return expr.value, IntT(expr.value, expr.value)
+    if isinstance(expr, s.BoolLit):
+        return int(expr.value), BoolT()
+    if isinstance(expr, s.Name):
+        if expr.name in const_names:
+            info = lookup(expr.name)
+            return info.value, info.type
+        if expr.name in env.enum_members:
+            enum, index = env.enum_members[expr.name]
+            return index, enum
+        known = const_names | set(env.enum_members)
+        raise SpecError(f"'{expr.name}' is not a constant{did_you_mean(expr.name, known)}", expr.span)
+    if isinstance(expr, s.Unary):
+        value, type_ = _const_expr(env, expr.arg, lookup, const_names)
+        if expr.op == "!":
+            _want(type_, BoolT, expr.arg)
+            return int(not value), BoolT()
+        _want(type_, IntT, expr.arg)
+        return -value, IntT(-value, -value)
+    if isinstance(expr, s.Binary):
+        a, ta = _const_expr(env, expr.left, lookup, const_names)
+        b, tb = _const_expr(env, expr.right, lookup, const_names)
+        op = expr.op
+        if op in _ARITH:
+            _want(ta, IntT, expr.left)
+            _want(tb, IntT, expr.right)
+            if op in ("/", "%") and b == 0:
+                raise SpecError("division by zero in a constant", expr.span)
+            value = c_arith(op, a, b)
+            return value, IntT(value, value)
+        if op in _COMPARE:
+            _want(ta, IntT, expr.left)
+            _want(tb, IntT, expr.right)
+            return int({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]), BoolT()
+        if op in ("==", "!="):
+            if type(ta) is not type(tb) or (isinstance(ta, EnumT) and ta != tb):
+                raise SpecError(f"cannot compare {ta} with {tb}", expr.span)
+            return int((a == b) == (op == "==")), BoolT()
+        _want(ta, BoolT, expr.left)
+        _want(tb, BoolT, expr.right)
+        return int({"&&": a and b, "||": a or b, "->": (not a) or b}[op]), BoolT()
+    if isinstance(expr, s.Cond):
+        c, tc = _const_expr(env, expr.test, lookup, const_names)
+        _want(tc, BoolT, expr.test)
+        return _const_expr(env, expr.then if c else expr.other, lookup, const_names)
+    raise SpecError("expected a constant expression", expr.span)
+
+
+def c_arith(op: str, a: int, b: int) -> int:
+    """C semantics: division truncates toward zero."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
+    return quotient if op == "/" else a - b * quotient
+
+
+def _want(type_: Type, cls: type, expr: s.Expr) -> None:
+    if not isinstance(type_, cls):
+        name = {BoolT: "bool", IntT: "an integer"}.get(cls, cls.__name__)
+        raise SpecError(f"expected {name} here, not {type_}", expr.span)
+
+
+# ---- types and layout ----------------------------------------------------------------------
+
+def resolve_type(env: Env, ref: s.TypeRef) -> Type:
+    if isinstance(ref, s.BoolTypeRef):
+        return BoolT()
+    if isinstance(ref, s.IntTypeRef):
+        low = const_int(env, ref.low, "an int bound")
+        high = const_int(env, ref.high, "an int bound")
+        if low > high:
+            raise SpecError(f"empty int range {low}..{high}", ref.span)
+        if high - low > 1_000_000:
+            raise SpecError(f"int range {low}..{high} is too wide for a model (at most 10^6 values)", ref.span)
+        return IntT(low, high)
+    if isinstance(ref, s.LockTypeRef):
+        return LockT(ref.kind)
+    assert isinstance(ref, s.NamedTypeRef)
+    if ref.name in env.enums:
+        return env.enums[ref.name]
+    if ref.name in env.structs:
+        return env.structs[ref.name]
+    known = set(env.enums) | set(env.structs) | {"bool", "int", "lock", "spinlock", "rwlock"}
+    raise SpecError(f"unknown type '{ref.name}'{did_you_mean(ref.name, known)}", ref.span)
+
+
+def _var_type(env: Env, var: s.VarSpec) -> Type:
+    base = resolve_type(env, var.type)
+    if var.size is None:
+        return base
+    size = const_int(env, var.size, "an array size")
+    if not 1 <= size <= 4096:
+        raise SpecError(f"array size must be between 1 and 4096, not {size}", var.size.span)
+    return ArrayT(base, size)
+
+
+def _scalar_init(env: Env, type_: Type, expr: s.Expr) -> int:
+    value, vtype = const_value(env, expr)
+    if isinstance(type_, BoolT) and isinstance(vtype, BoolT):
+        return value
+    if isinstance(type_, IntT) and isinstance(vtype, IntT):
+        if not type_.low <= value <= type_.high:
+            raise SpecError(f"initial value {value} is outside {type_}", expr.span)
+        return value
+    if isinstance(type_, EnumT) and vtype == type_:
+        return value
+    raise SpecError(f"cannot initialise a {type_} with a {vtype}", expr.span)
+
+
+def default_values(env: Env, type_: Type, init: s.Expr | tuple[s.Expr, ...] | None, span: Span) -> list[int]:
+    """Initial values of every slot of a variable of this type, in layout order."""
+    if isinstance(type_, ArrayT):
+        if isinstance(init, tuple):
+            if len(init) != type_.size:
+                raise SpecError(f"{len(init)} initial values for an array of {type_.size}", span)
+            return [v for e in init for v in default_values(env, type_.elem, e, span)]
+        return default_values(env, type_.elem, init, span) * type_.size
+    if isinstance(init, tuple):
+        raise SpecError("a list of initial values needs an array", span)
+    if isinstance(type_, StructT):
+        if init is not None:
+            raise SpecError(f"a {type_} takes its initial values from its field defaults", init.span)
+        return [v for f in type_.fields for v in f.default]
+    if isinstance(type_, LockT):
+        if init is not None:
+            raise SpecError("a lock starts free and takes no initial value", init.span)
+        return [0] * size_of(type_, env.nthreads)
+    if init is None:
+        return [type_.low if isinstance(type_, IntT) and type_.low > 0 else
+                (type_.high if isinstance(type_, IntT) and type_.high < 0 else 0)]
+    return [_scalar_init(env, type_, init)]
+
+
+def _struct_type(env: Env, decl: s.StructDecl) -> StructT:
+    fields: list[FieldInfo] = []
+    offset = 0
+    seen: dict[str, Span] = {}
+    for f in decl.fields:
+        if f.name in seen:
+            raise SpecError(f"field '{f.name}' is declared twice", f.span, (Note(seen[f.name], "first here"),))
+        seen[f.name] = f.span
+        ftype = _var_type(env, f)
+        if isinstance(ftype, StructT) and not ftype.fields and ftype.name == decl.name:
+            raise SpecError(f"struct {decl.name} cannot contain itself", f.span)
+        default = tuple(default_values(env, ftype, f.init, f.span))
+        fields.append(FieldInfo(f.name, ftype, offset, default, f.span))
+        offset += len(default)
+    return StructT(decl.name, tuple(fields))
+
+
+def _lay_out_global(env: Env, var: s.VarSpec) -> None:
+    type_ = _var_type(env, var)
+    base = len(env.slots)
+    values = default_values(env, type_, var.init, var.span)
+    _add_slots(env, var.name, type_)
+    if len(env.slots) > MAX_SLOTS:
+        raise SpecError(f"the state has more than {MAX_SLOTS} variables", var.span)
+    env.initial.extend(values)
+    env.globals[var.name] = GlobalVar(var.name, type_, base, var.span)
+
+
+def _add_slots(env: Env, name: str, type_: Type) -> None:
+    if isinstance(type_, ArrayT):
+        for i in range(type_.size):
+            _add_slots(env, f"{name}[{i}]", type_.elem)
+    elif isinstance(type_, StructT):
+        for f in type_.fields:
+            _add_slots(env, f"{name}.{f.name}", f.type)
+    elif isinstance(type_, LockT):
+        if type_.kind == "rwlock":
+            env.slots.append(Slot(name, "rw_writer", 0, env.nthreads, lock_kind="rwlock"))
+            for t in range(env.nthreads):
+                env.slots.append(Slot(f"{name}.reader{t}", "rw_reader", 0, 1))
+        else:
+            env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
+    elif isinstance(type_, BoolT):
+        env.slots.append(Slot(name, "bool", 0, 1))
+    elif isinstance(type_, IntT):
+        env.slots.append(Slot(name, "int", type_.low, type_.high))
+    elif isinstance(type_, EnumT):
+        env.slots.append(Slot(name, "enum", 0, len(type_.members) - 1, type_.members))

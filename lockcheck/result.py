@@ -1,0 +1,107 @@
+"""What a check returns: a verdict per property, counterexample traces, statistics.
+Plain data, shared by every engine and every reporter."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .source import Span
+
+Verdict = Literal["holds", "violated", "unknown"]
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    number: int | None      # None: ran together with the numbered step before it
+    thread: str
+    text: str               # the statement as written (with the proc it is in)
+    span: Span
+    branch: str = ""
+    changes: tuple[Change, ...] = ()
+    failed: str = ""        # the check this step breaks, if any
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    thread: str
+    status: Literal["finished", "blocked", "ready"]
+    at: str = ""            # the statement it stands before
+    span: Span | None = None
+    holds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: tuple[TraceStep, ...]
+    final: tuple[ThreadState, ...]
+    summary: str            # one line: what broke where
+
+    @property
+    def length(self) -> int:
+        return sum(1 for s in self.steps if s.number is not None)
+
+
+@dataclass(frozen=True)
+class LockOrderEdge:
+    held: str
+    acquired: str
+    thread: str
+    span: Span
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    kind: str
+    verdict: Verdict
+    expected: Literal["holds", "violation"] | None
+    span: Span | None
+    description: str = ""
+    message: str = ""
+    trace: Trace | None = None
+    engine: str = "explicit"
+    detail: str = ""         # e.g. "no violation up to depth 20", "proved (k=3)"
+    cycle: tuple[LockOrderEdge, ...] = ()
+
+    @property
+    def as_expected(self) -> bool | None:
+        """True/False when the verdict is definite; None when unknown."""
+        if self.verdict == "unknown":
+            return None
+        wanted = self.expected or "holds"
+        return (self.verdict == "violated") == (wanted == "violation")
+
+
+@dataclass
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    max_depth: int = 0
+    seconds: float = 0.0
+    limit: str = ""          # which limit stopped the run, if any
+    peak_memory_mb: float = 0.0
+
+
+@dataclass
+class Result:
+    spec: str
+    engine: str
+    properties: list[PropertyResult]
+    stats: Stats
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every property as expected, 1 one is not, 3 a limit left some unknown."""
+        if any(p.as_expected is False for p in self.properties):
+            return 1
+        if any(p.as_expected is None for p in self.properties):
+            return 3
+        return 0

@@ -1,0 +1,67 @@
+"""Source files and spans: where a piece of a spec came from, and how to show it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_SNIPPET_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+    _line_starts: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+    @staticmethod
+    def of(path: str, text: str) -> "SourceFile":
+        starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                starts.append(i + 1)
+        return SourceFile(path, text, tuple(starts))
+
+    def line_text(self, line: int) -> str:
+        if not 1 <= line <= len(self._line_starts):
+            return ""
+        start = self._line_starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:] if end < 0 else self.text[start:end]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        import bisect
+
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+
+@dataclass(frozen=True)
+class Span:
+    path: str
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @property
+    def short(self) -> str:
+        """file:line with the file's base name, for trace tables."""
+        return f"{self.path.rsplit('/', 1)[-1]}:{self.line}"
+
+
+def snippet(source: SourceFile, span: Span) -> list[str]:
+    """The source line of a span and a caret under its column, cut to a readable width."""
+    text = source.line_text(span.line).expandtabs(1)
+    column = max(span.column, 1)
+    start = 0
+    if len(text) > _SNIPPET_WIDTH:
+        start = max(0, min(column - 1 - _SNIPPET_WIDTH // 2, len(text) - _SNIPPET_WIDTH))
+        text = text[start : start + _SNIPPET_WIDTH]
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text)
+    width = 1
+    if span.end_line == span.line and span.end_column > span.column:
+        width = min(span.end_column - span.column, _SNIPPET_WIDTH - (column - 1 - start))
+    return ["  " + printable, "  " + " " * (column - 1 - start) + "^" * max(width, 1)]

@@ -1,0 +1,335 @@
+"""The abstract syntax of .lk files: plain dataclasses, each with its source span."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .source import Span
+
+
+# ---- expressions ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expr:
+    span: Span
+
+
+@dataclass(frozen=True)
+class Number(Expr):
+    value: int
+
+
+@dataclass(frozen=True)
+class BoolLit(Expr):
+    value: bool
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class SelfRef(Expr):
+    pass
+
+
+@dataclass(frozen=True)
+class ResultRef(Expr):
+    pass
+
+
+@dataclass(frozen=True)
+class Field(Expr):
+    base: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    base: Expr
+    index: Expr
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str
+    arg: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Cond(Expr):
+    test: Expr
+    then: Expr
+    other: Expr
+
+
+@dataclass(frozen=True)
+class Range(Expr):
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True)
+class Quantifier(Expr):
+    kind: str  # "forall" | "exists"
+    var: str
+    domain: Expr  # an array expression or a Range
+    body: Expr
+
+
+@dataclass(frozen=True)
+class LockQuery(Expr):
+    kind: str  # "held" | "locked"
+    lock: Expr
+
+
+# ---- right-hand sides that are not expressions ----------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    span: Span
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class TryAcquire:
+    span: Span
+    lock: Expr
+
+
+Rhs = Expr | Call | TryAcquire
+
+
+# ---- types ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TypeRef:
+    span: Span
+
+
+@dataclass(frozen=True)
+class BoolTypeRef(TypeRef):
+    pass
+
+
+@dataclass(frozen=True)
+class IntTypeRef(TypeRef):
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True)
+class LockTypeRef(TypeRef):
+    kind: str  # "lock" | "spinlock" | "rwlock"
+
+
+@dataclass(frozen=True)
+class NamedTypeRef(TypeRef):
+    name: str
+
+
+# ---- statements -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stmt:
+    span: Span
+    text: str  # the statement as written, one line, for traces
+
+
+@dataclass(frozen=True)
+class Block(Stmt):
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class LocalDecl(Stmt):
+    type: TypeRef
+    name: str
+    init: Rhs | None
+
+
+@dataclass(frozen=True)
+class Assign(Stmt):
+    target: Expr
+    value: Rhs
+
+
+@dataclass(frozen=True)
+class CallStmt(Stmt):
+    call: Call
+
+
+@dataclass(frozen=True)
+class LockStmt(Stmt):
+    op: str  # acquire | release | acquire_read | release_read
+    lock: Expr
+
+
+@dataclass(frozen=True)
+class Await(Stmt):
+    cond: Expr
+
+
+@dataclass(frozen=True)
+class Assert(Stmt):
+    label: str | None
+    cond: Expr
+    message: str | None
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: Block
+    other: Stmt | None  # Block or If
+
+
+@dataclass(frozen=True)
+class For(Stmt):
+    var: str
+    domain: Expr  # array expression or Range
+    body: Block
+
+
+@dataclass(frozen=True)
+class While(Stmt):
+    cond: Expr
+    body: Block
+
+
+@dataclass(frozen=True)
+class Choose(Stmt):
+    branches: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Atomic(Stmt):
+    body: Block
+
+
+@dataclass(frozen=True)
+class Return(Stmt):
+    value: Expr | None
+
+
+@dataclass(frozen=True)
+class Break(Stmt):
+    pass
+
+
+@dataclass(frozen=True)
+class Continue(Stmt):
+    pass
+
+
+@dataclass(frozen=True)
+class Skip(Stmt):
+    pass
+
+
+# ---- declarations ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Decl:
+    span: Span
+
+
+@dataclass(frozen=True)
+class Import(Decl):
+    path: str
+
+
+@dataclass(frozen=True)
+class ConstDecl(Decl):
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True)
+class EnumDecl(Decl):
+    name: str
+    members: tuple[tuple[str, Span], ...]
+
+
+@dataclass(frozen=True)
+class VarSpec:
+    """A struct field or a global variable: `type name[size] = init;`."""
+
+    span: Span
+    type: TypeRef
+    name: str
+    size: Expr | None
+    init: Expr | tuple[Expr, ...] | None
+
+
+@dataclass(frozen=True)
+class StructDecl(Decl):
+    name: str
+    fields: tuple[VarSpec, ...]
+
+
+@dataclass(frozen=True)
+class GlobalDecl(Decl):
+    var: VarSpec
+
+
+@dataclass(frozen=True)
+class Param:
+    span: Span
+    type: TypeRef
+    name: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    kind: str  # "requires" | "ensures"
+    cond: Expr
+
+
+@dataclass(frozen=True)
+class ProcDecl(Decl):
+    name: str
+    params: tuple[Param, ...]
+    result: TypeRef | None
+    contracts: tuple[Contract, ...]
+    body: Block
+
+
+@dataclass(frozen=True)
+class ThreadDecl(Decl):
+    name: str
+    count: Expr | None
+    body: Block
+
+
+@dataclass(frozen=True)
+class InitDecl(Decl):
+    body: Block
+
+
+@dataclass(frozen=True)
+class InvariantDecl(Decl):
+    name: str
+    cond: Expr
+    lemma: bool = False
+
+
+@dataclass(frozen=True)
+class ExpectDecl(Decl):
+    verdict: str  # "holds" | "violation"
+    prop: str
+    prop_span: Span
+
+
+@dataclass
+class Module:
+    path: str
+    decls: list[Decl] = field(default_factory=list)
