@@ -117,6 +117,7 @@ class Slot:
     thread: int = -1        # the owning thread of a pc or local slot; -1 for globals
     visible: bool = True    # shown in traces (hidden: loop counters, parameters, results)
     values: tuple[int, ...] = ()  # for refs: the addresses it can hold
+    value_names: tuple[str, ...] = ()  # for refs: the object at each of those addresses
     lock_kind: str = ""     # for lock slots: lock | spinlock | rwlock
 
     @property
@@ -167,6 +168,13 @@ class Edge:
     shown: bool             # a statement a user wrote (bookkeeping is not shown in traces)
     acquires: Expr | None = None  # address of a lock this step acquires (for lock order)
     branch: str = ""        # which way a condition went: "true", "false", "branch 2"
+    refs: tuple[tuple[str, int], ...] = ()  # names bound to objects here, and the slot holding each
+
+
+# A failed check in one of these leaves no meaningful next state, so that path ends there;
+# any other failed check is reported and the step still runs, so every property's verdict
+# covers every reachable state.
+FATAL_CHECKS = frozenset({"bounds", "double_acquire", "release_unheld"})
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,9 @@ class BodyLowering:
     def new_local(self, name: str, type_: Type, visible: bool, values: tuple[int, ...] = ()) -> int:
         label = ".".join([self.name] + self.context[-1:] + [name])
         if values:
+            names = tuple(self.b.object_name(v, type_) for v in values)
             slot = ir.Slot(label, "ref", min(values), max(values), thread=self.index, visible=visible,
-                           values=values)
+                           values=values, value_names=names)
         elif isinstance(type_, BoolT):
             slot = ir.Slot(label, "bool", 0, 1, thread=self.index, visible=visible)
         elif isinstance(type_, IntT):
@@ -176,8 +177,15 @@ class BodyLowering:
                 reads |= ir.slots_read(c.cond)
         targets = {c for w in writes for c in w.candidates}
         local = not force_step and reads <= mine and targets <= mine
+        refs: dict[str, int] = {}
+        for scope in self.scopes:
+            for name, (binding, _) in scope.items():
+                if isinstance(binding, RefBinding):
+                    refs[name] = binding.slot
+                else:
+                    refs.pop(name, None)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
-                    tuple(self.context), local, shown or not local, acquires, branch)
+                    tuple(self.context), local, shown or not local, acquires, branch, tuple(refs.items()))
         self.b.edges.append(edge)
         self.edge_ids.append(edge.id)
         self.node_text.setdefault(src, (self._contextual(text), span))
@@ -603,7 +611,6 @@ class BodyLowering:
                 write = self.lock_write(p, self.me)
             self.edge(src, dst, text=st.text, span=st.span, guard=guard, checks=checks, writes=[write],
                       force_step=True, acquires=p.addr)
-            self.b.note_acquire_site(p, st.span)
             return dst
         if st.op == "release_read":
             held = self.read_slot(p, self.me, "bool")
@@ -681,7 +688,7 @@ class BodyLowering:
             stride = size_of(elem, self.env.nthreads)
             counter = self.new_local(f"{st.var}#", IntT(0, size - 1), visible=False)
             cands = tuple(sorted({c + k * stride for c in arr.candidates for k in range(size)}))
-            ref = self.new_local(st.var, IntT(0, 0), visible=False, values=cands)
+            ref = self.new_local(st.var, elem, visible=False, values=cands)
             self.bind(st.var, RefBinding(ref, elem, cands), st.span)
             def elem_addr(k: ir.Expr) -> ir.Expr:
                 return _add(arr.addr, _mul(k, stride))
@@ -816,7 +823,7 @@ class BodyLowering:
         writes: list[Write] = []
         for param, ptype, value, vtype in args:
             if isinstance(value, Place):
-                slot = self.new_local(param.name, IntT(0, 0), visible=False, values=value.candidates)
+                slot = self.new_local(param.name, ptype, visible=False, values=value.candidates)
                 self.bind(param.name, RefBinding(slot, ptype, value.candidates), param.span)
                 writes.append(Write(Lit(slot, "int"), value.addr, (slot,)))
             else:
@@ -937,8 +944,33 @@ class ModelBuilder:
             return source.line_text(sp.line)[sp.column - 1:sp.end_column - 1]
         return " ".join(source.line_text(sp.line)[sp.column - 1:].split())
 
-    def note_acquire_site(self, place: Place, span: Span) -> None:
-        del place, span  # lock order is recorded from the edges' `acquires` at run time
+    def object_name(self, addr: int, type_: Type) -> str:
+        """The name a user knows the object of this type at this address by: pages[1]."""
+        nthreads = self.env.nthreads
+        for g in self.env.globals.values():
+            name, base, t = g.name, g.base, g.type
+            if not base <= addr < base + size_of(t, nthreads):
+                continue
+            while not (base == addr and t == type_):
+                if isinstance(t, ArrayT):
+                    stride = size_of(t.elem, nthreads)
+                    k = (addr - base) // stride
+                    name, base, t = f"{name}[{k}]", base + k * stride, t.elem
+                elif isinstance(t, StructT):
+                    off = base
+                    for f in t.fields:
+                        size = size_of(f.type, nthreads)
+                        if off <= addr < off + size:
+                            name, base, t = f"{name}.{f.name}", off, f.type
+                            break
+                        off += size
+                    else:
+                        break
+                else:
+                    break
+            if base == addr and t == type_:
+                return name
+        return f"@{addr}"
 
     def note_assertion(self, prop: str, st: s.Assert) -> None:
         self.assertions.setdefault(prop, st)

@@ -60,6 +60,7 @@ class Program:
     node_fns: list[list[NodeFn | None]]       # [thread][pc]
     chained: list[frozenset[int]]
     checks: list[tuple[Edge, Check]]          # check id -> where it is
+    fatal: list[bool]                         # check id -> does a failure end the path
     invariants: Callable[[tuple], tuple[int, ...]]
     invariant_names: list[str]
     acquires: dict[int, Callable[[tuple], int]]  # edge id -> address of the lock it takes
@@ -113,6 +114,7 @@ def compile_model(model: ir.Model) -> Program:
         node_fns=node_fns,
         chained=[th.chained for th in threads],
         checks=checks,
+        fatal=[c.prop in ir.FATAL_CHECKS for _, c in checks],
         invariants=namespace["invariants"],  # type: ignore[arg-type]
         invariant_names=[p.name for p in invariants],
         acquires={eid: namespace[n] for eid, n in acquire_names.items()},  # type: ignore[misc]
@@ -136,8 +138,9 @@ def _edge_code(edge: Edge, pc_slot: int, checks: list[tuple[Edge, Check]]) -> li
         nonlocal indent
         code.append(f"{indent}if not ({pyexpr(c.cond, var)}):")
         code.append(f"{indent}    out.append(({edge.id}, None, {check_id(c)}))")
-        code.append(f"{indent}else:")
-        indent += "    "
+        if c.prop in ir.FATAL_CHECKS:
+            code.append(f"{indent}else:")
+            indent += "    "
 
     for c in attempt:
         fail_branch(c)

@@ -15,6 +15,7 @@ class Change:
     name: str
     old: str
     new: str
+    local: bool = False     # a thread's own variable, not shared state
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class TraceStep:
     branch: str = ""
     changes: tuple[Change, ...] = ()
     failed: str = ""        # the check this step breaks, if any
+    local: bool = False     # touches only its thread's own variables (detail, hidden by default)
 
 
 @dataclass(frozen=True)

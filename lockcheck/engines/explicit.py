@@ -115,6 +115,7 @@ class Explorer:
         node_fns, chained, pcs, ends = program.node_fns, program.chained, self.pcs, self.ends
         acquires = program.acquires
         check_props = [c.prop for _, c in program.checks]
+        fatal = program.fatal
         invariants, inv_names = program.invariants, program.invariant_names
         nthreads = len(self.threads)
         thread_range = range(nthreads)
@@ -167,16 +168,16 @@ class Explorer:
                 if fn is None:
                     continue
                 outs = fn(s)
-                if not outs:
-                    continue
-                moved = True
                 for eid, ns, chk in outs:
-                    transitions += 1
                     if chk is not None:
                         prop = check_props[chk]
                         if prop not in violations:
                             violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, chk)), "")
+                        if fatal[chk]:
+                            moved = True
                         continue
+                    moved = True
+                    transitions += 1
                     executed.add(eid)
                     if eid in acquires:
                         self.note_lock_order(ex, s, sid, t, eid, acquires[eid](s))

@@ -36,7 +36,23 @@ def format_value(model: Model, slot: int, value: int) -> str:
         return info.enum_names[value] if 0 <= value < len(info.enum_names) else str(value)
     if info.kind in ("lock", "rw_writer"):
         return "free" if value == 0 else f"held by {model.threads[value - 1].name}"
+    if info.kind == "ref" and value in info.values:
+        return info.value_names[info.values.index(value)]
     return str(value)
+
+
+def bind_names(model: Model, edge: Edge, state: tuple) -> str:
+    """The statement with each name bound to an object replaced by that object: a reader of
+    `acquire p.locked` wants to know which page."""
+    import re
+
+    text = edge.text
+    for name, slot in edge.refs:
+        info = model.slots[slot]
+        value = state[slot]
+        if value in info.values:
+            text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", info.value_names[info.values.index(value)], text)
+    return f"{edge.context[-1]}: {text}" if edge.context else text
 
 
 class TraceBuilder:
@@ -140,18 +156,16 @@ class TraceBuilder:
                                           last.changes + changes, last.failed)
                 continue
             steps.append(TraceStep(number if first else None, self.explorer._thread(edge.thread).name,
-                                   self._text(edge), edge.span, edge.branch, changes))
+                                   bind_names(self.model, edge, before), edge.span, edge.branch, changes,
+                                   local=edge.local and not first))
             first = False
-
-    def _text(self, edge: Edge) -> str:
-        return f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
 
     def _changes(self, before: tuple, after: tuple) -> tuple[Change, ...]:
         out = []
         for i, (a, b) in enumerate(zip(before, after)):
             if a != b and self.model.slots[i].visible:
                 out.append(Change(self.model.slots[i].name, format_value(self.model, i, a),
-                                  format_value(self.model, i, b)))
+                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0))
         return tuple(out)
 
     def _fail_last(self, steps: list[TraceStep], fail: tuple[int, int]) -> list[TraceStep]:
@@ -161,7 +175,8 @@ class TraceBuilder:
             steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch, (),
                                   f"{check.prop}: {check.message}")
         else:
-            steps.append(TraceStep(None, self.explorer._thread(edge.thread).name, self._text(edge), edge.span,
+            steps.append(TraceStep(None, self.explorer._thread(edge.thread).name,
+                                   bind_names(self.model, edge, self.model.initial), edge.span,
                                    edge.branch, (), f"{check.prop}: {check.message}"))
         return steps
 
@@ -180,6 +195,9 @@ class TraceBuilder:
                 out.append(ThreadState(thread.name, "finished", holds=holds))
                 continue
             text, span = thread.node_text.get(pc, ("?", None))
+            leaving = self.model.edges_from(t, pc)
+            if leaving:
+                text = bind_names(self.model, leaving[0], state)
             fn = self.program.node_fns[t][pc]
             status = "ready" if fn is not None and fn(state) else "blocked"
             out.append(ThreadState(thread.name, status, text, span, holds))  # type: ignore[arg-type]

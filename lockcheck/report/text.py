@@ -22,7 +22,7 @@ def _expect_cell(p: PropertyResult) -> str:
 def render_result(result: Result, verbose: bool = False) -> str:
     out: list[str] = [f"== {result.spec} ({result.engine} engine)"]
     shown = [p for p in result.properties
-             if verbose or p.kind != "builtin" or p.expected or p.verdict != "holds"]
+             if verbose or p.kind in ("invariant", "lemma", "assertion") or p.expected or p.verdict != "holds"]
     quiet = [p.name for p in result.properties if p not in shown]
     rows = [[p.name, p.kind, _verdict_cell(p), _expect_cell(p)] for p in shown]
     out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
@@ -31,7 +31,7 @@ def render_result(result: Result, verbose: bool = False) -> str:
     for p in result.properties:
         if p.verdict == "violated":
             out.append("")
-            out.append(render_violation(p))
+            out.append(render_violation(p, verbose))
         elif p.verdict == "unknown" and p.detail and p.expected:
             out.append(f"{p.name}: {p.detail}")
     for w in result.warnings:
@@ -48,7 +48,7 @@ def render_result(result: Result, verbose: bool = False) -> str:
     return "\n".join(out)
 
 
-def render_violation(p: PropertyResult) -> str:
+def render_violation(p: PropertyResult, verbose: bool = False) -> str:
     head = f"-- {p.name} violated"
     if p.expected == "violation":
         head += " (as expected)"
@@ -58,15 +58,18 @@ def render_violation(p: PropertyResult) -> str:
     for edge in p.cycle:
         lines.append(f"   {edge.span}: {edge.thread} takes {edge.acquired} while holding {edge.held}")
     if p.trace is not None:
-        lines.append(render_trace(p.trace))
+        lines.append(render_trace(p.trace, verbose))
     return "\n".join(lines)
 
 
-def render_trace(trace: Trace) -> str:
+def render_trace(trace: Trace, verbose: bool = False) -> str:
+    """One row per step; steps and changes local to a thread are detail, shown with verbose."""
     rows = []
     for step in trace.steps:
+        if step.local and not verbose and not step.failed:
+            continue
         text = step.text + (f"  [{step.branch}]" if step.branch else "")
-        changes = "\n".join(f"{c.name}: {c.old} -> {c.new}" for c in step.changes)
+        changes = "\n".join(f"{c.name}: {c.old} -> {c.new}" for c in step.changes if verbose or not c.local)
         if step.failed:
             changes = (changes + "\n" if changes else "") + f"FAILS {step.failed}"
         rows.append(["" if step.number is None else step.number, step.thread, text, step.span.short, changes])
