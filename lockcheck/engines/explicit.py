@@ -176,8 +176,6 @@ class Explorer:
                         if fatal[chk]:
                             moved = True
                         continue
-                    moved = True
-                    transitions += 1
                     executed.add(eid)
                     if eid in acquires:
                         self.note_lock_order(ex, s, sid, t, eid, acquires[eid](s))
@@ -190,7 +188,11 @@ class Explorer:
                             prop = check_props[cchk]
                             if prop not in violations:
                                 violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, -1), (ceid, cchk)), "")
+                            if fatal[cchk]:
+                                moved = True
                             continue
+                        moved = True
+                        transitions += 1
                         j = index.get(fs)
                         if j is None:
                             if len(states) >= max_states:
