@@ -18,6 +18,8 @@ class IntT:
     high: int
 
     def __str__(self) -> str:
+        if self.low == self.high or self.high - self.low >= 2**62:
+            return "int"  # a literal, or arithmetic whose range is not tracked
         return f"int[{self.low}..{self.high}]"
 
 

@@ -49,7 +49,9 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
         if err.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
-        if "';'" in expected and len(expected) <= 12:
+        if err.token.type == "$END" and "'}'" in expected:
+            message = "unexpected end of file: a '}' is missing"
+        elif "';'" in expected and len(expected) <= 12:
             message = f"expected ';' before {found}"
         elif len(expected) <= 6:
             message = f"unexpected {found}, expected {' or '.join(expected)}"

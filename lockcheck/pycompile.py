@@ -52,6 +52,13 @@ def pyexpr(e: ir.Expr, s: str = "s") -> str:
     raise AssertionError(e)
 
 
+def compile_expr(e: ir.Expr) -> Callable[[tuple], int | bool]:
+    """One IR expression as a Python function of the state (for tests and tools)."""
+    namespace: dict[str, object] = dict(_RUNTIME)
+    exec(compile(f"def f(s):\n    return {pyexpr(e)}\n", "<lockcheck expr>", "exec"), namespace)
+    return namespace["f"]  # type: ignore[return-value]
+
+
 @dataclass
 class Program:
     """The compiled model: node functions per thread and pc, invariants, lock-order hooks."""

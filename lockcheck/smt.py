@@ -70,15 +70,15 @@ def to_z3(e: ir.Expr, vars_: list[z3.ExprRef]) -> z3.ExprRef:
     raise AssertionError(e)
 
 
-def evaluate(e: ir.Expr, model: ir.Model, state: tuple) -> int:
-    """The value Z3 gives an expression in a concrete state (used to test the fast path)."""
-    vars_ = state_vars(model)
-    subst = [(v, z3.BoolVal(bool(x)) if slot.sort == "bool" else z3.IntVal(int(x)))
-             for v, x, slot in zip(vars_, state, model.slots)]
-    term = to_z3(e, vars_)
-    used = {str(d) for d in z3.z3util.get_vars(term)} if not z3.is_const(term) or z3.is_app(term) else set()
-    subst = [(v, x) for v, x in subst if str(v) in used] if used else subst
-    value = z3.simplify(z3.substitute(term, *subst) if subst else term)
+def concrete_state(model: ir.Model, vars_: list[z3.ExprRef], state: tuple) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+    """A substitution that fixes every state variable to its value in `state`."""
+    return [(v, z3.BoolVal(bool(x)) if slot.sort == "bool" else z3.IntVal(int(x)))
+            for v, x, slot in zip(vars_, state, model.slots)]
+
+
+def value_in(term: z3.ExprRef, substitution: list[tuple[z3.ExprRef, z3.ExprRef]]) -> int:
+    """The value Z3 gives a term once every state variable is fixed (bools as 0/1)."""
+    value = z3.simplify(z3.substitute(term, *substitution))
     if z3.is_true(value):
         return 1
     if z3.is_false(value):

@@ -1,0 +1,105 @@
+"""The CLI end to end on specs/: verdicts, exit codes, the trace a reviewer reads."""
+import pytest
+
+from conftest import REPO, SPECS, cli
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
+def test_every_spec_meets_its_expectations(path):
+    code, out, err = cli("verify", str(path))
+    assert code == 0, out + err
+    assert "UNEXPECTED" not in out
+
+
+def test_verify_a_folder():
+    code, out, err = cli("verify", str(REPO / "specs"))
+    assert code == 0, out + err
+    assert sum(line.startswith("== ") for line in out.splitlines()) == len(SPECS)
+
+
+def test_ext4_holds():
+    code, out, err = cli("verify", str(REPO / "specs" / "ext4.lk"))
+    assert code == 0
+    assert "no_remove_under_writeback" in out and "violated" not in out
+    assert "states," in out and "transitions" in out and "max depth" in out
+
+
+def test_unlock_early_trace_reads_as_the_race():
+    code, out, err = cli("verify", str(REPO / "specs" / "ext4_unlock_early.lk"))
+    assert code == 0
+    section = out.split("-- no_remove_under_writeback violated")[1].split("\n-- ")[0]
+    # the race, top to bottom: flusher unlocks, truncate locks and removes, flusher sets writeback
+    order = ["flusher   unlock_page: release pages[0].locked",
+             "truncate  lock_page: acquire pages[0].locked",
+             "truncate  truncate_inode_page",
+             "pages[0].in_cache: true -> false",
+             "flusher   set_page_writeback",
+             "pages[0].writeback: false -> true"]
+    positions = [section.index(s) for s in order]
+    assert positions == sorted(positions), section
+
+
+def test_truncate_nowait_trace_reads_as_the_race():
+    code, out, err = cli("verify", str(REPO / "specs" / "ext4_truncate_nowait.lk"))
+    assert code == 0
+    section = out.split("-- no_remove_under_writeback violated")[1].split("\n-- ")[0]
+    order = ["pages[0].writeback: false -> true", "release pages[0].locked",
+             "truncate  lock_page: acquire pages[0].locked", "pages[0].in_cache: true -> false"]
+    positions = [section.index(s) for s in order]
+    assert positions == sorted(positions), section
+
+
+def test_define_changes_the_size():
+    small = cli("verify", str(REPO / "specs" / "ext4.lk"))[1]
+    big = cli("verify", "-D", "NPAGES=3", str(REPO / "specs" / "ext4.lk"))[1]
+    states = lambda out: int(out.strip().splitlines()[-1].split()[0])
+    assert states(big) > states(small)
+
+
+def test_max_states_stops_with_exit_three():
+    code, out, err = cli("verify", "--max-states", "50", str(REPO / "specs" / "ext4.lk"))
+    assert code == 3
+    assert "stopped at --max-states 50" in out
+    assert "unknown" in out
+
+
+def test_max_states_keeps_what_it_found():
+    # the violation is found early; the limit still stops the run, and the verdict stays
+    code, out, err = cli("verify", "--max-states", "300", str(REPO / "specs" / "ext4_truncate_nowait.lk"))
+    assert "no_remove_under_writeback" in out and "violated" in out
+    assert code == 3
+
+
+def test_max_depth():
+    code, out, err = cli("verify", "--max-depth", "3", str(REPO / "specs" / "ext4.lk"))
+    assert code == 3 and "stopped at --max-depth 3" in out
+
+
+def test_check_command():
+    code, out, err = cli("check", str(REPO / "specs" / "ext4.lk"))
+    assert code == 0 and "ok (" in out
+
+
+def test_graph_command(tmp_path):
+    dot = tmp_path / "states.dot"
+    code, out, err = cli("graph", str(REPO / "specs" / "ext4.lk"), "-D", "NPAGES=1", "-o", str(dot))
+    assert code == 0, err
+    text = dot.read_text()
+    assert text.startswith("digraph states {")
+    assert "flusher: lock_page: acquire p.locked" in text
+
+
+def test_graph_refuses_big_graphs(tmp_path):
+    dot = tmp_path / "states.dot"
+    code, out, err = cli("graph", str(REPO / "specs" / "ext4.lk"), "--max-states", "10", "-o", str(dot))
+    assert code == 3 and "more than 10 states" in out
+    assert not dot.exists()
+
+
+def test_python_dash_m(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "lockcheck", "check", str(REPO / "specs" / "ext4.lk")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout
