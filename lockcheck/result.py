@@ -44,6 +44,7 @@ class Trace:
     steps: tuple[TraceStep, ...]
     final: tuple[ThreadState, ...]
     summary: str            # one line: what broke where
+    values: tuple[tuple[str, str], ...] = ()  # the variables the broken property reads, at the end
 
     @property
     def length(self) -> int:

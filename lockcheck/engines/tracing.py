@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from .. import ir
 from ..ir import Edge, Model
 from ..pycompile import Program
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
@@ -204,9 +205,13 @@ class TraceBuilder:
         return tuple(out)
 
     # ---- results ----
-    def trace_for(self, path: Path, summary: str) -> tuple[Trace, str]:
+    def trace_for(self, path: Path, summary: str, reads: ir.Expr | None = None) -> tuple[Trace, str]:
         steps, end, failed = self.replay(path)
-        return Trace(tuple(steps), self.final_state(end), summary or failed), failed
+        values: tuple[tuple[str, str], ...] = ()
+        if reads is not None:
+            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i]))
+                           for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible)
+        return Trace(tuple(steps), self.final_state(end), summary or failed, values), failed
 
     def property_results(self, ex: "Exploration") -> list[PropertyResult]:
         model = self.model
@@ -224,7 +229,7 @@ class TraceBuilder:
                     summary = f"invariant {name} is false: {prop.description}"
                 elif name == "deadlock":
                     summary = "deadlock: no thread can move and not all have finished"
-                r.trace, failed = self.trace_for(violation.path, summary)
+                r.trace, failed = self.trace_for(violation.path, summary, prop.cond)
                 r.message = summary or failed
             elif name == "lock_order" and cycle:
                 r.verdict = "violated"

@@ -73,9 +73,14 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
         if step.failed:
             changes = (changes + "\n" if changes else "") + f"FAILS {step.failed}"
         rows.append(["" if step.number is None else step.number, step.thread, text, step.span.short, changes])
-    table = tabulate(rows, headers=["step", "thread", "statement", "where", "changes"], tablefmt="simple")
-    lines = ["", "   shortest counterexample, " + f"{trace.length} steps:", _indent(table, "   "), "",
-             "   state at the end:"]
+    if rows:
+        table = tabulate(rows, headers=["step", "thread", "statement", "where", "changes"], tablefmt="simple")
+        lines = ["", "   shortest counterexample, " + f"{trace.length} steps:", _indent(table, "   ")]
+    else:
+        lines = ["", "   the initial state already breaks it (0 steps)"]
+    if trace.values:
+        lines += ["", "   values at the end: " + ", ".join(f"{name} = {value}" for name, value in trace.values)]
+    lines += ["", "   state at the end:"]
     final = []
     for ts in trace.final:
         where = ""
