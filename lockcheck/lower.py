@@ -1000,9 +1000,58 @@ def build_model(path: str, modules: list[s.Module], overrides: dict[str, str], s
     properties = _properties(builder, env)
     expectations = _expectations(env, properties)
     consts = {name: c.value for name, c in env.consts.items()}
-    model = ir.Model(path, builder.slots, tuple(builder.initial), threads, builder.edges, properties,
+    edges, all_threads = _without_jumps(builder.edges, threads + ([init_thread] if init_thread else []))
+    for th in all_threads:
+        builder.initial[th.pc_slot] = th.entry
+    if init_thread is not None:
+        threads, init_thread = all_threads[:-1], all_threads[-1]
+    else:
+        threads = all_threads
+    model = ir.Model(path, builder.slots, tuple(builder.initial), threads, edges, properties,
                      expectations, builder.locks, init_thread=init_thread, consts=consts)
     return model
+
+
+def _without_jumps(edges: list[Edge], threads: list[ir.Thread]) -> tuple[list[Edge], list[ir.Thread]]:
+    """Drop the edges that only move the pc (the end of a block, of a branch, of a loop
+    body): their source node becomes an alias of their target. Fewer chained steps per
+    visible step, the same transition system."""
+    from collections import Counter
+    from dataclasses import replace
+
+    leaving = Counter((e.thread, e.src) for e in edges)
+    alias: dict[tuple[int, int], int] = {}
+    for e in edges:
+        if (e.local and e.guard is None and not e.writes and not e.checks and e.acquires is None
+                and leaving[(e.thread, e.src)] == 1 and e.src != e.dst):
+            alias[(e.thread, e.src)] = e.dst
+
+    def resolve(t: int, node: int) -> int:
+        seen: set[int] = set()
+        while (t, node) in alias and node not in seen:
+            seen.add(node)
+            node = alias[(t, node)]
+        return node
+
+    kept: list[Edge] = []
+    for e in edges:
+        if (e.thread, e.src) in alias:
+            continue
+        kept.append(replace(e, id=len(kept), src=resolve(e.thread, e.src), dst=resolve(e.thread, e.dst)))
+    out_threads: list[ir.Thread] = []
+    for th in threads:
+        t = th.index
+        atomic = frozenset(n for n in th.atomic_nodes if (t, n) not in alias)
+        out: dict[int, list[Edge]] = {}
+        for e in kept:
+            if e.thread == t:
+                out.setdefault(e.src, []).append(e)
+        chained = {n for n, es in out.items() if all(e.local for e in es)} | atomic
+        chained.discard(th.end)
+        node_text = {n: v for n, v in th.node_text.items() if (t, n) not in alias}
+        out_threads.append(replace(th, entry=resolve(t, th.entry), chained=frozenset(chained),
+                                   atomic_nodes=atomic, node_text=node_text))
+    return kept, out_threads
 
 
 def _finish_pc(builder: ModelBuilder, thread: ir.Thread) -> ir.Thread:

@@ -59,39 +59,45 @@ def compile_expr(e: ir.Expr) -> Callable[[tuple], int | bool]:
     return namespace["f"]  # type: ignore[return-value]
 
 
+CheckKey = tuple[int, int]  # (edge id, index of the check in edge.checks): the same in every Program
+
+
 @dataclass
 class Program:
-    """The compiled model: node functions per thread and pc, invariants, lock-order hooks."""
+    """The compiled model: node functions per thread and pc, invariants, lock-order hooks.
+
+    With `inline_chains`, a node function also runs the local and atomic steps that follow
+    each step (what the engine would otherwise do step by step), so one call yields resting
+    states; an outcome's failed check may then belong to one of those following edges."""
 
     model: ir.Model
     node_fns: list[list[NodeFn | None]]       # [thread][pc]
     chained: list[frozenset[int]]
     checks: list[tuple[Edge, Check]]          # check id -> where it is
     fatal: list[bool]                         # check id -> does a failure end the path
+    check_keys: list[CheckKey]                # check id -> its key
     invariants: Callable[[tuple], tuple[int, ...]]
     invariant_names: list[str]
     acquires: dict[int, Callable[[tuple], int]]  # edge id -> address of the lock it takes
     source: str
+    inline_chains: bool
+
+    def check_id(self, key: CheckKey) -> int:
+        return self.check_keys.index(key)
 
 
-def compile_model(model: ir.Model) -> Program:
-    lines: list[str] = []
-    checks: list[tuple[Edge, Check]] = []
+INLINE_BUDGET = 64  # chained edges inlined after one step before the engine takes over
+
+
+def compile_model(model: ir.Model, inline_chains: bool = True) -> Program:
     threads = list(model.threads) + ([model.init_thread] if model.init_thread else [])
-    by_node: dict[tuple[int, int], list[Edge]] = {}
-    for edge in model.edges:
-        by_node.setdefault((edge.thread, edge.src), []).append(edge)
+    gen = _Codegen(model, threads, inline_chains)
+    lines: list[str] = []
     names: dict[tuple[int, int], str] = {}
-    for (t, pc), edges in sorted(by_node.items()):
+    for (t, pc) in sorted(gen.by_node):
         fname = f"n_{t}_{pc}"
         names[(t, pc)] = fname
-        pc_slot = threads[t].pc_slot
-        lines.append(f"def {fname}(s):")
-        lines.append("    out = []")
-        for edge in edges:
-            lines += ["    " + x for x in _edge_code(edge, pc_slot, checks)]
-        lines.append("    return out")
-        lines.append("")
+        lines += gen.node_function(fname, t, pc)
     acquire_names: dict[int, str] = {}
     for edge in model.edges:
         if edge.acquires is not None:
@@ -120,51 +126,115 @@ def compile_model(model: ir.Model) -> Program:
         model=model,
         node_fns=node_fns,
         chained=[th.chained for th in threads],
-        checks=checks,
-        fatal=[c.prop in ir.FATAL_CHECKS for _, c in checks],
+        checks=gen.checks,
+        fatal=[c.prop in ir.FATAL_CHECKS for _, c in gen.checks],
+        check_keys=gen.keys,
         invariants=namespace["invariants"],  # type: ignore[arg-type]
         invariant_names=[p.name for p in invariants],
         acquires={eid: namespace[n] for eid, n in acquire_names.items()},  # type: ignore[misc]
         source=source,
+        inline_chains=inline_chains,
     )
 
 
-def _edge_code(edge: Edge, pc_slot: int, checks: list[tuple[Edge, Check]]) -> list[str]:
-    """Nested ifs: attempt checks, guard, exec checks, writes, post checks."""
-    def check_id(c: Check) -> int:
-        checks.append((edge, c))
-        return len(checks) - 1
+def _exclusive_pair(edges: list[Edge]) -> bool:
+    """Two edges of a condition: `g` and `!g`, nothing checked before the guard."""
+    if len(edges) != 2 or any(c.when == "attempt" for e in edges for c in e.checks):
+        return False
+    a, b = edges
+    return a.guard is not None and b.guard == ir.negate(a.guard)
 
-    attempt = [c for c in edge.checks if c.when == "attempt"]
-    exec_ = [c for c in edge.checks if c.when == "exec"]
-    post = [c for c in edge.checks if c.when == "post"]
-    code: list[str] = [f"# edge {edge.id}: {edge.text[:60]!r} line {edge.span.line}".replace("\n", " ")]
-    indent = ""
 
-    def fail_branch(c: Check, var: str = "s") -> None:
-        nonlocal indent
-        code.append(f"{indent}if not ({pyexpr(c.cond, var)}):")
-        code.append(f"{indent}    out.append(({edge.id}, None, {check_id(c)}))")
-        if c.prop in ir.FATAL_CHECKS:
-            code.append(f"{indent}else:")
-            indent += "    "
+class _Codegen:
+    """Writes one Python function per (thread, pc): nested ifs for checks and guards, the
+    writes, and (inline_chains) the local steps that follow, until the thread rests."""
 
-    for c in attempt:
-        fail_branch(c)
-    if edge.guard is not None and edge.guard != ir.TRUE:
-        code.append(f"{indent}if {pyexpr(edge.guard)}:")
-        indent += "    "
-    for c in exec_:
-        fail_branch(c)
-    values = [(pyexpr(w.addr), pyexpr(w.value)) for w in edge.writes]
-    for i, (_, value) in enumerate(values):
-        code.append(f"{indent}v{i} = {value}")
-    code.append(f"{indent}n = list(s)")
-    for i, (addr, _) in enumerate(values):
-        code.append(f"{indent}n[{addr}] = v{i}")
-    code.append(f"{indent}n[{pc_slot}] = {edge.dst}")
-    code.append(f"{indent}n = tuple(n)")
-    for c in post:
-        fail_branch(c, "n")
-    code.append(f"{indent}out.append(({edge.id}, n, None))")
-    return code
+    def __init__(self, model: ir.Model, threads: list[ir.Thread], inline_chains: bool):
+        self.model = model
+        self.threads = threads
+        self.inline = inline_chains
+        self.checks: list[tuple[Edge, Check]] = []
+        self.keys: list[CheckKey] = []
+        self.by_node: dict[tuple[int, int], list[Edge]] = {}
+        for edge in model.edges:
+            self.by_node.setdefault((edge.thread, edge.src), []).append(edge)
+        self.lines: list[str] = []
+        self.fresh = 0
+
+    def check_id(self, edge: Edge, check: Check) -> int:
+        key = (edge.id, edge.checks.index(check))
+        self.checks.append((edge, check))
+        self.keys.append(key)
+        return len(self.checks) - 1
+
+    def node_function(self, fname: str, t: int, pc: int) -> list[str]:
+        self.lines = [f"def {fname}(s):", "    out = []"]
+        self.fresh = 0
+        budget = [INLINE_BUDGET]
+        for edge in self.by_node[(t, pc)]:
+            self.edge(edge, edge.id, "s", False, 1, frozenset([pc]), budget, guarded=False)
+        self.lines += ["    return out", ""]
+        return self.lines
+
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+    def edge(self, edge: Edge, root: int, var: str, owned: bool, indent: int, visited: frozenset[int],
+             budget: list[int], guarded: bool) -> None:
+        """Code for one edge from state `var` (a tuple, or a list this path owns)."""
+        checks = edge.checks
+
+        def fail(c: Check, v: str) -> None:
+            nonlocal indent
+            self.emit(indent, f"if not ({pyexpr(c.cond, v)}):")
+            self.emit(indent + 1, f"out.append(({root}, None, {self.check_id(edge, c)}))")
+            if c.prop in ir.FATAL_CHECKS:
+                self.emit(indent, "else:")
+                indent += 1
+
+        for c in checks:
+            if c.when == "attempt":
+                fail(c, var)
+        if not guarded and edge.guard is not None and edge.guard != ir.TRUE:
+            self.emit(indent, f"if {pyexpr(edge.guard, var)}:")
+            indent += 1
+        for c in checks:
+            if c.when == "exec":
+                fail(c, var)
+        values = [(pyexpr(w.addr, var), pyexpr(w.value, var)) for w in edge.writes]
+        self.fresh += 1
+        out = f"n{self.fresh}"
+        for i, (_, value) in enumerate(values):
+            self.emit(indent, f"v{self.fresh}_{i} = {value}")
+        self.emit(indent, f"{out} = {var}" if owned else f"{out} = list({var})")
+        for i, (addr, _) in enumerate(values):
+            self.emit(indent, f"{out}[{addr}] = v{self.fresh}_{i}")
+        thread = self.threads[edge.thread]
+        self.emit(indent, f"{out}[{thread.pc_slot}] = {edge.dst}")
+        for c in checks:
+            if c.when == "post":
+                fail(c, out)
+        self.follow(edge, root, out, indent, visited, budget)
+
+    def follow(self, edge: Edge, root: int, var: str, indent: int, visited: frozenset[int],
+               budget: list[int]) -> None:
+        """After a step: run the chained edges at the destination inline, or rest."""
+        t, dst = edge.thread, edge.dst
+        nexts = self.by_node.get((t, dst), [])
+        can_inline = (self.inline and dst in self.threads[t].chained and dst not in visited and nexts
+                      and budget[0] >= len(nexts) and all(e.acquires is None for e in nexts))
+        if not can_inline:
+            self.emit(indent, f"out.append(({root}, tuple({var}), None))")
+            return
+        budget[0] -= len(nexts)
+        seen = visited | {dst}
+        if len(nexts) == 1:
+            self.edge(nexts[0], root, var, True, indent, seen, budget, guarded=False)
+        elif _exclusive_pair(nexts):
+            self.emit(indent, f"if {pyexpr(nexts[0].guard, var)}:")  # type: ignore[arg-type]
+            self.edge(nexts[0], root, var, True, indent + 1, seen, budget, guarded=True)
+            self.emit(indent, "else:")
+            self.edge(nexts[1], root, var, True, indent + 1, seen, budget, guarded=True)
+        else:
+            for e in nexts:
+                self.edge(e, root, var, False, indent, seen, budget, guarded=False)

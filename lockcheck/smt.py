@@ -78,7 +78,7 @@ def concrete_state(model: ir.Model, vars_: list[z3.ExprRef], state: tuple) -> li
 
 def value_in(term: z3.ExprRef, substitution: list[tuple[z3.ExprRef, z3.ExprRef]]) -> int:
     """The value Z3 gives a term once every state variable is fixed (bools as 0/1)."""
-    value = z3.simplify(z3.substitute(term, *substitution))
+    value = z3.simplify(z3.substitute(term, *substitution) if substitution else term)
     if z3.is_true(value):
         return 1
     if z3.is_false(value):

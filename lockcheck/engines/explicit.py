@@ -6,9 +6,10 @@ import time
 from array import array
 from dataclasses import dataclass, field
 
-from ..ir import Model
-from ..pycompile import Program
-from ..result import LockOrderEdge, PropertyResult, Result, Stats
+from ..ir import FATAL_CHECKS as FATAL
+from ..ir import Model, Thread
+from ..pycompile import CheckKey, Program
+from ..result import Result, Stats
 from .tracing import Path, TraceBuilder
 
 MAX_LOCAL_STEPS = 100_000
@@ -32,7 +33,6 @@ class Limits:
 class Violation:
     prop: str
     path: Path
-    message: str
 
 
 @dataclass
@@ -48,7 +48,10 @@ class Exploration:
     max_depth: int = 0
     limit: str = ""
     graph_edges: list[tuple[int, int, int]] | None = None
-    executed_edges: set[int] = field(default_factory=set)
+
+
+# what one step of a thread can end in: a resting state, or a failed check (its key and prop)
+Ending = tuple[tuple | None, CheckKey | None]
 
 
 class Explorer:
@@ -62,36 +65,42 @@ class Explorer:
         self.ends = [t.end for t in self.threads]
         self.lock_slots = [(lk.slot, lk.reader_slots) for lk in self.model.locks]
 
+    def thread(self, t: int) -> Thread:
+        if t < len(self.threads):
+            return self.threads[t]
+        assert self.model.init_thread is not None
+        return self.model.init_thread
+
     # ---- local chains: steps that run together with the step before them ----
-    def run_chain(self, t: int, state: tuple) -> list[tuple[tuple | None, int, int]]:
-        """Finish thread t's local/atomic steps. Returns (state, -1, -1) per way it can end up
-        resting, or (None, edge, check) for a check that failed on the way."""
-        chained = self.program.chained[t]
-        fns = self.program.node_fns[t]
-        pc_slot = self.pcs[t] if t < len(self.pcs) else self.model.init_thread.pc_slot  # type: ignore[union-attr]
-        out: list[tuple[tuple | None, int, int]] = []
+    def run_chain(self, t: int, state: tuple, ex: Exploration | None = None, sid: int = -1) -> list[Ending]:
+        """Finish thread t's local/atomic steps from `state`: every resting state it can reach,
+        and every check that fails on the way (a fatal one ends that way)."""
+        program = self.program
+        chained = program.chained[t]
+        fns = program.node_fns[t]
+        pc_slot = self.thread(t).pc_slot
+        out: list[Ending] = []
         stack = [(state, 0)]
         while stack:
             st, steps = stack.pop()
             pc = st[pc_slot]
             if pc not in chained:
-                out.append((st, -1, -1))
+                out.append((st, None))
                 continue
             if steps > MAX_LOCAL_STEPS:
-                text, span = self._thread(t).node_text.get(pc, ("?", None))
-                raise LocalLoopError(self._thread(t).name, text, span)
+                text, span = self.thread(t).node_text.get(pc, ("?", None))
+                raise LocalLoopError(self.thread(t).name, text, span)
             fn = fns[pc]
             if fn is None:
                 continue
             for eid, ns, chk in fn(st):
                 if chk is not None:
-                    out.append((None, eid, chk))
-                else:
-                    stack.append((ns, steps + 1))  # type: ignore[arg-type]
+                    out.append((None, program.check_keys[chk]))
+                    continue
+                if ex is not None and eid in program.acquires:
+                    self.note_lock_order(ex, st, sid, t, eid, program.acquires[eid](st))
+                stack.append((ns, steps + 1))
         return out
-
-    def _thread(self, t: int):
-        return self.threads[t] if t < len(self.threads) else self.model.init_thread
 
     def initial_states(self) -> tuple[list[tuple], list[Violation]]:
         states = [self.model.initial]
@@ -100,25 +109,24 @@ class Explorer:
         for t in order:
             nxt: list[tuple] = []
             for st in states:
-                for ns, eid, chk in self.run_chain(t, st):
+                for ns, key in self.run_chain(t, st):
                     if ns is None:
-                        edge, check = self.program.checks[chk]
-                        violations.append(Violation(check.prop, Path(self.model.initial, (), (eid, chk)),
-                                                    check.message))
+                        assert key is not None
+                        prop = self.program.checks[self.program.check_id(key)][1].prop
+                        violations.append(Violation(prop, Path(self.model.initial, (), None, key)))
                     else:
                         nxt.append(ns)
             states = list(dict.fromkeys(nxt))
         return states, violations
 
     def explore(self) -> Exploration:
-        program, model = self.program, self.model
+        program = self.program
         node_fns, chained, pcs, ends = program.node_fns, program.chained, self.pcs, self.ends
-        acquires = program.acquires
+        acquires, check_keys = program.acquires, program.check_keys
         check_props = [c.prop for _, c in program.checks]
         fatal = program.fatal
         invariants, inv_names = program.invariants, program.invariant_names
-        nthreads = len(self.threads)
-        thread_range = range(nthreads)
+        thread_range = range(len(self.threads))
         max_states, max_depth = self.limits.max_states, self.limits.max_depth
 
         initial, init_violations = self.initial_states()
@@ -128,11 +136,10 @@ class Explorer:
         via = array("q")
         depth = array("l")
         ex = Exploration(states, parent, via, graph_edges=[] if self.record_graph else None)
-        for v in init_violations:
-            ex.violations.setdefault(v.prop, v)
         violations = ex.violations
+        for v in init_violations:
+            violations.setdefault(v.prop, v)
         graph = ex.graph_edges
-        executed = ex.executed_edges
 
         def add(ns: tuple, sid: int, eid: int, d: int) -> int:
             i = len(states)
@@ -141,12 +148,18 @@ class Explorer:
             parent.append(sid)
             via.append(eid)
             depth.append(d)
-            bad = invariants(ns)
-            for k in bad:
+            for k in invariants(ns):
                 name = inv_names[k]
                 if name not in violations:
-                    violations[name] = Violation(name, self.path_to(ex, i), "")
+                    violations[name] = Violation(name, self.path_to(ex, i))
             return i
+
+        def failed(sid: int, eid: int, key: CheckKey, prop: str) -> None:
+            if prop not in violations:
+                if key[0] == eid:
+                    violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, key)))
+                else:
+                    violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, None), key))
 
         for st in initial:
             if st not in index:
@@ -167,28 +180,24 @@ class Explorer:
                 fn = node_fns[t][s[pcs[t]]]
                 if fn is None:
                     continue
-                outs = fn(s)
-                for eid, ns, chk in outs:
+                for eid, ns, chk in fn(s):
                     if chk is not None:
-                        prop = check_props[chk]
-                        if prop not in violations:
-                            violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, chk)), "")
+                        failed(sid, eid, check_keys[chk], check_props[chk])
                         if fatal[chk]:
                             moved = True
                         continue
-                    executed.add(eid)
                     if eid in acquires:
                         self.note_lock_order(ex, s, sid, t, eid, acquires[eid](s))
                     if ns[pcs[t]] in chained[t]:
-                        ends_up = self.run_chain(t, ns)
+                        endings = self.run_chain(t, ns, ex, sid)
                     else:
-                        ends_up = [(ns, -1, -1)]
-                    for fs, ceid, cchk in ends_up:
+                        endings = [(ns, None)]
+                    for fs, key in endings:
                         if fs is None:
-                            prop = check_props[cchk]
-                            if prop not in violations:
-                                violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, -1), (ceid, cchk)), "")
-                            if fatal[cchk]:
+                            assert key is not None
+                            prop = check_props[program.check_id(key)]
+                            failed(sid, eid, key, prop)
+                            if prop in FATAL:
                                 moved = True
                             continue
                         moved = True
@@ -204,12 +213,13 @@ class Explorer:
                             graph.append((sid, j, eid))
             if not moved and "deadlock" not in violations:
                 if any(s[pcs[t]] != ends[t] for t in thread_range):
-                    violations["deadlock"] = Violation("deadlock", self.path_to(ex, sid), "")
+                    violations["deadlock"] = Violation("deadlock", self.path_to(ex, sid))
         ex.transitions = transitions
         ex.max_depth = max(depth) if len(depth) else 0
         return ex
 
-    def path_to(self, ex: Exploration, sid: int, *last: tuple[int, int]) -> Path:
+    def path_to(self, ex: Exploration, sid: int, last: tuple[int, CheckKey | None] | None = None,
+                chain_fail: CheckKey | None = None) -> Path:
         """The visible edges from an initial state to state sid (then `last`, if given)."""
         edges: list[int] = []
         ids = [sid]
@@ -220,8 +230,7 @@ class Explorer:
             ids.append(i)
         edges.reverse()
         states = tuple(ex.states[k] for k in reversed(ids))
-        return Path(ex.states[i], tuple(edges), last[0] if last else None, last[1] if len(last) > 1 else None,
-                    states)
+        return Path(ex.states[i], tuple(edges), last, chain_fail, states)
 
     def note_lock_order(self, ex: Exploration, s: tuple, sid: int, t: int, eid: int, addr: int) -> None:
         me = t + 1
@@ -234,15 +243,17 @@ class Explorer:
                     ex.lock_edges[key] = (sid, eid, t)
 
 
+
+
 def check_explicit(program: Program, limits: Limits) -> tuple[Result, Exploration]:
     started = time.perf_counter()
     explorer = Explorer(program, limits)
     ex = explorer.explore()
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(program, explorer)
+    builder = TraceBuilder(program.model, explorer)
     results = builder.property_results(ex)
     stats = Stats(len(ex.states), ex.transitions, ex.max_depth, seconds, ex.limit)
     return Result(program.model.path, "explicit", results, stats), ex
 
 
-__all__ = ["Explorer", "Limits", "check_explicit", "LocalLoopError", "LockOrderEdge", "PropertyResult"]
+__all__ = ["Explorer", "Limits", "check_explicit", "LocalLoopError", "Exploration"]

@@ -2,30 +2,33 @@
 step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from .. import ir
 from ..ir import Edge, Model
-from ..pycompile import Program
+from ..pycompile import Program, compile_model
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
 
 if TYPE_CHECKING:
     from .explicit import Exploration, Explorer
 
 
+CheckKey = tuple[int, int]  # (edge id, index of the check in that edge)
+
+
 @dataclass(frozen=True)
 class Path:
     """How to reach a violation: from `start`, the visible edges in order; then optionally
-    `last` = (edge, check) for a step that fails a check (check -1: it completes), and
-    `chain_fail` = (edge, check) for a check failing among the local steps after it."""
+    `last` = (edge, failing check or None when the step completes), and `chain_fail`, a
+    check failing among the local steps after it (or, with no edges, in the initial ones)."""
 
     start: tuple
     edges: tuple[int, ...]
-    last: tuple[int, int] | None = None
-    chain_fail: tuple[int, int] | None = None
+    last: tuple[int, CheckKey | None] | None = None
+    chain_fail: CheckKey | None = None
     states: tuple[tuple, ...] = ()  # the resting states along the way, start first
 
 
@@ -57,16 +60,25 @@ def bind_names(model: Model, edge: Edge, state: tuple) -> str:
 
 
 class TraceBuilder:
-    def __init__(self, program: Program, explorer: "Explorer"):
-        self.program = program
-        self.model = program.model
+    """Replays paths one edge at a time (a program compiled without inlined chains), so
+    every statement that ran shows as a row."""
+
+    def __init__(self, model: Model, explorer: "Explorer"):
+        self.model = model
         self.explorer = explorer
+        self._program: Program | None = None
+
+    @property
+    def program(self) -> Program:
+        if self._program is None:
+            self._program = compile_model(self.model, inline_chains=False)
+        return self._program
 
     # ---- replay ----
     def _chain_to(self, t: int, state: tuple, target: tuple | None) -> tuple[list[tuple[Edge, tuple, tuple]], tuple]:
         """The chained edges that take `state` to `target` (any resting state if None)."""
         chained = self.program.chained[t]
-        pc_slot = self.explorer._thread(t).pc_slot
+        pc_slot = self.explorer.thread(t).pc_slot
         fns = self.program.node_fns[t]
         stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
         while stack:
@@ -81,9 +93,10 @@ class TraceBuilder:
                     stack.append((ns, done + [(self.model.edges[eid], st, ns)]))
         raise AssertionError("replay lost its way")
 
-    def _chain_fail(self, t: int, state: tuple, fail: tuple[int, int]) -> list[tuple[Edge, tuple, tuple]]:
+    def _chain_fail(self, t: int, state: tuple, key: CheckKey) -> list[tuple[Edge, tuple, tuple]]:
+        fail = (key[0], self.program.check_id(key))
         chained = self.program.chained[t]
-        pc_slot = self.explorer._thread(t).pc_slot
+        pc_slot = self.explorer.thread(t).pc_slot
         fns = self.program.node_fns[t]
         stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
         while stack:
@@ -106,7 +119,8 @@ class TraceBuilder:
             t = self.model.edges[path.chain_fail[0]].thread
             done = self._chain_fail(t, state, path.chain_fail)
             self._rows(steps, done, number=None)
-            return self._fail_last(steps, path.chain_fail), state, self._message(path.chain_fail)
+            steps = self._fail_last(steps, path.chain_fail, done[-1][1])
+            return steps, state, self._message(path.chain_fail)
         number = 0
         plan = list(path.edges)
         targets: list[tuple | None] = list(path.states[1:]) or [None] * len(plan)
@@ -118,19 +132,19 @@ class TraceBuilder:
             self._rows(steps, [(edge, state, ns)] + done, number)
             state = rest
         if path.last is not None:
-            eid, chk = path.last
+            eid, key = path.last
             edge = self.model.edges[eid]
             number += 1
-            if chk >= 0:
+            if key is not None:
                 self._rows(steps, [(edge, state, state)], number)
-                steps = self._fail_last(steps, (eid, chk))
-                failed_message = self._message((eid, chk))
+                steps = self._fail_last(steps, key, state)
+                failed_message = self._message(key)
             else:
                 ns = self._apply(edge, state)
                 if path.chain_fail is not None:
                     done = self._chain_fail(edge.thread, ns, path.chain_fail)
                     self._rows(steps, [(edge, state, ns)] + done, number)
-                    steps = self._fail_last(steps, path.chain_fail)
+                    steps = self._fail_last(steps, path.chain_fail, done[-1][1])
                     failed_message = self._message(path.chain_fail)
                 else:
                     done, rest = self._chain_to(edge.thread, ns, None)
@@ -154,9 +168,9 @@ class TraceBuilder:
                 if changes and steps:
                     last = steps[-1]
                     steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch,
-                                          last.changes + changes, last.failed)
+                                          last.changes + changes, last.failed, last.local)
                 continue
-            steps.append(TraceStep(number if first else None, self.explorer._thread(edge.thread).name,
+            steps.append(TraceStep(number if first else None, self.explorer.thread(edge.thread).name,
                                    bind_names(self.model, edge, before), edge.span, edge.branch, changes,
                                    local=edge.local and not first))
             first = False
@@ -169,20 +183,24 @@ class TraceBuilder:
                                   format_value(self.model, i, b), self.model.slots[i].thread >= 0))
         return tuple(out)
 
-    def _fail_last(self, steps: list[TraceStep], fail: tuple[int, int]) -> list[TraceStep]:
-        edge, check = self.program.checks[fail[1]]
-        if steps:
+    def _fail_last(self, steps: list[TraceStep], key: CheckKey, before: tuple) -> list[TraceStep]:
+        """Mark the step that fails the check; a hidden one (a call whose requires fails, a
+        return whose ensures fails) gets a row of its own, as written at the call."""
+        edge = self.model.edges[key[0]]
+        check = edge.checks[key[1]]
+        failed = f"{check.prop}: {check.message}"
+        if edge.shown and steps:
             last = steps[-1]
-            steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch, (),
-                                  f"{check.prop}: {check.message}")
+            steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch, (), failed,
+                                  last.local)
         else:
-            steps.append(TraceStep(None, self.explorer._thread(edge.thread).name,
-                                   bind_names(self.model, edge, self.model.initial), edge.span,
-                                   edge.branch, (), f"{check.prop}: {check.message}"))
+            call_site = replace(edge, context=edge.context[:-1]) if check.prop.endswith(".requires") else edge
+            steps.append(TraceStep(None, self.explorer.thread(edge.thread).name,
+                                   bind_names(self.model, call_site, before), edge.span, edge.branch, (), failed))
         return steps
 
-    def _message(self, fail: tuple[int, int]) -> str:
-        edge, check = self.program.checks[fail[1]]
+    def _message(self, key: CheckKey) -> str:
+        check = self.model.edges[key[0]].checks[key[1]]
         return f"{check.message} ({check.span.short})"
 
     # ---- the state a trace ends in ----
@@ -260,5 +278,5 @@ class TraceBuilder:
             sid, eid, t = ex.lock_edges[(a, b)]
             edges.append(LockOrderEdge(names[a], names[b], self.model.threads[t].name, self.model.edges[eid].span))
         sid, eid, _ = ex.lock_edges[(latest[0], latest[1])]
-        path = self.explorer.path_to(ex, sid, (eid, -1))
+        path = self.explorer.path_to(ex, sid, (eid, None))
         return tuple(edges), path
