@@ -22,6 +22,7 @@ class Options:
     defines: dict[str, str] = field(default_factory=dict)
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
+    fingerprints: bool = False
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -33,7 +34,7 @@ def load_model(path: str, options: Options, sources: Sources) -> Model:
 def verify(path: str, options: Options, sources: Sources) -> Result:
     model = load_model(path, options, sources)
     program = compile_model(model)
-    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth))
+    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints))
     return result
 
 

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-states", type=_positive, default=2_000_000, help="stop after N states (exit 3)")
     v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
     v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
+    v.add_argument("--fingerprints", action="store_true",
+                   help="store a 64-bit hash per state, not the state (big runs: about 90 bytes a state)")
 
     c = sub.add_parser("check", help="parse, resolve and type-check only")
     common(c)
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         args = build_parser().parse_args(argv)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
                           max_states=getattr(args, "max_states", 2_000_000),
-                          max_depth=getattr(args, "max_depth", 1_000_000))
+                          max_depth=getattr(args, "max_depth", 1_000_000),
+                          fingerprints=getattr(args, "fingerprints", False))
         files = _spec_files(args.specs)
     except SpecError as err:
         print(format_diagnostic(err.diagnostic, sources), file=stderr)

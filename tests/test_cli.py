@@ -1,4 +1,6 @@
 """The CLI end to end on specs/: verdicts, exit codes, the trace a reviewer reads."""
+import re
+
 import pytest
 
 from conftest import REPO, SPECS, cli
@@ -103,3 +105,12 @@ def test_python_dash_m(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "lockcheck", "check", str(REPO / "specs" / "ext4.lk")],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "ok" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["ext4.lk", "ext4_unlock_early.lk", "ext4_truncate_nowait.lk"])
+def test_fingerprints_mode_gives_the_same_report(name):
+    full = cli("verify", str(REPO / "specs" / name))
+    hashed = cli("verify", "--fingerprints", str(REPO / "specs" / name))
+    strip = lambda out: re.sub(r"max depth (\d+), .*", r"max depth \1", out)  # all but the timing
+    assert full[0] == hashed[0]
+    assert strip(full[1]) == strip(hashed[1])

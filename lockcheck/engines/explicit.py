@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..ir import FATAL_CHECKS as FATAL
@@ -27,6 +28,7 @@ class LocalLoopError(Exception):
 class Limits:
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
+    fingerprints: bool = False  # keep a 64-bit hash per state instead of the state itself
 
 
 @dataclass
@@ -39,9 +41,12 @@ class Violation:
 class Exploration:
     """The raw outcome of a search, before it is turned into a Result."""
 
-    states: list[tuple]
+    states: list[tuple]          # by id; empty with fingerprints (see `roots`, `hashes`)
     parent: array
     via: array
+    roots: dict[int, tuple] = field(default_factory=dict)  # id -> initial state
+    hashes: array | None = None  # id -> fingerprint, with fingerprints
+    count: int = 0
     violations: dict[str, Violation] = field(default_factory=dict)
     lock_edges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # -> (state, edge, thread)
     transitions: int = 0
@@ -129,25 +134,34 @@ class Explorer:
         thread_range = range(len(self.threads))
         max_states, max_depth = self.limits.max_states, self.limits.max_depth
 
+        fingerprints = self.limits.fingerprints
         initial, init_violations = self.initial_states()
         states: list[tuple] = []
-        index: dict[tuple, int] = {}
-        parent = array("q")
-        via = array("q")
-        depth = array("l")
-        ex = Exploration(states, parent, via, graph_edges=[] if self.record_graph else None)
+        index: dict[tuple, int] = {}   # full states: state -> id
+        seen: set[int] = set()          # fingerprints: hashes only
+        hashes = array("q") if fingerprints else None
+        parent = array("i")  # id of the state each state was first reached from (-1: initial)
+        via = array("i")     # the visible edge that reached it
+        queue: deque[tuple[tuple, int, int]] = deque()  # (state, id, depth): the frontier
+        ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None)
         violations = ex.violations
         for v in init_violations:
             violations.setdefault(v.prop, v)
         graph = ex.graph_edges
 
         def add(ns: tuple, sid: int, eid: int, d: int) -> int:
-            i = len(states)
-            index[ns] = i
-            states.append(ns)
+            i = ex.count
+            ex.count += 1
+            if hashes is not None:
+                hashes.append(hash(ns))
+            else:
+                index[ns] = i
+                states.append(ns)
+            queue.append((ns, i, d))
             parent.append(sid)
             via.append(eid)
-            depth.append(d)
+            if d > ex.max_depth:
+                ex.max_depth = d
             for k in invariants(ns):
                 name = inv_names[k]
                 if name not in violations:
@@ -162,16 +176,14 @@ class Explorer:
                     violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, None), key))
 
         for st in initial:
-            if st not in index:
+            if st not in index and hash(st) not in seen:
+                seen.add(hash(st))
+                ex.roots[ex.count] = st
                 add(st, -1, -1, 0)
 
         transitions = 0
-        head = 0
-        while head < len(states):
-            s = states[head]
-            sid = head
-            head += 1
-            d = depth[sid]
+        while queue:
+            s, sid, d = queue.popleft()
             if d >= max_depth:
                 ex.limit = f"--max-depth {max_depth}"
                 continue
@@ -202,11 +214,18 @@ class Explorer:
                             continue
                         moved = True
                         transitions += 1
-                        j = index.get(fs)
+                        if fingerprints:
+                            h = hash(fs)
+                            if h in seen:
+                                continue
+                            seen.add(h)
+                            j = None
+                        else:
+                            j = index.get(fs)
                         if j is None:
-                            if len(states) >= max_states:
+                            if ex.count >= max_states:
                                 ex.limit = f"--max-states {max_states}"
-                                head = len(states)
+                                queue.clear()
                                 break
                             j = add(fs, sid, eid, d + 1)
                         if graph is not None:
@@ -215,7 +234,6 @@ class Explorer:
                 if any(s[pcs[t]] != ends[t] for t in thread_range):
                     violations["deadlock"] = Violation("deadlock", self.path_to(ex, sid))
         ex.transitions = transitions
-        ex.max_depth = max(depth) if len(depth) else 0
         return ex
 
     def path_to(self, ex: Exploration, sid: int, last: tuple[int, CheckKey | None] | None = None,
@@ -229,8 +247,11 @@ class Explorer:
             i = ex.parent[i]
             ids.append(i)
         edges.reverse()
-        states = tuple(ex.states[k] for k in reversed(ids))
-        return Path(ex.states[i], tuple(edges), last, chain_fail, states)
+        ids.reverse()
+        if ex.hashes is not None:
+            return Path(ex.roots[i], tuple(edges), last, chain_fail, (),
+                        tuple(ex.hashes[k] for k in ids))
+        return Path(ex.states[i], tuple(edges), last, chain_fail, tuple(ex.states[k] for k in ids))
 
     def note_lock_order(self, ex: Exploration, s: tuple, sid: int, t: int, eid: int, addr: int) -> None:
         me = t + 1
@@ -252,7 +273,7 @@ def check_explicit(program: Program, limits: Limits) -> tuple[Result, Exploratio
     seconds = time.perf_counter() - started
     builder = TraceBuilder(program.model, explorer)
     results = builder.property_results(ex)
-    stats = Stats(len(ex.states), ex.transitions, ex.max_depth, seconds, ex.limit)
+    stats = Stats(ex.count, ex.transitions, ex.max_depth, seconds, ex.limit)
     return Result(program.model.path, "explicit", results, stats), ex
 
 

@@ -30,6 +30,7 @@ class Path:
     last: tuple[int, CheckKey | None] | None = None
     chain_fail: CheckKey | None = None
     states: tuple[tuple, ...] = ()  # the resting states along the way, start first
+    hashes: tuple[int, ...] = ()    # or only their fingerprints
 
 
 def format_value(model: Model, slot: int, value: int) -> str:
@@ -75,7 +76,8 @@ class TraceBuilder:
         return self._program
 
     # ---- replay ----
-    def _chain_to(self, t: int, state: tuple, target: tuple | None) -> tuple[list[tuple[Edge, tuple, tuple]], tuple]:
+    def _chain_to(self, t: int, state: tuple, target: tuple | int | None
+                  ) -> tuple[list[tuple[Edge, tuple, tuple]], tuple]:
         """The chained edges that take `state` to `target` (any resting state if None)."""
         chained = self.program.chained[t]
         pc_slot = self.explorer.thread(t).pc_slot
@@ -84,7 +86,7 @@ class TraceBuilder:
         while stack:
             st, done = stack.pop()
             if st[pc_slot] not in chained:
-                if target is None or st == target:
+                if target is None or st == target or hash(st) == target:
                     return done, st
                 continue
             fn = fns[st[pc_slot]]
@@ -123,7 +125,7 @@ class TraceBuilder:
             return steps, state, self._message(path.chain_fail)
         number = 0
         plan = list(path.edges)
-        targets: list[tuple | None] = list(path.states[1:]) or [None] * len(plan)
+        targets: list[tuple | int | None] = list(path.states[1:]) or list(path.hashes[1:]) or [None] * len(plan)
         for k, eid in enumerate(plan):
             edge = self.model.edges[eid]
             number += 1
