@@ -165,7 +165,8 @@ class BodyLowering:
 
     def edge(self, src: int, dst: int, *, text: str, span: Span, guard: ir.Expr | None = None,
              checks: list[Check] | None = None, writes: list[Write] | None = None, shown: bool = True,
-             force_step: bool = False, acquires: ir.Expr | None = None, branch: str = "") -> None:
+             force_step: bool = False, acquires: ir.Expr | None = None, branch: str = "",
+             names_from: list[dict[str, tuple[Binding | Place, list[int]]]] | None = None) -> None:
         checks = checks or []
         writes = writes or []
         mine = self.my_locals
@@ -177,11 +178,15 @@ class BodyLowering:
                 reads |= ir.slots_read(c.cond)
         targets = {c for w in writes for c in w.candidates}
         local = not force_step and reads <= mine and targets <= mine
+        # names a trace shows by their value: references (p -> pages[1]) and the hidden
+        # values of parameters and loop counters (i -> 1)
         refs: dict[str, int] = {}
-        for scope in self.scopes:
+        for scope in (self.scopes if names_from is None else names_from):
             for name, (binding, _) in scope.items():
-                if isinstance(binding, RefBinding):
-                    refs[name] = binding.slot
+                if isinstance(binding, RefBinding) or (
+                        isinstance(binding, ValueBinding) and binding.slot in self.local_slots
+                        and not self.b.slots[binding.slot].visible):
+                    refs[name] = binding.slot  # type: ignore[union-attr]
                 else:
                     refs.pop(name, None)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
@@ -836,7 +841,8 @@ class BodyLowering:
             frame.result_type = result_type
         requires = self.contract_checks(proc, "requires", "post")
         entry = self.new_node()
-        self.edge(src, entry, text=st.text, span=c.span, writes=writes, checks=arg_checks + requires, shown=False)
+        self.edge(src, entry, text=st.text, span=c.span, writes=writes, checks=arg_checks + requires, shown=False,
+                  names_from=saved_scopes)
         end = self.block(proc.body, entry)
         self.edge(end, exit_, text="}", span=proc.body.span, shown=False)
         ensures = self.contract_checks(proc, "ensures", "exec")

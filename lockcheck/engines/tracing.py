@@ -53,10 +53,8 @@ def bind_names(model: Model, edge: Edge, state: tuple) -> str:
 
     text = edge.text
     for name, slot in edge.refs:
-        info = model.slots[slot]
-        value = state[slot]
-        if value in info.values:
-            text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", info.value_names[info.values.index(value)], text)
+        shown = format_value(model, slot, state[slot])
+        text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
     return f"{edge.context[-1]}: {text}" if edge.context else text
 
 
@@ -122,7 +120,7 @@ class TraceBuilder:
             done = self._chain_fail(t, state, path.chain_fail)
             self._rows(steps, done, number=None)
             steps = self._fail_last(steps, path.chain_fail, done[-1][1])
-            return steps, state, self._message(path.chain_fail)
+            return steps, done[-1][1], self._message(path.chain_fail)
         number = 0
         plan = list(path.edges)
         targets: list[tuple | int | None] = list(path.states[1:]) or list(path.hashes[1:]) or [None] * len(plan)
@@ -148,6 +146,7 @@ class TraceBuilder:
                     self._rows(steps, [(edge, state, ns)] + done, number)
                     steps = self._fail_last(steps, path.chain_fail, done[-1][1])
                     failed_message = self._message(path.chain_fail)
+                    state = done[-1][1]  # where the failing statement stands
                 else:
                     done, rest = self._chain_to(edge.thread, ns, None)
                     self._rows(steps, [(edge, state, ns)] + done, number)
