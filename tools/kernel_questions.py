@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Generate docs/kernel-questions.md: one section per question of the 2010 linux-mm
+writeback thread, with the spec that answers it, the verdicts and the counterexamples
+exactly as `lockcheck verify` prints them.
+
+    python tools/kernel_questions.py            # rewrite docs/kernel-questions.md
+    python tools/kernel_questions.py --check    # exit 1 if the committed doc is stale
+
+The text comes from the CLI (lockcheck.cli.main), so the document follows the reporter's
+format. Only the run time is dropped from the statistics line (it changes from run to run).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lockcheck.cli import main as lockcheck_main  # noqa: E402
+
+DOC = REPO / "docs" / "kernel-questions.md"
+
+
+@dataclass
+class Run:
+    spec: str                                   # path relative to the repo
+    defines: dict[str, str] = field(default_factory=dict)
+    show: dict[str, str] = field(default_factory=dict)   # violated property -> what its counterexample shows
+
+
+@dataclass
+class Question:
+    title: str
+    question: str
+    runs: list[Run]
+    answer: str
+    later: str
+
+
+QUESTIONS: list[Question] = [
+    Question(
+        "PG_writeback and truncate",
+        "Does PG_writeback protect a page from truncate the way PG_locked does?",
+        [
+            Run("specs/ext4.lk"),
+            Run("specs/ext4_unlock_early.lk", show={"io_on_cached_page":
+                "ext4_writepage unlocks before set_page_writeback; truncate locks the page in that "
+                "window, finds no writeback, removes it, and the write I/O then completes on it."}),
+            Run("specs/ext4_truncate_nowait.lk", show={"io_on_cached_page":
+                "truncate without wait_on_page_writeback removes a page whose bio is in flight: "
+                "block_write_full_page has already unlocked it."}),
+        ],
+        "Yes, on two conditions, and only together: ->writepage sets PG_writeback before it unlocks "
+        "the page, and truncate waits for PG_writeback under the page lock (truncate_inode_pages_range "
+        "does: it skips such pages in its first pass and waits in its second). Drop either and truncate "
+        "removes a page with I/O in flight.",
+        "Unchanged in kind: today's truncate_inode_pages_range (mm/truncate.c) still does folio_lock; "
+        "folio_wait_writeback; truncate_inode_folio; folio_unlock in its second pass, and writeback "
+        "starts before the folio is unlocked.",
+    ),
+    Question(
+        "ext2/ext3: the page lock across block_write_full_page",
+        "ext2/ext3 keep the page locked until block_write_full_page has submitted the I/O; is that needed?",
+        [
+            Run("specs/ext3.lk"),
+            Run("specs/ext3.lk", defines={"UNLOCK_BEFORE_SUBMIT": "true"}),
+            Run("specs/ext3_lock_only.lk", show={"io_on_cached_page":
+                "a ->writepage that holds the page lock across submit_bh but sets no PG_writeback: "
+                "once it unlocks, truncate removes the page while its bio is in flight."}),
+        ],
+        "No. set_page_writeback; unlock_page; submit is as safe as set_page_writeback; submit; "
+        "unlock_page (both hold). What keeps truncate away from the I/O is PG_writeback; the page lock "
+        "held across the submission alone does not (ext3_lock_only.lk).",
+        "ext4 moved to its own bio path in 2.6.37 (fs/ext4/page-io.c, ext4_bio_write_page, today "
+        "ext4_bio_write_folio): start writeback, add the buffers to a bio, unlock, submit the bio later.",
+    ),
+    Question(
+        "A cluster of pages in one I/O",
+        "Writing a cluster of pages in one I/O: must every page get set_page_writeback() before the I/O "
+        "is submitted?",
+        [
+            Run("specs/cluster.lk"),
+            Run("specs/cluster_first_only.lk", show={"no_remove_in_bio":
+                "PG_writeback only on the first page: truncate locks the second page once the writer "
+                "unlocks it, sees no writeback, and removes it while it is in the bio."}),
+        ],
+        "Yes: every page, before it is unlocked. A page of the bio without PG_writeback is invisible to "
+        "truncate's wait.",
+        "fs/mpage.c already did this per page in 2.6.34 (__mpage_writepage: set_page_writeback; "
+        "unlock_page; the bio is submitted later), and ext4's page-io.c does the same per folio.",
+    ),
+    Question(
+        "ext4 refusing delalloc pages: OOM",
+        "With most memory pinned and the rest delalloc pages, does ext4's refusal in ->writepage make "
+        "reclaim fail, where ext3 copes?",
+        [
+            Run("specs/ext4_reclaim.lk", show={"no_oom":
+                "two reclaim passes: the pinned page is culled, the delalloc page is refused "
+                "(redirty, unlock, return 0 = PAGE_SUCCESS with the page still dirty: kept, not "
+                "activated), nothing is freed, out_of_memory()."}),
+            Run("specs/ext3_reclaim.lk"),
+            Run("specs/ext4_reclaim_flusher.lk", show={"no_oom":
+                "the flusher holds the delalloc page's lock (with its journal handle) while both "
+                "reclaim passes run; trylock_page fails, congestion_wait has no I/O to wait for, "
+                "nothing is freed."}),
+        ],
+        "Yes. A refusal (redirty, unlock, return 0) is PAGE_SUCCESS to shrink_page_list with the page "
+        "still dirty, so the page is kept, never activated and rescanned, and reclaim frees nothing: OOM "
+        "is reachable. ext3 allocated the blocks in write_begin, so its ->writepage writes the page and "
+        "the next pass frees it. With the flusher allocating concurrently the checker still finds the "
+        "OOM: nothing makes 2.6.34 direct reclaim wait for the flusher (congestion_wait only naps on I/O "
+        "already in flight), so the outcome is a race on timing, which the checker, making no speed "
+        "assumptions, reports as reachable; the interleavings where the flusher wins are there too.",
+        "Linux 3.2 stopped direct reclaim from calling ->writepage on file pages (Mel Gorman, \"mm: "
+        "vmscan: do not writeback filesystem pages in direct reclaim\"); reclaim wakes the flusher "
+        "threads and throttles on writeback instead (reclaim_throttle(), VMSCAN_THROTTLE_WRITEBACK, "
+        "5.16). specs/btrfs_flusher.lk checks that design.",
+    ),
+    Question(
+        "ext4, the journal and the page lock",
+        "Why may ext4_writepage not allocate blocks (start a journal handle) for a delalloc page?",
+        [
+            Run("specs/ext4_journal.lk", show={
+                "deadlock": "the writer holds the jbd2 handle and waits for the page lock; the flusher "
+                            "holds the page lock in ->writepage and waits for a handle.",
+                "lock_order": "the cycle as lockdep reports it: ext4_da_write_begin takes the page lock "
+                              "under the handle, the allocating ->writepage takes the handle under the "
+                              "page lock; the trace reaches the second order."}),
+            Run("specs/ext4_journal_refuse.lk"),
+        ],
+        "ext4_da_write_begin takes the handle, then the page lock; a ->writepage that starts a handle "
+        "under the page lock closes an ABBA cycle, and the deadlock is reachable. ext4's refusal keeps the "
+        "order acyclic (handle -> page lock everywhere; allocation happens in ext4_da_writepages, which "
+        "takes the handle first); the price is the OOM above.",
+        "ext4 kept the order journal -> page lock and allocates only in ->writepages (ext4_da_writepages, "
+        "later ext4_writepages), under a handle taken before the page locks.",
+    ),
+    Question(
+        "AOP_WRITEPAGE_ACTIVATE",
+        "Documentation/filesystems/Locking asks for AOP_WRITEPAGE_ACTIVATE when ->writepage refuses a "
+        "page; what does it mean for the page lock?",
+        [
+            Run("specs/shmem.lk"),
+            Run("specs/shmem_activate_unlocked.lk", show={"release_unheld":
+                "the ->writepage unlocks and returns AOP_WRITEPAGE_ACTIVATE; shrink_page_list "
+                "activates the page and unlocks it a second time."}),
+        ],
+        "AOP_WRITEPAGE_ACTIVATE means \"the page is still locked\": shmem_writepage returns it for "
+        "reclaim with the page locked and pageout/shrink_page_list activate and unlock it, which holds. A "
+        "filesystem that refuses the usual way (unlock) must return 0; returning the special value after "
+        "unlocking is a double unlock.",
+        "AOP_WRITEPAGE_ACTIVATE stayed essentially shmem's (mm/shmem.c) return value for reclaim; not "
+        "re-verified against today's source here.",
+    ),
+    Question(
+        "btrfs refusing under PF_MEMALLOC",
+        "btrfs_writepage refuses every page under PF_MEMALLOC: is that legal, and can reclaim progress?",
+        [
+            Run("specs/btrfs.lk", show={"no_oom":
+                "kswapd and then direct reclaim, both with PF_MEMALLOC, have every dirty page "
+                "refused by btrfs_writepage; nothing is freed."}),
+            Run("specs/btrfs_flusher.lk"),
+        ],
+        "The refusal is within the ->writepage contract (redirty, unlock, return 0). But kswapd has "
+        "PF_MEMALLOC too in 2.6.34, so writeback from reclaim (direct or kswapd) is refused entirely and "
+        "OOM is reachable. When the flusher (no PF_MEMALLOC) writes the pages and reclaim waits for that "
+        "writeback before its next pass, reclaim makes progress.",
+        "That is the design later kernels adopted: no ->writepage of file pages from direct reclaim "
+        "(3.2), flusher wakeups and throttling on writeback (reclaim_throttle, 5.16).",
+    ),
+    Question(
+        "A higher-level lock against truncate",
+        "Would a higher-level lock that keeps truncate from racing writepage/writeback be simpler, and in "
+        "which order must it go with the page lock?",
+        [
+            Run("specs/truncate_lock.lk"),
+            Run("specs/truncate_lock_inverted.lk", show={
+                "deadlock": "the lock taken inside ->writepage, under the page lock: truncate holds the "
+                            "lock and waits for the page, the flusher holds the page and waits for the lock.",
+                "lock_order": "truncate takes page locks under invalidate_lock, the flusher's ->writepage "
+                              "takes invalidate_lock under the page lock; the trace reaches the second "
+                              "order."}),
+        ],
+        "It works, without wait_on_page_writeback in truncate, if it is taken outside every page lock "
+        "(invalidate_lock -> page lock), i.e. around ->writepages and held until the I/O completes; "
+        "->writepage (and reclaim's pageout) run with the page locked and cannot take it.",
+        "Linux 5.15 added mapping->invalidate_lock (Jan Kara): exclusive in truncate and hole punch, "
+        "shared in faults, reads and readahead; the documented order is invalidate_lock -> folio lock "
+        "(mm/filemap.c). Writeback does not take it: truncate still waits for writeback per folio.",
+    ),
+]
+
+_TIMING = re.compile(r", [0-9.]+ s \([0-9,]+ states/s\)")
+
+
+def run_cli(run: Run) -> tuple[int, str]:
+    argv = ["verify"]
+    for name, value in run.defines.items():
+        argv += ["-D", f"{name}={value}"]
+    argv.append(str(REPO / run.spec))
+    out, err = io.StringIO(), io.StringIO()
+    code = lockcheck_main(argv, out, err)
+    text = (out.getvalue() + err.getvalue()).replace(str(REPO) + "/", "")
+    return code, _TIMING.sub("", text).rstrip() + "\n"
+
+
+def split_output(text: str) -> tuple[str, dict[str, str], str]:
+    """The verdict table, each '-- NAME violated' block (marker line included) by name, and the
+    statistics line."""
+    lines = text.splitlines()
+    table: list[str] = []
+    blocks: dict[str, list[str]] = {}
+    stats = ""
+    current: list[str] | None = None
+    for line in lines[1:]:
+        m = re.match(r"-- (\S+) violated", line)
+        if m:
+            current = blocks.setdefault(m.group(1), [])
+        elif re.match(r"\d+ states, ", line):
+            stats = line
+            current = None
+            continue
+        if current is not None:
+            current.append(line)
+        elif not blocks and not line.startswith("also checked") and line.strip():
+            table.append(line)
+    return "\n".join(table), {k: "\n".join(v).rstrip() for k, v in blocks.items()}, stats
+
+
+def command_line(run: Run) -> str:
+    defines = "".join(f" -D {k}={v}" for k, v in run.defines.items())
+    return f"python -m lockcheck verify{defines} {run.spec}"
+
+
+def generate() -> str:
+    out = [
+        "# The 2010 writeback thread, question by question",
+        "",
+        "<!-- Generated by tools/kernel_questions.py from `lockcheck verify`; do not edit by hand.",
+        "     Regenerate: python tools/kernel_questions.py   Check: python tools/kernel_questions.py --check -->",
+        "",
+        "Ted Ts'o's questions on linux-mm/fsdevel (April 2010, \"No one seems to be using "
+        "AOP_WRITEPAGE_ACTIVATE?\"), each answered by specs in `specs/` built from the models in "
+        "`models/` (2.6.34-era code; each proc cites the kernel function it models). Every verdict "
+        "and counterexample below is the checker's own output (run time left out).",
+        "",
+    ]
+    for n, q in enumerate(QUESTIONS, 1):
+        out += [f"## {n}. {q.title}", "", f"**Question.** {q.question}", ""]
+        for run in q.runs:
+            code, text = run_cli(run)
+            table, blocks, stats = split_output(text)
+            out += [f"`{command_line(run)}` (exit {code})", "", "```", table, "```", ""]
+            if stats:
+                out += [stats, ""]
+            for prop, note in run.show.items():
+                if prop not in blocks:
+                    out += [f"(no counterexample printed for {prop})", ""]
+                    continue
+                out += [f"Counterexample for `{prop}`: {note}", "", "```", blocks[prop], "```", ""]
+        out += [f"**Answer.** {q.answer}", "", f"**Later.** {q.later}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/kernel-questions.md is stale")
+    args = parser.parse_args(argv)
+    text = generate()
+    if args.check:
+        old = DOC.read_text() if DOC.exists() else ""
+        if old != text:
+            diff = difflib.unified_diff(old.splitlines(), text.splitlines(), str(DOC), "regenerated",
+                                        lineterm="", n=1)
+            print("\n".join(list(diff)[:60]))
+            print(f"{DOC.relative_to(REPO)} is stale: run python tools/kernel_questions.py")
+            return 1
+        print(f"{DOC.relative_to(REPO)} is up to date")
+        return 0
+    DOC.write_text(text)
+    print(f"wrote {DOC.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
