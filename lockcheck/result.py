@@ -92,6 +92,15 @@ class Stats:
     peak_memory_mb: float = 0.0
 
 
+@dataclass(frozen=True)
+class ThreadCoverage:
+    """Statements of one thread that never ran in the whole exploration."""
+
+    thread: str
+    statements: int                          # statements the thread has (shown ones)
+    unreached: tuple[tuple[str, Span], ...]  # (statement as written, where)
+
+
 @dataclass
 class Result:
     spec: str
@@ -99,6 +108,7 @@ class Result:
     properties: list[PropertyResult]
     stats: Stats
     warnings: list[str] = field(default_factory=list)
+    coverage: list[ThreadCoverage] = field(default_factory=list)  # filled by the explicit engine
 
     @property
     def exit_code(self) -> int:
