@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .engines.explicit import Explorer, Limits, check_explicit
+from typing import Callable
+
+from .engines.explicit import Explorer, Limits, Progress, check_explicit
 from .engines.tracing import format_value
 from .errors import Sources
 from .ir import Model
@@ -31,10 +33,12 @@ def load_model(path: str, options: Options, sources: Sources) -> Model:
     return build_model(path, modules, options.defines, sources)
 
 
-def verify(path: str, options: Options, sources: Sources) -> Result:
+def verify(path: str, options: Options, sources: Sources,
+           progress: Callable[[Progress], None] | None = None) -> Result:
     model = load_model(path, options, sources)
     program = compile_model(model)
-    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints))
+    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
+                               progress)
     return result
 
 

@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from typing import Callable
+
 from .api import Options, state_graph, verify
+from .engines.explicit import Progress
 from .engines.explicit import LocalLoopError
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .report.dot import write_dot
@@ -54,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-states", type=_positive, default=2_000_000, help="stop after N states (exit 3)")
     v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
     v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
+    v.add_argument("--coverage", action="store_true", help="list every statement that never ran")
+    v.add_argument("--fail-on-uncovered", action="store_true",
+                   help="exit 1 when some statement never ran (a racy path that never runs passes vacuously)")
+    v.add_argument("--progress", action="store_true", help="a progress line on stderr even when it is not a terminal")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     v.add_argument("--fingerprints", action="store_true",
                    help="store a 64-bit hash per state, not the state (big runs: about 90 bytes a state)")
 
@@ -115,6 +123,27 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     return EXIT_OK
 
 
+def _progress_printer(args: argparse.Namespace) -> Callable[[Progress], None] | None:
+    """Every couple of seconds on stderr, when it is a terminal (or with --progress)."""
+    tty = sys.stderr.isatty()
+    if args.quiet or not (args.progress or tty):
+        return None
+    last = [-1e9]
+
+    def show(p: Progress) -> None:
+        if p.seconds - last[0] < 2.0:
+            return
+        last[0] = p.seconds
+        rate = p.states / p.seconds if p.seconds else 0.0
+        line = f"{p.states:,} states, queue {p.queue:,}, depth {p.depth}, {rate:,.0f} states/s"
+        if tty:
+            print(f"\r{line}\033[K", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
 def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sources, stdout: TextIO) -> int:
     if args.command == "check":
         from .api import load_model
@@ -133,8 +162,14 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         print(f"{path}: wrote {graph.number_of_nodes()} states and {graph.number_of_edges()} steps "
               f"to {args.output}", file=stdout)
         return EXIT_OK
-    result = verify(path, options, sources)
-    print(render_result(result, verbose=args.verbose), file=stdout)
+    printer = _progress_printer(args)
+    result = verify(path, options, sources, printer)
+    if printer is not None and sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    print(render_result(result, verbose=args.verbose, coverage=args.coverage), file=stdout)
+    if args.fail_on_uncovered and any(c.unreached for c in result.coverage):
+        print(f"{path}: some statements never ran (--fail-on-uncovered)", file=stdout)
+        return EXIT_UNEXPECTED
     print(file=stdout)
     return result.exit_code
 

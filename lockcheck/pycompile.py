@@ -81,6 +81,7 @@ class Program:
     acquires: dict[int, Callable[[tuple], int]]  # edge id -> address of the lock it takes
     source: str
     inline_chains: bool
+    coverage: bytearray                       # edge id -> 1 once the step has run
 
     def check_id(self, key: CheckKey) -> int:
         return self.check_keys.index(key)
@@ -113,7 +114,8 @@ def compile_model(model: ir.Model, inline_chains: bool = True) -> Program:
     else:
         lines.append("    return ()")
     source = "\n".join(lines) + "\n"
-    namespace: dict[str, object] = dict(_RUNTIME)
+    coverage = bytearray(len(model.edges))
+    namespace: dict[str, object] = dict(_RUNTIME, _cov=coverage)
     exec(compile(source, f"<lockcheck model {model.path}>", "exec"), namespace)  # generated from the IR only
     node_fns: list[list[NodeFn | None]] = []
     for t, thread in enumerate(threads):
@@ -134,6 +136,7 @@ def compile_model(model: ir.Model, inline_chains: bool = True) -> Program:
         acquires={eid: namespace[n] for eid, n in acquire_names.items()},  # type: ignore[misc]
         source=source,
         inline_chains=inline_chains,
+        coverage=coverage,
     )
 
 
@@ -211,6 +214,7 @@ class _Codegen:
             self.emit(indent, f"{out}[{addr}] = v{self.fresh}_{i}")
         thread = self.threads[edge.thread]
         self.emit(indent, f"{out}[{thread.pc_slot}] = {edge.dst}")
+        self.emit(indent, f"_cov[{edge.id}] = 1")
         for c in checks:
             if c.when == "post":
                 fail(c, out)

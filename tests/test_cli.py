@@ -114,3 +114,23 @@ def test_fingerprints_mode_gives_the_same_report(name):
     strip = lambda out: re.sub(r"max depth (\d+), .*", r"max depth \1", out)  # all but the timing
     assert full[0] == hashed[0]
     assert strip(full[1]) == strip(hashed[1])
+
+
+def test_coverage_lists_statements_that_never_ran(spec):
+    path = spec("bool flag = false; int[0..2] x = 0;\n"
+                "thread t {\n    if (flag) {\n        x = 2;\n    }\n    x = 1;\n}\n")
+    code, out, err = cli("verify", path)
+    assert code == 0
+    assert "warning: t: 1 of 3 statements never ran: x = 2" in out
+    code, out, err = cli("verify", "--coverage", path)
+    assert "statements that never ran:" in out and ":4" in out
+    code, out, err = cli("verify", "--fail-on-uncovered", path)
+    assert code == 1
+
+
+def test_progress_line_on_request():
+    code, out, err = cli("verify", "--progress", "-D", "NPAGES=5", str(REPO / "specs" / "ext4.lk"))
+    assert code == 0
+    assert "states, queue" in err and "states/s" in err
+    code, out, err = cli("verify", "--quiet", str(REPO / "specs" / "ext4.lk"))
+    assert err == ""

@@ -6,14 +6,18 @@ import time
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..ir import FATAL_CHECKS as FATAL
 from ..ir import Model, Thread
 from ..pycompile import CheckKey, Program
-from ..result import Result, Stats
+from ..result import Result, Stats, ThreadCoverage
+from ..source import Span
 from .tracing import Path, TraceBuilder
 
 MAX_LOCAL_STEPS = 100_000
+MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
+PROGRESS_EVERY = 50_000   # states between progress reports
 
 
 class LocalLoopError(Exception):
@@ -37,6 +41,108 @@ class Violation:
     path: Path
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """Where a violation was seen: a state (edge -1), or a step from a state that fails
+    check `key` (or a chained step after it that fails `chain_key`, or, with neither, a step
+    that completes: the acquisition that closes a lock-order cycle)."""
+
+    state: int
+    edge: int
+    key: CheckKey | None
+    chain_key: CheckKey | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    states: int
+    queue: int
+    depth: int
+    seconds: float
+
+
+class Switches:
+    """For every state and every thread t: the fewest thread switches on a shortest path
+    that reaches the state with a step of t, and that path's previous state. A dynamic
+    program over the BFS layers, so among the shortest counterexamples the engine can print
+    the one a reviewer reads most easily ("A does three things, then B does two")."""
+
+    UNREACHED = 255
+
+    def __init__(self, nthreads: int):
+        self.n = nthreads
+        self.cost = bytearray()      # [state * n + t]
+        self.parent = array("i")     # previous state of that path
+        self.last = bytearray()      # the thread that made the previous step (the parent's entry)
+        self.via = array("i")        # the edge of the step
+        self.depth = array("i")      # [state]
+        self._u_cost = b""
+        self._u_best = 0
+        self._u_arg = 0
+
+    def grow(self, depth: int) -> None:
+        n = self.n
+        self.cost.extend(b"\xff" * n)
+        self.parent.extend([-1] * n)
+        self.last.extend(bytes(n))
+        self.via.extend([-1] * n)
+        self.depth.append(depth)
+
+    def start(self, state: int) -> None:
+        self.cost[state * self.n:(state + 1) * self.n] = bytes(self.n)
+
+    def depth_of(self, state: int) -> int:
+        return self.depth[state]
+
+    def expand(self, state: int) -> None:
+        costs = self.cost[state * self.n:(state + 1) * self.n]
+        best = min(costs)
+        self._u_cost, self._u_best, self._u_arg = costs, best, costs.index(best)
+
+    def step_cost(self, costs: bytes | bytearray, t: int) -> tuple[int, int]:
+        """Switches after one more step of thread t, and the thread before it."""
+        best = min(costs)
+        if costs[t] <= best + 1:
+            return costs[t], t
+        return best + 1, costs.index(best)
+
+    def reach(self, state: int, parent: int, t: int, edge: int) -> None:
+        costs = self._u_cost
+        if costs[t] <= self._u_best + 1:
+            c, before = costs[t], t
+        else:
+            c, before = self._u_best + 1, self._u_arg
+        k = state * self.n + t
+        if c < self.cost[k]:
+            self.cost[k] = min(c, 254)
+            self.parent[k] = parent
+            self.last[k] = before
+            self.via[k] = edge
+
+    def of_state(self, state: int) -> tuple[int, int]:
+        costs = self.cost[state * self.n:(state + 1) * self.n]
+        best = min(costs)
+        return best, costs.index(best)
+
+    def of_step(self, state: int, t: int) -> tuple[int, int]:
+        return self.step_cost(self.cost[state * self.n:(state + 1) * self.n], t)
+
+    def walk(self, state: int, t: int) -> tuple[list[int], list[int]]:
+        """The edges and the states (first to last) of the best path to (state, t)."""
+        edges: list[int] = []
+        ids = [state]
+        while True:
+            k = state * self.n + t
+            if self.parent[k] < 0:
+                break
+            edges.append(self.via[k])
+            state, t = self.parent[k], self.last[k]
+            ids.append(state)
+        edges.reverse()
+        ids.reverse()
+        return edges, ids
+
+
 @dataclass
 class Exploration:
     """The raw outcome of a search, before it is turned into a Result."""
@@ -47,6 +153,8 @@ class Exploration:
     roots: dict[int, tuple] = field(default_factory=dict)  # id -> initial state
     hashes: array | None = None  # id -> fingerprint, with fingerprints
     count: int = 0
+    switches: Switches | None = None  # with full states: the fewest-switch shortest paths
+    found: dict[str, tuple[int, list[Candidate]]] = field(default_factory=dict)  # prop -> (depth, where)
     violations: dict[str, Violation] = field(default_factory=dict)
     lock_edges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # -> (state, edge, thread)
     transitions: int = 0
@@ -124,15 +232,17 @@ class Explorer:
             states = list(dict.fromkeys(nxt))
         return states, violations
 
-    def explore(self) -> Exploration:
+    def explore(self, progress: Callable[[Progress], None] | None = None) -> Exploration:
         program = self.program
         node_fns, chained, pcs, ends = program.node_fns, program.chained, self.pcs, self.ends
         acquires, check_keys = program.acquires, program.check_keys
         check_props = [c.prop for _, c in program.checks]
         fatal = program.fatal
         invariants, inv_names = program.invariants, program.invariant_names
-        thread_range = range(len(self.threads))
+        nthreads = len(self.threads)
+        thread_range = range(nthreads)
         max_states, max_depth = self.limits.max_states, self.limits.max_depth
+        program.coverage[:] = bytes(len(program.coverage))
 
         fingerprints = self.limits.fingerprints
         initial, init_violations = self.initial_states()
@@ -144,9 +254,11 @@ class Explorer:
         via = array("i")     # the visible edge that reached it
         queue: deque[tuple[tuple, int, int]] = deque()  # (state, id, depth): the frontier
         ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None)
-        violations = ex.violations
+        switches = None if fingerprints else Switches(nthreads)
+        ex.switches = switches
+        found = ex.found
         for v in init_violations:
-            violations.setdefault(v.prop, v)
+            ex.violations.setdefault(v.prop, v)
         graph = ex.graph_edges
 
         def add(ns: tuple, sid: int, eid: int, d: int) -> int:
@@ -157,36 +269,51 @@ class Explorer:
             else:
                 index[ns] = i
                 states.append(ns)
+                switches.grow(d)  # type: ignore[union-attr]
             queue.append((ns, i, d))
             parent.append(sid)
             via.append(eid)
             if d > ex.max_depth:
                 ex.max_depth = d
             for k in invariants(ns):
-                name = inv_names[k]
-                if name not in violations:
-                    violations[name] = Violation(name, self.path_to(ex, i))
+                note(inv_names[k], d, Candidate(i, -1, None, None))
             return i
 
-        def failed(sid: int, eid: int, key: CheckKey, prop: str) -> None:
-            if prop not in violations:
-                if key[0] == eid:
-                    violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, key)))
-                else:
-                    violations[prop] = Violation(prop, self.path_to(ex, sid, (eid, None), key))
+        def note(prop: str, d: int, candidate: Candidate) -> None:
+            """A violation at depth d (in steps): keep every one at the smallest depth."""
+            have = found.get(prop)
+            if have is None or d < have[0]:
+                found[prop] = (d, [candidate])
+            elif d == have[0] and len(have[1]) < MAX_CANDIDATES:
+                have[1].append(candidate)
+
+        def failed(sid: int, d: int, eid: int, key: CheckKey, prop: str) -> None:
+            if key[0] == eid:
+                note(prop, d + 1, Candidate(sid, eid, key, None))
+            else:
+                note(prop, d + 1, Candidate(sid, eid, None, key))
 
         for st in initial:
             if st not in index and hash(st) not in seen:
                 seen.add(hash(st))
                 ex.roots[ex.count] = st
-                add(st, -1, -1, 0)
+                i = add(st, -1, -1, 0)
+                if switches is not None:
+                    switches.start(i)
 
         transitions = 0
+        next_report = PROGRESS_EVERY
+        started = time.perf_counter()
         while queue:
             s, sid, d = queue.popleft()
             if d >= max_depth:
                 ex.limit = f"--max-depth {max_depth}"
                 continue
+            if progress is not None and ex.count >= next_report:
+                next_report = ex.count + PROGRESS_EVERY
+                progress(Progress(ex.count, len(queue), d, time.perf_counter() - started))
+            if switches is not None:
+                switches.expand(sid)
             moved = False
             for t in thread_range:
                 fn = node_fns[t][s[pcs[t]]]
@@ -194,7 +321,7 @@ class Explorer:
                     continue
                 for eid, ns, chk in fn(s):
                     if chk is not None:
-                        failed(sid, eid, check_keys[chk], check_props[chk])
+                        failed(sid, d, eid, check_keys[chk], check_props[chk])
                         if fatal[chk]:
                             moved = True
                         continue
@@ -208,7 +335,7 @@ class Explorer:
                         if fs is None:
                             assert key is not None
                             prop = check_props[program.check_id(key)]
-                            failed(sid, eid, key, prop)
+                            failed(sid, d, eid, key, prop)
                             if prop in FATAL:
                                 moved = True
                             continue
@@ -228,13 +355,44 @@ class Explorer:
                                 queue.clear()
                                 break
                             j = add(fs, sid, eid, d + 1)
+                            if switches is not None:
+                                switches.reach(j, sid, t, eid)
+                        elif switches is not None and switches.depth_of(j) == d + 1:
+                            switches.reach(j, sid, t, eid)
                         if graph is not None:
                             graph.append((sid, j, eid))
-            if not moved and "deadlock" not in violations:
-                if any(s[pcs[t]] != ends[t] for t in thread_range):
-                    violations["deadlock"] = Violation("deadlock", self.path_to(ex, sid))
+            if not moved and any(s[pcs[t]] != ends[t] for t in thread_range):
+                note("deadlock", d, Candidate(sid, -1, None, None))
         ex.transitions = transitions
+        for prop, (_, candidates) in found.items():
+            if prop not in ex.violations:
+                ex.violations[prop] = Violation(prop, self.best_path(ex, candidates))
         return ex
+
+    def best_path(self, ex: Exploration, candidates: list[Candidate]) -> Path:
+        """Among violations at the same (smallest) depth, the one whose path switches threads
+        least; ties go to the one found first. Without full states (fingerprints), the first."""
+        sw = ex.switches
+        if sw is None:
+            return self.path_to_candidate(ex, candidates[0])
+        best: tuple[int, int, Candidate, int] | None = None
+        for order, c in enumerate(candidates):
+            if c.edge < 0:
+                cost, t = sw.of_state(c.state)
+            else:
+                cost, t = sw.of_step(c.state, self.model.edges[c.edge].thread)
+            if best is None or (cost, order) < (best[0], best[1]):
+                best = (cost, order, c, t)
+        assert best is not None
+        _, _, c, t = best
+        edges, ids = sw.walk(c.state, t)
+        last = (c.edge, c.key) if c.edge >= 0 else None
+        return Path(ex.states[ids[0]], tuple(edges), last, c.chain_key, tuple(ex.states[k] for k in ids))
+
+    def path_to_candidate(self, ex: Exploration, c: Candidate) -> Path:
+        if c.edge < 0:
+            return self.path_to(ex, c.state)
+        return self.path_to(ex, c.state, (c.edge, c.key), c.chain_key)
 
     def path_to(self, ex: Exploration, sid: int, last: tuple[int, CheckKey | None] | None = None,
                 chain_fail: CheckKey | None = None) -> Path:
@@ -266,15 +424,45 @@ class Explorer:
 
 
 
-def check_explicit(program: Program, limits: Limits) -> tuple[Result, Exploration]:
+def coverage(program: Program) -> list[ThreadCoverage]:
+    """Per thread (instances of a thread array together), the statements no step ran.
+    A statement counts as run if it ran at any of its call sites or on any branch."""
+    model = program.model
+    groups: dict[str, dict[tuple[str, int, int], tuple[str, Span, bool]]] = {}
+    for edge in model.edges:
+        if not edge.shown or edge.thread >= len(model.threads):
+            continue
+        group = model.threads[edge.thread].name.split("[")[0]
+        where = (edge.span.path, edge.span.line, edge.span.column)
+        text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
+        ran = bool(program.coverage[edge.id])
+        known = groups.setdefault(group, {}).get(where)
+        groups[group][where] = (text, edge.span, ran or (known is not None and known[2]))
+    out = []
+    for group, statements in groups.items():
+        unreached = tuple((text, span) for text, span, ran in statements.values() if not ran)
+        out.append(ThreadCoverage(group, len(statements), unreached))
+    return out
+
+
+def check_explicit(program: Program, limits: Limits,
+                   progress: Callable[[Progress], None] | None = None) -> tuple[Result, Exploration]:
     started = time.perf_counter()
     explorer = Explorer(program, limits)
-    ex = explorer.explore()
+    ex = explorer.explore(progress)
     seconds = time.perf_counter() - started
     builder = TraceBuilder(program.model, explorer)
     results = builder.property_results(ex)
     stats = Stats(ex.count, ex.transitions, ex.max_depth, seconds, ex.limit)
-    return Result(program.model.path, "explicit", results, stats), ex
+    result = Result(program.model.path, "explicit", results, stats, coverage=coverage(program))
+    if not ex.limit:
+        for cov in result.coverage:
+            if cov.unreached:
+                first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
+                more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
+                result.warnings.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements} statements "
+                                       f"never ran: {first}{more} (--coverage lists them)")
+    return result, ex
 
 
 __all__ = ["Explorer", "Limits", "check_explicit", "LocalLoopError", "Exploration"]

@@ -19,7 +19,16 @@ def _expect_cell(p: PropertyResult) -> str:
     return f"{p.expected or 'holds'} ({mark})"
 
 
-def render_result(result: Result, verbose: bool = False) -> str:
+def render_coverage(result: Result) -> str:
+    lines = ["statements that never ran:"]
+    for cov in result.coverage:
+        lines.append(f"  {cov.thread}: {len(cov.unreached)} of {cov.statements}")
+        for text, span in cov.unreached:
+            lines.append(f"    {span.short:<24} {text}")
+    return "\n".join(lines)
+
+
+def render_result(result: Result, verbose: bool = False, coverage: bool = False) -> str:
     out: list[str] = [f"== {result.spec} ({result.engine} engine)"]
     shown = [p for p in result.properties
              if verbose or p.kind in ("invariant", "lemma", "assertion") or p.expected or p.verdict != "holds"]
@@ -35,7 +44,10 @@ def render_result(result: Result, verbose: bool = False) -> str:
         elif p.verdict == "unknown" and p.detail and p.expected:
             out.append(f"{p.name}: {p.detail}")
     for w in result.warnings:
-        out.append(f"warning: {w}")
+        if not (coverage and "never ran" in w):
+            out.append(f"warning: {w}")
+    if coverage:
+        out.append(render_coverage(result))
     s = result.stats
     line = (f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, "
             f"{s.seconds:.2f} s")
