@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     codes: list[int] = []
     for path in files:
         try:
-            codes.append(_run_one(args, path, options, sources, stdout))
+            codes.append(_run_one(args, path, options, sources, stdout, stderr))
         except SpecError as err:
             print(format_diagnostic(err.diagnostic, sources), file=stderr)
             codes.append(EXIT_SPEC_ERROR)
@@ -123,9 +123,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     return EXIT_OK
 
 
-def _progress_printer(args: argparse.Namespace) -> Callable[[Progress], None] | None:
+def _progress_printer(args: argparse.Namespace, stderr: TextIO) -> Callable[[Progress], None] | None:
     """Every couple of seconds on stderr, when it is a terminal (or with --progress)."""
-    tty = sys.stderr.isatty()
+    tty = stderr.isatty()
     if args.quiet or not (args.progress or tty):
         return None
     last = [-1e9]
@@ -137,14 +137,15 @@ def _progress_printer(args: argparse.Namespace) -> Callable[[Progress], None] | 
         rate = p.states / p.seconds if p.seconds else 0.0
         line = f"{p.states:,} states, queue {p.queue:,}, depth {p.depth}, {rate:,.0f} states/s"
         if tty:
-            print(f"\r{line}\033[K", end="", file=sys.stderr, flush=True)
+            print(f"\r{line}\033[K", end="", file=stderr, flush=True)
         else:
-            print(line, file=sys.stderr, flush=True)
+            print(line, file=stderr, flush=True)
 
     return show
 
 
-def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sources, stdout: TextIO) -> int:
+def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sources, stdout: TextIO,
+             stderr: TextIO) -> int:
     if args.command == "check":
         from .api import load_model
 
@@ -162,10 +163,10 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         print(f"{path}: wrote {graph.number_of_nodes()} states and {graph.number_of_edges()} steps "
               f"to {args.output}", file=stdout)
         return EXIT_OK
-    printer = _progress_printer(args)
+    printer = _progress_printer(args, stderr)
     result = verify(path, options, sources, printer)
-    if printer is not None and sys.stderr.isatty():
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if printer is not None and stderr.isatty():
+        print("\r\033[K", end="", file=stderr, flush=True)
     print(render_result(result, verbose=args.verbose, coverage=args.coverage), file=stdout)
     if args.fail_on_uncovered and any(c.unreached for c in result.coverage):
         print(f"{path}: some statements never ran (--fail-on-uncovered)", file=stdout)
