@@ -3,10 +3,7 @@ Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import networkx as nx
-
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .engines.explicit import Explorer, Limits, Progress, check_explicit
 from .engines.tracing import format_value
@@ -16,6 +13,9 @@ from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
 from .result import Result
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -49,6 +49,8 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     program = compile_model(model)
     explorer = Explorer(program, Limits(options.max_states, options.max_depth), record_graph=True)
     ex = explorer.explore()
+    import networkx as nx  # imported here: it takes a tenth of a second to load
+
     graph = nx.DiGraph()
     for i, state in enumerate(ex.states):
         graph.add_node(i, label=describe_state(model, state), initial=ex.parent[i] < 0)

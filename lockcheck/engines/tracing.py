@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import networkx as nx
 
 from .. import ir
 from ..ir import Edge, Model
@@ -266,6 +265,8 @@ class TraceBuilder:
     def _lock_cycle(self, ex: "Exploration") -> tuple[tuple[LockOrderEdge, ...], Path] | None:
         if not ex.lock_edges:
             return None
+        import networkx as nx  # imported here: it takes a tenth of a second to load
+
         graph = nx.DiGraph()
         graph.add_edges_from(ex.lock_edges)
         try:

@@ -1,14 +1,17 @@
 """The state graph as Graphviz DOT text."""
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(graph: nx.DiGraph) -> str:
+def to_dot(graph: "nx.DiGraph") -> str:
     lines = ["digraph states {", "  node [shape=box, fontname=monospace, fontsize=9];",
              "  edge [fontname=monospace, fontsize=8];"]
     for node, data in graph.nodes(data=True):
@@ -20,6 +23,6 @@ def to_dot(graph: nx.DiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_dot(graph: nx.DiGraph, path: str) -> None:
+def write_dot(graph: "nx.DiGraph", path: str) -> None:
     with open(path, "w", encoding="utf-8") as out:
         out.write(to_dot(graph))
