@@ -81,31 +81,28 @@ def _models():
     return out
 
 
-@pytest.mark.parametrize("name,text", sorted(SMALL_MODELS.items()))
-def test_small_models_agree(spec, name, text):
-    model = model_of(spec(text))
+def agree_on_random_states(model: ir.Model, examples: int) -> None:
     agreement = Agreement(model)
+    compared = []
 
-    @settings(max_examples=300, deadline=None, derandomize=True)
+    @settings(max_examples=examples, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(_states(model))
     def run(state):
-        agreement.check(state)
+        compared.append(agreement.check(state))
 
     run()
+    assert sum(compared) > 0
+
+
+@pytest.mark.parametrize("name,text", sorted(SMALL_MODELS.items()))
+def test_small_models_agree(spec, name, text):
+    agree_on_random_states(model_of(spec(text)), 300)
 
 
 @pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
 def test_random_states_agree(path):
-    model = model_of(str(path))
-    agreement = Agreement(model)
-
-    @settings(max_examples=40, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(_states(model))
-    def run(state):
-        agreement.check(state)
-
-    run()
+    agree_on_random_states(model_of(str(path)), 40)
 
 
 @pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
