@@ -52,8 +52,8 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     import networkx as nx  # imported here: it takes a tenth of a second to load
 
     graph = nx.DiGraph()
-    for i, state in enumerate(ex.states):
-        graph.add_node(i, label=describe_state(model, state), initial=ex.parent[i] < 0)
+    for i in range(ex.count):
+        graph.add_node(i, label=describe_state(model, ex.state(i)), initial=ex.parent[i] < 0)
     for src, dst, eid in ex.graph_edges or []:
         edge = model.edges[eid]
         thread = model.threads[edge.thread].name

@@ -2,6 +2,7 @@
 violation found of each property comes with a shortest counterexample."""
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from collections import deque
@@ -79,20 +80,19 @@ class Switches:
         self._u_cost = b""
         self._u_best = 0
         self._u_arg = 0
+        self._unreached = b"\xff" * nthreads
+        self._zeros = bytes(nthreads)
+        self._minus = array("i", [-1] * nthreads)
 
     def grow(self, depth: int) -> None:
-        n = self.n
-        self.cost.extend(b"\xff" * n)
-        self.parent.extend([-1] * n)
-        self.last.extend(bytes(n))
-        self.via.extend([-1] * n)
+        self.cost += self._unreached
+        self.parent += self._minus
+        self.last += self._zeros
+        self.via += self._minus
         self.depth.append(depth)
 
     def start(self, state: int) -> None:
         self.cost[state * self.n:(state + 1) * self.n] = bytes(self.n)
-
-    def depth_of(self, state: int) -> int:
-        return self.depth[state]
 
     def expand(self, state: int) -> None:
         costs = self.cost[state * self.n:(state + 1) * self.n]
@@ -114,7 +114,7 @@ class Switches:
             c, before = self._u_best + 1, self._u_arg
         k = state * self.n + t
         if c < self.cost[k]:
-            self.cost[k] = min(c, 254)
+            self.cost[k] = c if c < 254 else 254
             self.parent[k] = parent
             self.last[k] = before
             self.via[k] = edge
@@ -154,6 +154,11 @@ class Exploration:
     hashes: array | None = None  # id -> fingerprint, with fingerprints
     count: int = 0
     switches: Switches | None = None  # with full states: the fewest-switch shortest paths
+    compact: bool = False        # states are stored as bytes (every slot's values fit in 0..255)
+
+    def state(self, i: int) -> tuple:
+        s = self.states[i]
+        return tuple(s) if self.compact else s
     found: dict[str, tuple[int, list[Candidate]]] = field(default_factory=dict)  # prop -> (depth, where)
     violations: dict[str, Violation] = field(default_factory=dict)
     lock_edges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # -> (state, edge, thread)
@@ -233,6 +238,17 @@ class Explorer:
         return states, violations
 
     def explore(self, progress: Callable[[Progress], None] | None = None) -> Exploration:
+        """Every reachable state, breadth first. States hold no reference cycles, so the cyclic
+        garbage collector is paused: it would only rescan millions of tuples again and again."""
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._explore(progress)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _explore(self, progress: Callable[[Progress], None] | None) -> Exploration:
         program = self.program
         node_fns, chained, pcs, ends = program.node_fns, program.chained, self.pcs, self.ends
         acquires, check_keys = program.acquires, program.check_keys
@@ -245,16 +261,20 @@ class Explorer:
         program.coverage[:] = bytes(len(program.coverage))
 
         fingerprints = self.limits.fingerprints
+        # Full states are kept as bytes when every value fits in one: a fifth of the memory
+        compact = not fingerprints and all(0 <= s.low and s.high <= 255 for s in self.model.slots)
         initial, init_violations = self.initial_states()
-        states: list[tuple] = []
-        index: dict[tuple, int] = {}   # full states: state -> id
+        states: list = []              # full states by id (tuples, or bytes when compact)
+        index: dict = {}               # full states: state -> id
         seen: set[int] = set()          # fingerprints: hashes only
         hashes = array("q") if fingerprints else None
         parent = array("i")  # id of the state each state was first reached from (-1: initial)
         via = array("i")     # the visible edge that reached it
         queue: deque[tuple[tuple, int, int]] = deque()  # (state, id, depth): the frontier
-        ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None)
+        ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None,
+                         compact=compact)
         switches = None if fingerprints else Switches(nthreads)
+        sw_depth = switches.depth if switches is not None else None
         ex.switches = switches
         found = ex.found
         for v in init_violations:
@@ -267,8 +287,9 @@ class Explorer:
             if hashes is not None:
                 hashes.append(hash(ns))
             else:
-                index[ns] = i
-                states.append(ns)
+                key = bytes(ns) if compact else ns
+                index[key] = i
+                states.append(key)
                 switches.grow(d)  # type: ignore[union-attr]
             queue.append((ns, i, d))
             parent.append(sid)
@@ -294,7 +315,7 @@ class Explorer:
                 note(prop, d + 1, Candidate(sid, eid, None, key))
 
         for st in initial:
-            if st not in index and hash(st) not in seen:
+            if (bytes(st) if compact else st) not in index and hash(st) not in seen:
                 seen.add(hash(st))
                 ex.roots[ex.count] = st
                 i = add(st, -1, -1, 0)
@@ -348,7 +369,7 @@ class Explorer:
                             seen.add(h)
                             j = None
                         else:
-                            j = index.get(fs)
+                            j = index.get(bytes(fs) if compact else fs)
                         if j is None:
                             if ex.count >= max_states:
                                 ex.limit = f"--max-states {max_states}"
@@ -357,7 +378,7 @@ class Explorer:
                             j = add(fs, sid, eid, d + 1)
                             if switches is not None:
                                 switches.reach(j, sid, t, eid)
-                        elif switches is not None and switches.depth_of(j) == d + 1:
+                        elif switches is not None and sw_depth[j] == d + 1:
                             switches.reach(j, sid, t, eid)
                         if graph is not None:
                             graph.append((sid, j, eid))
@@ -387,7 +408,7 @@ class Explorer:
         _, _, c, t = best
         edges, ids = sw.walk(c.state, t)
         last = (c.edge, c.key) if c.edge >= 0 else None
-        return Path(ex.states[ids[0]], tuple(edges), last, c.chain_key, tuple(ex.states[k] for k in ids))
+        return Path(ex.state(ids[0]), tuple(edges), last, c.chain_key, tuple(ex.state(k) for k in ids))
 
     def path_to_candidate(self, ex: Exploration, c: Candidate) -> Path:
         if c.edge < 0:
@@ -409,7 +430,7 @@ class Explorer:
         if ex.hashes is not None:
             return Path(ex.roots[i], tuple(edges), last, chain_fail, (),
                         tuple(ex.hashes[k] for k in ids))
-        return Path(ex.states[i], tuple(edges), last, chain_fail, tuple(ex.states[k] for k in ids))
+        return Path(ex.state(i), tuple(edges), last, chain_fail, tuple(ex.state(k) for k in ids))
 
     def note_lock_order(self, ex: Exploration, s: tuple, sid: int, t: int, eid: int, addr: int) -> None:
         me = t + 1
