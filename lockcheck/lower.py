@@ -8,6 +8,7 @@ from . import ir
 from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import FALSE, TRUE, Bin, Check, Edge, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
+from .parser import KEYWORDS
 from .resolve import MAX_SLOTS, Env, build_env, c_arith, const_int, default_values, resolve_type
 from .source import Span
 from .lktypes import ANY_INT, ArrayT, BoolT, EnumT, IntT, LockT, StructT, Type, is_scalar, same_kind, size_of
@@ -232,6 +233,8 @@ class BodyLowering:
         raise SpecError(f"unknown name '{name}'{did_you_mean(name, visible)}{extra}", span)
 
     def bind(self, name: str, binding: Binding | Place, span: Span) -> None:
+        if name in KEYWORDS:
+            raise SpecError(f"'{name}' is a keyword and cannot be a name", span)
         if name in self.scopes[-1]:
             raise SpecError(f"'{name}' is already declared in this block", span)
         self.scopes[-1][name] = (binding, [])

@@ -37,6 +37,20 @@ def _describe(token_type: str) -> str:
     return token_type
 
 
+KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
+bool int lock spinlock rwlock requires ensures acquire release acquire_read release_read try_acquire
+await assert if else for in while choose or atomic return break continue skip forall exists held
+locked true false self result""".split())
+
+
+def _keyword_hint(err: UnexpectedToken) -> str:
+    """`if (locked)`: a variable named like the held()/locked() queries reads as the query."""
+    previous = list(getattr(err, "token_history", None) or [])
+    if previous and str(previous[-1]) in ("held", "locked") and "LPAR" in err.expected:
+        return f" ('{previous[-1]}' is a keyword: {previous[-1]}(l) asks about lock l)"
+    return ""
+
+
 def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
@@ -57,7 +71,7 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
             message = f"unexpected {found}, expected {' or '.join(expected)}"
         else:
             message = f"unexpected {found}"
-        return SpecError(message, Span(path, line, column))
+        return SpecError(message + _keyword_hint(err), Span(path, line, column))
     if isinstance(err, UnexpectedEOF):
         lines = text.splitlines() or [""]
         return SpecError("unexpected end of file", Span(path, len(lines), len(lines[-1]) + 1))

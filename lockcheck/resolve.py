@@ -8,7 +8,7 @@ from pathlib import Path
 from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import Slot
-from .parser import parse
+from .parser import KEYWORDS, parse
 from .source import SourceFile, Span
 from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, StructT, Type, size_of
 
@@ -161,6 +161,8 @@ def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
 
 def _declare(env: Env, decl: s.Decl) -> None:
     def claim(name: str, span: Span) -> None:
+        if name in KEYWORDS:
+            raise SpecError(f"'{name}' is a keyword and cannot be a name", span)
         if name in env.declared_at:
             raise SpecError(f"'{name}' is declared twice", span,
                             (Note(env.declared_at[name], "first declared here"),))

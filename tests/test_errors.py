@@ -35,6 +35,8 @@ ERRORS = [
     ("thread t { break; }\n", 1, 12, "'break' outside a loop"),
     ("invariant i: held(m);\nlock m;\nthread t { skip; }\n", 1, 14, "held() needs a thread"),
     ("", 1, 1, "the spec declares no thread"),
+    ("bool held;\nthread t { skip; }\n", 1, 1, "'held' is a keyword and cannot be a name"),
+    ("thread t { bool x = true; if (locked) { skip; } }\n", 1, 37, "'locked' is a keyword: locked(l) asks"),
 ]
 
 
