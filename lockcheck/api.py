@@ -12,7 +12,7 @@ from .ir import Model
 from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
-from .result import Result
+from .result import LockOrderEdge, Result
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -40,6 +40,28 @@ def verify(path: str, options: Options, sources: Sources,
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
     return result
+
+
+def verify_lock_order(path: str, options: Options, sources: Sources,
+                      progress: Callable[[Progress], None] | None = None) -> tuple[Result, list[LockOrderEdge]]:
+    """Verify (explicit engine), and also return the lock-order graph the exploration saw:
+    one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
+    model = load_model(path, options, sources)
+    program = compile_model(model)
+    result, ex = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
+                                progress)
+    names: dict[int, str] = {}
+    for info in model.locks:
+        names[info.slot] = info.name
+        for slot in info.reader_slots:
+            names.setdefault(slot, info.name)
+    edges = []
+    for (held, acquired), (_, eid, t) in sorted(ex.lock_edges.items()):
+        edge = model.edges[eid]
+        edges.append(LockOrderEdge(names.get(held, model.slots[held].name),
+                                   names.get(acquired, model.slots[acquired].name),
+                                   model.threads[t].name, edge.span))
+    return result, edges
 
 
 def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGraph, bool]:
@@ -75,4 +97,4 @@ def describe_state(model: Model, state: tuple) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["Options", "load_model", "verify", "state_graph", "describe_state", "Program"]
+__all__ = ["Options", "load_model", "verify", "verify_lock_order", "state_graph", "describe_state", "Program"]

@@ -73,7 +73,97 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", required=True, help="the .dot file to write")
     g.add_argument("--max-states", type=_positive, default=5_000, help="refuse graphs larger than N states")
     g.add_argument("--max-depth", type=_positive, default=1_000_000)
+    g.add_argument("--locks", action="store_true",
+                   help="write the lock-order graph instead (locks as nodes, an edge A -> B when a thread takes B "
+                        "holding A; cycles in red)")
+    _report_arguments(v)
+    _diff_parser(sub)
     return parser
+
+
+def _report_arguments(v: argparse.ArgumentParser) -> None:
+    v.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text",
+                   help="text (default), json (docs/output.md), sarif (SARIF 2.1.0 for code scanning), junit (XML); "
+                        "one document for all the specs")
+    v.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    v.add_argument("--trace", choices=["text", "mermaid"], default="text",
+                   help="mermaid: markdown with each counterexample as a Mermaid sequence diagram (text format only)")
+    v.add_argument("--html", metavar="FILE", help="also write the results as one self-contained HTML page")
+
+
+def _diff_parser(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("diff", help="semantic diff of two versions of the specs (files, or a git revision)")
+    d.add_argument("paths", nargs="*", metavar="PATH",
+                   help="OLD NEW (two files or folders); with --rev, the specs to compare (default specs/)")
+    d.add_argument("--rev", metavar="REV", help="compare the specs at git revision REV with the working tree")
+    d.add_argument("--format", choices=["text", "json"], default="text")
+    d.add_argument("--output", metavar="FILE", help="write the diff to FILE instead of stdout")
+    d.add_argument("--no-traces", action="store_true", help="do not print the new counterexamples")
+    d.add_argument("-D", dest="defines", action="append", type=_define, default=[], metavar="NAME=VALUE")
+    d.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
+    d.add_argument("--max-states", type=_positive, default=2_000_000)
+    d.add_argument("--max-depth", type=_positive, default=1_000_000)
+
+
+def _write(text: str, output: str | None, stdout: TextIO) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        stdout.write(text)
+
+
+def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
+    from .diff import DiffError, diff_json, diff_paths, diff_rev, render_diff_text
+
+    options = Options(include_dirs=args.include_dirs, defines=dict(args.defines), max_states=args.max_states,
+                      max_depth=args.max_depth)
+    try:
+        if args.rev:
+            report = diff_rev(args.rev, args.paths, options)
+        elif len(args.paths) == 2:
+            report = diff_paths(args.paths[0], args.paths[1], options)
+        else:
+            raise DiffError("give OLD NEW, or --rev REV [PATH ...]")
+    except DiffError as err:
+        print(f"lockcheck diff: error: {err}", file=stderr)
+        return EXIT_SPEC_ERROR
+    if args.format == "json":
+        text = json.dumps(diff_json(report), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_diff_text(report, traces=not args.no_traces)
+    for spec in report.specs:
+        if spec.new is not None and spec.new.error:
+            print(spec.new.error, file=stderr)
+    _write(text, args.output, stdout)
+    return report.exit_code
+
+
+def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text: str, stdout: TextIO) -> None:
+    """verify --format/--output/--html: the one document for every spec of the run."""
+    from .report.json_report import Run
+
+    assert isinstance(run, Run)
+    run.exit_code = next((c for c in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT) if c in codes), EXIT_OK)
+    if args.format == "json":
+        from .report.json_report import render_json
+
+        text = render_json(run)
+    elif args.format == "sarif":
+        from .report.sarif import render_sarif
+
+        text = render_sarif(run)
+    elif args.format == "junit":
+        from .report.junit import render_junit
+
+        text = render_junit(run)
+    _write(text, args.output, stdout)   # the text report was collected too: it goes where the document goes
+    if args.html:
+        from .report.html import render_html
+
+        _write(render_html(run), args.html, stdout)
 
 
 def _spec_files(args: list[str]) -> list[str]:
@@ -96,6 +186,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     sources = Sources()
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "diff":
+            return _diff(args, stdout, stderr)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
                           max_states=getattr(args, "max_states", 2_000_000),
                           max_depth=getattr(args, "max_depth", 1_000_000),
@@ -105,18 +197,35 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         print(format_diagnostic(err.diagnostic, sources), file=stderr)
         return EXIT_SPEC_ERROR
     codes: list[int] = []
+    report = None   # verify --format/--output/--html: collect every spec's result for one document
+    if args.command == "verify" and (args.format != "text" or args.output or args.html or args.trace != "text"):
+        import io
+
+        from .report.json_report import LoadError, Run
+
+        if args.trace != "text" and args.format != "text":
+            print("lockcheck: error: --trace mermaid goes with --format text", file=stderr)
+            return EXIT_SPEC_ERROR
+        report, real_stdout, stdout = Run(), stdout, io.StringIO()
+        args.report_run = report
     for path in files:
+        failure = ""
+        span = None
         try:
             codes.append(_run_one(args, path, options, sources, stdout, stderr))
         except SpecError as err:
-            print(format_diagnostic(err.diagnostic, sources), file=stderr)
-            codes.append(EXIT_SPEC_ERROR)
+            failure, span = format_diagnostic(err.diagnostic, sources), err.diagnostic.span
         except LocalLoopError as err:
-            print(format_diagnostic(Diagnostic(str(err), err.span), sources), file=stderr)
-            codes.append(EXIT_SPEC_ERROR)
+            failure, span = format_diagnostic(Diagnostic(str(err), err.span), sources), err.span
         except RecursionError:
-            print(f"{path}: error: the spec is nested too deeply to check", file=stderr)
+            failure = f"{path}: error: the spec is nested too deeply to check"
+        if failure:
+            print(failure, file=stderr)
             codes.append(EXIT_SPEC_ERROR)
+            if report is not None:
+                report.errors.append(LoadError(path, failure, span))
+    if report is not None:
+        _finish_report(args, report, codes, stdout.getvalue(), real_stdout)
     for severity in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT):
         if severity in codes:
             return severity
@@ -153,6 +262,21 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         print(f"{path}: ok ({len(model.threads)} threads, {len(model.slots)} state variables, "
               f"{len(model.properties)} properties)", file=stdout)
         return EXIT_OK
+    if args.command == "graph" and args.locks:
+        from dataclasses import replace
+
+        from .api import verify_lock_order
+        from .report.locks import cyclic_edges, locks_to_dot
+
+        # the whole exploration is needed, not a drawable graph: --max-states 5000 is the state graph's default
+        lock_options = replace(options, max_states=2_000_000) if options.max_states == 5_000 else options
+        result, edges = verify_lock_order(path, lock_options, sources)
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(locks_to_dot(edges))
+        locks = {n for e in edges for n in (e.held, e.acquired)}
+        print(f"{path}: wrote {len(locks)} locks and {len(edges)} lock-order edges "
+              f"({len(cyclic_edges(edges))} on a cycle) to {args.output}", file=stdout)
+        return EXIT_LIMIT if result.stats.limit else EXIT_OK
     if args.command == "graph":
         graph, cut = state_graph(path, options, sources)
         if cut:
@@ -167,7 +291,14 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
     result = verify(path, options, sources, printer)
     if printer is not None and stderr.isatty():
         print("\r\033[K", end="", file=stderr, flush=True)
-    print(render_result(result, verbose=args.verbose, coverage=args.coverage), file=stdout)
+    if getattr(args, "report_run", None) is not None:
+        args.report_run.results.append(result)
+    if args.trace == "mermaid":
+        from .report.mermaid import render_markdown
+
+        print(render_markdown(result, verbose=args.verbose), file=stdout)
+    else:
+        print(render_result(result, verbose=args.verbose, coverage=args.coverage), file=stdout)
     if args.fail_on_uncovered and any(c.unreached for c in result.coverage):
         print(f"{path}: some statements never ran (--fail-on-uncovered)", file=stdout)
         return EXIT_UNEXPECTED

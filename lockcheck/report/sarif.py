@@ -1,0 +1,188 @@
+"""Results as SARIF 2.1.0, the format GitHub code scanning reads: one result per property
+whose verdict is not the expected one, at the property's line (the invariant, the assert,
+the requires/ensures), with the counterexample as a codeFlow that has one threadFlow per
+thread. Steps keep their global order in `executionOrder`."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..result import PropertyResult, Result, Trace
+from ..source import Span
+from .json_report import Run, tool_version
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+
+
+class _Locator:
+    """Paths as SARIF artifact locations: relative to the current directory (the repository
+    root in CI) under %SRCROOT% when they are below it, absolute file URIs otherwise."""
+
+    def __init__(self, root: str | None = None):
+        self.root = Path(root or os.getcwd()).resolve()
+
+    def uri(self, path: str) -> tuple[str, bool]:
+        full = Path(path).resolve()   # spans are relative to the current directory, as given
+        try:
+            return full.relative_to(self.root).as_posix(), True
+        except ValueError:
+            return full.as_uri(), False
+
+    def artifact(self, path: str) -> dict[str, Any]:
+        uri, relative = self.uri(path)
+        return {"uri": uri, "uriBaseId": SRCROOT} if relative else {"uri": uri}
+
+    def location(self, span: Span, message: str = "") -> dict[str, Any]:
+        region: dict[str, Any] = {"startLine": max(span.line, 1), "startColumn": max(span.column, 1)}
+        if span.end_line >= span.line and span.end_line:
+            region["endLine"] = span.end_line
+            if span.end_column and (span.end_line > span.line or span.end_column > span.column):
+                region["endColumn"] = span.end_column
+        loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": self.artifact(span.path), "region": region}}
+        if message:
+            loc["message"] = {"text": message}
+        return loc
+
+    def inside(self, span: Span | None) -> bool:
+        return span is not None and self.uri(span.path)[1]
+
+
+def _rule_id(p: PropertyResult) -> str:
+    return p.name
+
+
+def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
+    """The property's line when it is in the repository; else the step that broke it; else
+    the spec's first line (a built-in check has no line of its own)."""
+    candidates = [p.span]
+    if p.trace is not None:
+        candidates += [s.span for s in p.trace.steps if s.failed]
+    candidates += [e.span for e in p.cycle]
+    for span in candidates:
+        if loc.inside(span):
+            return span
+    for span in candidates:
+        if span is not None:
+            return span
+    return Span(result.spec, 1, 1)
+
+
+def _message(p: PropertyResult) -> str:
+    if p.verdict == "violated":
+        text = f"{p.name} is violated, but the spec expects it to hold. {p.message}".strip()
+        if p.trace is not None:
+            text += f" Shortest counterexample: {p.trace.length} steps (see the code flow, one thread flow per thread)."
+        return text
+    return (f"{p.name} holds, but the spec expects a violation (expect violation {p.name}): "
+            f"the race it documents can no longer happen, or the spec stopped modelling it.")
+
+
+def _code_flow(trace: Trace, loc: _Locator) -> dict[str, Any]:
+    flows: dict[str, list[dict[str, Any]]] = {}
+    for order, step in enumerate(trace.steps, start=1):
+        text = step.text + (f" [{step.branch}]" if step.branch else "")
+        if step.number is not None:
+            text = f"{step.number}. {text}"
+        changes = [f"{c.name}: {c.old} -> {c.new}" for c in step.changes]
+        if changes:
+            text += " (" + "; ".join(changes) + ")"
+        if step.failed:
+            text += f" FAILS {step.failed}"
+        tfl: dict[str, Any] = {"location": loc.location(step.span, text), "executionOrder": order,
+                               "importance": "essential" if (step.failed or not step.local) else "unimportant"}
+        if step.changes:
+            tfl["state"] = {c.name: {"text": c.new} for c in step.changes}
+        if step.failed:
+            tfl["kinds"] = ["exception"]
+        flows.setdefault(step.thread, []).append(tfl)
+    order = len(trace.steps)
+    for ts in trace.final:   # where each unfinished thread stands at the end
+        if ts.status == "finished" or ts.span is None:
+            continue
+        order += 1
+        held = f", holding {', '.join(ts.holds)}" if ts.holds else ""
+        flows.setdefault(ts.thread, []).append({
+            "location": loc.location(ts.span, f"at the end: {ts.status} at {ts.at}{held}"),
+            "executionOrder": order, "importance": "important", "kinds": ["exit"]})
+    return {"message": {"text": trace.summary or "counterexample"},
+            "threadFlows": [{"id": thread, "message": {"text": f"thread {thread}"}, "locations": locations}
+                            for thread, locations in flows.items()]}
+
+
+def _fingerprint(result: Result, p: PropertyResult) -> str:
+    return hashlib.sha256(f"{result.spec}\0{p.name}\0{p.verdict}".encode()).hexdigest()[:32]
+
+
+def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
+    loc = _Locator(root)
+    rules: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
+    artifacts: dict[str, dict[str, Any]] = {}
+    for result in run.results:
+        artifacts.setdefault(result.spec, {"location": loc.artifact(result.spec), "roles": ["analysisTarget"]})
+        for p in result.properties:
+            if p.as_expected is not False:
+                continue
+            rid = _rule_id(p)
+            if rid not in rules:
+                rules[rid] = {"id": rid, "name": rid.replace(".", "_"),
+                              "shortDescription": {"text": f"{p.kind} {p.name}"},
+                              "fullDescription": {"text": p.description or p.message or f"{p.kind} {p.name}"},
+                              "defaultConfiguration": {"level": "error"},
+                              "properties": {"kind": p.kind, "tags": ["lockcheck", "concurrency", p.kind]}}
+            span = _primary_span(result, p, loc)
+            entry: dict[str, Any] = {
+                "ruleId": rid, "ruleIndex": list(rules).index(rid), "level": "error", "kind": "fail",
+                "message": {"text": _message(p)},
+                "locations": [loc.location(span)],
+                "partialFingerprints": {"lockcheckProperty/v1": _fingerprint(result, p)},
+                "properties": {"spec": loc.uri(result.spec)[0], "verdict": p.verdict,
+                               "expected": p.expected or "holds", "engine": p.engine},
+            }
+            related = []
+            if p.span is not None and p.span != span:
+                related.append(loc.location(p.span, f"{p.kind} {p.name}"))
+            for edge in p.cycle:
+                related.append(loc.location(edge.span, f"{edge.thread} takes {edge.acquired} while holding {edge.held}"))
+            if related:
+                for i, r in enumerate(related):
+                    r["id"] = i
+                entry["relatedLocations"] = related
+            if p.trace is not None:
+                entry["codeFlows"] = [_code_flow(p.trace, loc)]
+            results.append(entry)
+    notifications = []
+    for e in run.errors:
+        note: dict[str, Any] = {"level": "error", "message": {"text": e.message}}
+        if e.span is not None:
+            note["locations"] = [loc.location(e.span)]
+        notifications.append(note)
+    for result in run.results:
+        if result.stats.limit:
+            notifications.append({"level": "warning", "message": {
+                "text": f"{result.spec}: stopped at {result.stats.limit}; properties not violated so far are unknown"}})
+    invocation: dict[str, Any] = {"executionSuccessful": run.exit_code in (0, 1),
+                                  "exitCode": run.exit_code}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "lockcheck", "version": tool_version(), "semanticVersion": tool_version(),
+                                "rules": list(rules.values())}},
+            "originalUriBaseIds": {SRCROOT: {"uri": loc.root.as_uri() + "/"}},
+            "artifacts": list(artifacts.values()),
+            "invocations": [invocation],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+
+
+def render_sarif(run: Run, root: str | None = None) -> str:
+    return json.dumps(sarif_log(run, root), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,115 @@
+"""lockcheck diff: two versions of a spec, as files or at a git revision: what broke, new
+counterexamples, lock-order edges, state counts; exit 1 only for a property that held and
+now fails with its expect line unchanged."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import REPO, cli
+
+HEADER = "lock m;\nlock n;\nbool a = false;\nbool b = false;\n"
+GOOD = HEADER + """thread t1 { acquire m; a = true; b = true; a = false; b = false; release m; }
+thread t2 { acquire m; acquire n; release n; release m; }
+invariant same: !locked(m) -> a == b;
+expect holds same;
+"""
+# t1 drops m between the two writes; t2 now takes the locks the other way round
+BROKEN = HEADER + """thread t1 { acquire m; a = true; release m; acquire m; b = true; a = false; b = false; release m; }
+thread t2 { acquire n; acquire m; release m; release n; }
+invariant same: !locked(m) -> a == b;
+expect holds same;
+"""
+
+
+def test_diff_files_reports_the_break(tmp_path):
+    old, new = tmp_path / "old.lk", tmp_path / "new.lk"
+    old.write_text(GOOD)
+    new.write_text(BROKEN)
+    code, out, err = cli("diff", str(old), str(new))
+    assert code == 1, out + err
+    assert "1 property BROKEN" in out.splitlines()[0]
+    assert "BROKEN    same: held, now violated; its expect line still says 'holds'; new counterexample, 3 steps" in out
+    assert "t1        release m" in out          # the new counterexample, as a trace table
+    assert "lock order + n -> m  (t2, new.lk:6)" in out
+    assert "lock order - m -> n  (t2, old.lk:6)" in out
+    assert "states 20 -> 39" in out
+
+
+def test_diff_expect_changed_is_not_a_break(tmp_path):
+    old, new = tmp_path / "old.lk", tmp_path / "new.lk"
+    old.write_text(GOOD)
+    new.write_text(BROKEN.replace("expect holds same;", "expect violation same;"))
+    code, out, _ = cli("diff", str(old), str(new), "--no-traces")
+    assert code == 0
+    assert "same: held, now violated (expect changed holds -> violation)" in out
+    assert "nothing broken" in out.splitlines()[0]
+
+
+def test_diff_same_spec(tmp_path):
+    old, new = tmp_path / "old.lk", tmp_path / "new.lk"
+    old.write_text(GOOD)
+    new.write_text(GOOD + "// a comment\n")
+    code, out, _ = cli("diff", str(old), str(new))
+    assert code == 0 and "1 spec unchanged" in out
+
+
+def test_diff_json(tmp_path):
+    old, new = tmp_path / "old.lk", tmp_path / "new.lk"
+    old.write_text(GOOD)
+    new.write_text(BROKEN)
+    code, out, _ = cli("diff", "--format", "json", str(old), str(new))
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["format"] == "lockcheck-diff" and doc["exit_code"] == 1
+    assert doc["broken"] == [{"spec": str(new), "property": "same"}]
+    spec = doc["specs"][0]
+    change = spec["properties"][0]
+    assert (change["status"], change["old_verdict"], change["new_verdict"]) == ("broken", "holds", "violated")
+    assert change["trace"]["length"] == 3 and len(change["trace"]["itf"]["states"]) == 4
+    assert [(e["held"], e["acquired"]) for e in spec["lock_order_added"]] == [("n", "m")]
+    assert spec["old"]["stats"]["states"] == 20 and spec["new"]["stats"]["states"] == 39
+
+
+def test_diff_usage_errors(tmp_path):
+    assert cli("diff", str(tmp_path / "x.lk"))[0] == 2
+    assert cli("diff", str(tmp_path / "nope.lk"), str(tmp_path / "nope2.lk"))[0] == 2
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args], cwd=repo,
+                   check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_rev_on_a_commit_that_breaks_a_spec(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    (repo / "specs" / "mini.lk").write_text(GOOD)
+    shutil.copy(REPO / "specs" / "ext4.lk", repo / "specs" / "ext4.lk")   # imports the bundled models
+    (repo / "models").mkdir()
+    (repo / "models" / "note.lk").write_text("const UNUSED = 1;\n")      # a model file: not a spec
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    (repo / "specs" / "mini.lk").write_text(BROKEN)
+    _git(repo, "commit", "-qam", "break mini")
+    monkeypatch.chdir(repo)
+    code, out, err = cli("diff", "--rev", "HEAD~1")
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert lines[0].startswith("lockcheck diff HEAD~1 (") and "2 specs, 1 changed, 1 property BROKEN" in lines[0]
+    assert "specs/mini.lk:" in lines
+    assert "BROKEN: specs/mini.lk: same" in out
+    assert "1 spec unchanged" in out                     # ext4.lk: same verdicts, lock order, states
+    # the working tree is the commit: nothing changed
+    code, out, _ = cli("diff", "--rev", "HEAD", "specs/mini.lk")
+    assert code == 0 and "1 spec, 0 changed, nothing broken" in out
+    # an unknown revision, or no repository
+    assert cli("diff", "--rev", "no-such-rev")[0] == 2
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("diff", "--rev", "HEAD")
+    assert code == 2 and "git" in err
