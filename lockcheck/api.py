@@ -25,6 +25,9 @@ class Options:
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
     fingerprints: bool = False
+    engine: str = "explicit"        # explicit | bmc | induction | auto
+    depth: int | None = None        # for bmc and induction (their defaults when None)
+    timeout: float | None = None    # seconds of Z3 time for bmc and induction
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -35,11 +38,30 @@ def load_model(path: str, options: Options, sources: Sources) -> Model:
 
 def verify(path: str, options: Options, sources: Sources,
            progress: Callable[[Progress], None] | None = None) -> Result:
+    """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
+    stops it before every verdict is known, k-induction; Result.engine says which answered."""
     model = load_model(path, options, sources)
     program = compile_model(model)
+    if options.engine in ("bmc", "induction"):
+        return _symbolic(program, options)
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
+    if options.engine == "auto" and result.exit_code == 3:
+        symbolic = _symbolic(program, Options(**{**options.__dict__, "engine": "induction"}))
+        symbolic.warnings.insert(0, f"the explicit engine stopped at {result.stats.limit}; "
+                                    "k-induction answered instead")
+        return symbolic
     return result
+
+
+def _symbolic(program: Program, options: Options) -> Result:
+    from .engines.bmc import check_bmc  # Z3 is loaded only when a symbolic engine runs
+    from .engines.induction import check_induction
+    from .engines.symbolic import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
+
+    if options.engine == "bmc":
+        return check_bmc(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
+    return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout))
 
 
 def verify_lock_order(path: str, options: Options, sources: Sources,

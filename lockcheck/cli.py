@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-states", type=_positive, default=2_000_000, help="stop after N states (exit 3)")
     v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
     v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
+    v.add_argument("--engine", choices=["explicit", "bmc", "induction", "auto"], default="explicit",
+                   help="explicit-state search (default), bounded model checking or k-induction with Z3, "
+                        "or auto: explicit, then induction if a limit stops it")
+    v.add_argument("--depth", type=_positive, default=None,
+                   help="steps for bmc (default 30) or the largest k for induction (default 4)")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="bound on Z3's time")
     v.add_argument("--coverage", action="store_true", help="list every statement that never ran")
     v.add_argument("--fail-on-uncovered", action="store_true",
                    help="exit 1 when some statement never ran (a racy path that never runs passes vacuously)")
@@ -181,6 +187,16 @@ def _spec_files(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    try:
+        return _main(argv, stdout, stderr)
+    except BrokenPipeError:  # `lockcheck verify ... | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_UNEXPECTED
+
+
+def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     sources = Sources()
@@ -191,7 +207,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
                           max_states=getattr(args, "max_states", 2_000_000),
                           max_depth=getattr(args, "max_depth", 1_000_000),
-                          fingerprints=getattr(args, "fingerprints", False))
+                          fingerprints=getattr(args, "fingerprints", False),
+                          engine=getattr(args, "engine", "explicit"), depth=getattr(args, "depth", None),
+                          timeout=getattr(args, "timeout", None))
         files = _spec_files(args.specs)
     except SpecError as err:
         print(format_diagnostic(err.diagnostic, sources), file=stderr)

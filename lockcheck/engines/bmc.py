@@ -1,0 +1,228 @@
+"""Bounded model checking: the transition relation unrolled in one incremental Z3 solver,
+trace length 0, 1, 2, ... K, so the first violation found of each property is a shortest one,
+as long (in visible steps) as the explicit engine's. If no simple path (all states distinct)
+of some length L exists, every reachable state has been seen and the search is complete."""
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import dataclass, field
+
+import networkx as nx
+import z3
+
+from ..pycompile import Program
+from ..result import Result, Stats
+from .encoding import Encoder
+from .explicit import Exploration, Explorer
+from .symbolic import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, bad_term, goals_of,
+                       own_property_warning, path_for, property_results, tools, trivially_safe)
+from .tracing import Path
+
+MAX_SIMPLE_PATH = 200   # the completeness check costs O(L^2) constraints: not beyond this length
+
+
+@dataclass
+class BoundedSearch:
+    """The incremental search from the initial states. `searched`: the longest trace length
+    fully searched; `found`: the first (shortest) violation of each goal and its length."""
+
+    enc: Encoder
+    explorer: Explorer
+    budget: Budget
+    goals: list[Goal]
+    lock_pairs: bool = False
+    solver: z3.Solver = field(default_factory=z3.Solver)
+    found: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    searched: int = -1
+    exhausted: bool = False
+    lock_edges: dict[tuple[int, int], LockWitness] = field(default_factory=dict)
+    unroll: Unrolling = field(init=False)
+    simple: z3.BoolRef = field(default_factory=lambda: z3.FreshBool("simple_path"))
+    queries: int = 0
+    simple_in_queries: bool = True
+    learn: bool = True
+
+    def assume(self) -> list[z3.BoolRef]:
+        """A shortest violation never visits a state twice: the queries look at simple paths."""
+        return [self.simple] if self.simple_in_queries and len(self.unroll.xs) <= MAX_SIMPLE_PATH + 1 else []
+
+    def __post_init__(self) -> None:
+        self.unroll = Unrolling(self.enc, "b")
+        initial, init_violations = self.explorer.initial_states()
+        for v in init_violations:
+            self.found.setdefault(v.prop, (v.path, 0))
+        self.solver.add(self.unroll.add_state())
+        self.solver.add(z3.Or([self.enc.equals(self.unroll.xs[0], s) for s in initial]))
+
+    def open_goals(self) -> list[Goal]:
+        return [g for g in self.goals if g.name not in self.found]
+
+    def run(self, depth: int) -> None:
+        for length in range(self.searched + 1, depth + 1):
+            if self.exhausted or not self.search(length):
+                return
+
+    def search(self, length: int) -> bool:
+        """Round `length`: the states `length` steps from the start are bad, or a step from one
+        fails a check (a trace one step longer) or takes a lock while holding another. A
+        failing step need not lead anywhere, so it is asked of the last state. False if Z3
+        ran out of time."""
+        while len(self.unroll.xs) <= length:
+            self.solver.add(self.unroll.add_state())
+            k = len(self.unroll.xs) - 1
+            if k <= MAX_SIMPLE_PATH:
+                for i in range(k):
+                    self.solver.add(z3.Implies(self.simple, self.enc.differ(self.unroll.xs[i], self.unroll.xs[k])))
+        if not self._query(length):
+            return False
+        if 1 <= length <= MAX_SIMPLE_PATH:
+            self.queries += 1
+            result = self.budget.check(self.solver, self.simple)
+            if result == z3.unknown:
+                return False
+            self.exhausted = result == z3.unsat
+        self.searched = length
+        return True
+
+    def _query(self, depth: int) -> bool:
+        exp = self.unroll.expansion(depth)
+        pending: list[tuple[Goal | None, z3.BoolRef]] = []
+        for g in self.open_goals():
+            term = bad_term(self.enc, g, exp)
+            if not z3.is_false(term):
+                pending.append((g, term))
+        while True:
+            lock_term = self._lock_edge_term(exp)
+            terms = [t for _, t in pending] + ([lock_term] if lock_term is not None else [])
+            if not terms:
+                return True
+            lit = z3.FreshBool("query")
+            self.solver.add(z3.Implies(lit, z3.Or(terms)))
+            self.queries += 1
+            result = self.budget.check(self.solver, lit, *self.assume())
+            if result == z3.unknown:
+                return False
+            if result == z3.unsat:
+                if self.learn:
+                    self.solver.add([z3.Not(t) for _, t in pending])
+                return True
+            m = self.solver.model()
+            states, edges = self.unroll.states(m, depth), self.unroll.edges(m, depth)
+            for g, t in pending:
+                if g is not None and z3.is_true(m.eval(t, model_completion=True)):
+                    self.found[g.name] = (self._path(g, states, edges), depth + g.offset)
+            if lock_term is not None and z3.is_true(m.eval(lock_term, model_completion=True)):
+                new = [w for w in self._concrete_lock_edges(states, edges)
+                       if (w.held, w.acquired) not in self.lock_edges]
+                for w in new:
+                    self.lock_edges[(w.held, w.acquired)] = w
+                if not new:  # taken only on a way the explicit engine does not note: stop asking
+                    self.lock_pairs = False
+            pending = [(g, t) for g, t in pending if g is None or g.name not in self.found]
+
+    def _path(self, goal: Goal, states: list[tuple], edges: list[int]) -> Path:
+        if goal.form == "nesting":
+            return Path(states[0], tuple(edges), None, None, tuple(states))
+        return path_for(self.explorer, goal, states, edges)
+
+    # ---- lock order: which lock is taken while which is held, up to the depth ----
+    def _lock_edge_term(self, exp) -> z3.BoolRef | None:
+        """A step from the state takes a lock while holding another, in a pair not seen yet."""
+        if not self.lock_pairs:
+            return None
+        locks = self.enc.model.locks
+        parts = []
+        for node, addr, before in exp.acquires:
+            t = self.enc.shape.nodes[node].thread
+            for held in locks:
+                for taken in locks:
+                    if held.slot != taken.slot and (held.slot, taken.slot) not in self.lock_edges:
+                        parts.append(z3.And(exp.ok[node], self.enc.held_by(before, held, t), addr == taken.slot))
+        return z3.Or(parts) if parts else None
+
+    def _concrete_lock_edges(self, states: list[tuple], edges: list[int]) -> list[LockWitness]:
+        """The lock-order edges of the steps from the last state, noted as the explicit engine notes them."""
+        program, explorer, state = self.explorer.program, self.explorer, states[-1]
+        ex = Exploration([], array("q"), array("q"))
+        acquiring: dict[tuple[int, int], int] = {}
+        for t, thread in enumerate(self.enc.model.threads):
+            fn = program.node_fns[t][state[thread.pc_slot]]
+            for eid, ns, chk in (fn(state) if fn else []):
+                if ns is None:
+                    continue
+                before = set(ex.lock_edges)
+                if eid in program.acquires:
+                    explorer.note_lock_order(ex, state, 0, t, eid, program.acquires[eid](state))
+                if ns[thread.pc_slot] in program.chained[t]:
+                    explorer.run_chain(t, ns, ex, 0)
+                for key in set(ex.lock_edges) - before:
+                    acquiring[key] = eid   # the visible step: replay starts it, the chain may take the lock
+        return [LockWitness(held, taken, t, acquiring[(held, taken)], tuple(states), tuple(edges))
+                for (held, taken), (_, _, t) in ex.lock_edges.items()]
+
+    def lock_cycle(self) -> bool:
+        graph = nx.DiGraph()
+        graph.add_edges_from(self.lock_edges)
+        try:
+            nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            return False
+        return True
+
+
+def check_bmc(program: Program, settings: Settings) -> Result:
+    settings.validate()
+    started = time.perf_counter()
+    budget = Budget(settings.timeout)
+    enc = Encoder(program)
+    explorer, builder = tools(program)
+    goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
+    search = BoundedSearch(enc, explorer, budget, goals, lock_pairs=_lock_order_possible(program))
+    search.run(settings.depth)
+    results = property_results(builder, {n: p for n, (p, _) in search.found.items()},
+                               _lock_witnesses(search), _outcomes(program, search, goals, budget), "bmc",
+                               {n: f"violated in {k} steps (a shortest counterexample)"
+                                for n, (_, k) in search.found.items()})
+    for r in results:
+        if r.name == "lock_order" and r.verdict == "violated":
+            r.detail = f"a lock-order cycle among the acquisitions within depth {search.searched}"
+    stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started,
+                  f"--timeout {settings.timeout:g}" if budget.ran_out else "")
+    return Result(program.model.path, "bmc", results, stats, own_property_warning(program))
+
+
+def _lock_order_possible(program: Program) -> bool:
+    model = program.model
+    return len(model.locks) > 1 and any(e.acquires is not None for e in model.edges)
+
+
+def _lock_witnesses(search: BoundedSearch) -> list[LockWitness]:
+    """The witnesses of a lock-order cycle, if the edges found so far make one."""
+    return list(search.lock_edges.values()) if search.lock_cycle() else []
+
+
+def _outcomes(program: Program, search: BoundedSearch, goals: list[Goal], budget: Budget) -> dict[str, Outcome]:
+    out: dict[str, Outcome] = {}
+    checked = {g.name for g in goals}
+    for name in program.model.properties:
+        if name == "lock_order":
+            if not search.lock_pairs:
+                out[name] = Outcome("holds", "no lock can be taken while another is held", "bmc")
+            else:
+                open_ = _open(search, budget)
+                out[name] = Outcome(open_.verdict, open_.detail.replace("no violation", "no lock-order cycle"), "bmc")
+        elif name not in checked:
+            out[name] = Outcome("holds", "no step of the spec can fail it", "bmc")
+        else:
+            out[name] = _open(search, budget)
+    return out
+
+
+def _open(search: BoundedSearch, budget: Budget) -> Outcome:
+    if search.exhausted:
+        return Outcome("holds", f"every reachable state is within depth {search.searched - 1}, all searched", "bmc")
+    detail = f"no violation up to depth {search.searched}" if search.searched >= 0 else "nothing searched"
+    if budget.ran_out:
+        detail += f" (--timeout stopped Z3 at depth {search.searched + 1})"
+    return Outcome("unknown", detail, "bmc")

@@ -1,0 +1,448 @@
+"""The transition relation of a model as Z3 terms, shared by the bmc and induction engines.
+
+A visible step is one edge of one thread followed by the chained edges (local steps, atomic
+bodies) the same thread runs before it rests again, exactly as the explicit engine takes it.
+Those macro-steps are enumerated once per model as a trie of edge paths (`StepShape`); for
+one copy of the state variables the trie is expanded into terms (`Expansion`): when each
+path completes, the state it leaves, and every check that can fail on the way. Expressions
+go through smt.to_z3 only: one meaning for both engines and for the explicit engine's tests.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from .. import ir
+from ..errors import SpecError
+from ..pycompile import Program
+from ..smt import domain_constraint, state_vars, to_z3
+
+MAX_TRIE_NODES = 200_000
+
+CHECK_PROPS_ALWAYS = ("assertion", "double_acquire", "release_unheld", "sleep_under_spinlock",
+                      "exit_holding_lock", "bounds")
+
+
+@dataclass(frozen=True)
+class MacroNode:
+    """One edge of a macro-step; `parent` is the edge before it (-1: the visible first edge)."""
+
+    index: int
+    thread: int
+    edge: ir.Edge
+    parent: int
+    leaf: bool      # the edge's target is a resting pc: the macro-step ends here
+
+
+@dataclass(frozen=True)
+class StepShape:
+    """Every macro-step of a model, as a trie of edge paths."""
+
+    nodes: tuple[MacroNode, ...]
+    children: tuple[tuple[int, ...], ...]
+    roots: tuple[int, ...]
+    leaves: tuple[int, ...]            # the selector of a step is a position in this tuple
+
+    def root_of(self, node: int) -> int:
+        while self.nodes[node].parent >= 0:
+            node = self.nodes[node].parent
+        return node
+
+
+def build_shape(program: Program) -> StepShape:
+    """Enumerate the macro-steps of every (non-init) thread. A loop inside a chain (a `for`
+    in an atomic block) is unrolled as far as the values written along the path decide its
+    condition; a chain that can come back to a pc with nothing known to have changed has a
+    state-dependent length and is refused (SpecError)."""
+    model = program.model
+    by_node: dict[tuple[int, int], list[ir.Edge]] = {}
+    for edge in model.edges:
+        by_node.setdefault((edge.thread, edge.src), []).append(edge)
+    grower = _Grower(by_node)
+    roots: list[int] = []
+    for thread in model.threads:
+        for pc in range(thread.node_count):
+            if pc not in thread.chained:
+                for edge in by_node.get((thread.index, pc), []):
+                    roots.append(grower.grow(thread, edge, -1, {}, frozenset()))
+    nodes = grower.nodes
+    leaves = tuple(n.index for n in nodes if n.leaf)
+    return StepShape(tuple(nodes), tuple(tuple(c) for c in grower.children), tuple(roots), leaves)
+
+
+@dataclass
+class _Grower:
+    by_node: dict[tuple[int, int], list[ir.Edge]]
+    nodes: list[MacroNode] = field(default_factory=list)
+    children: list[list[int]] = field(default_factory=list)
+
+    def grow(self, thread: ir.Thread, edge: ir.Edge, parent: int, known: dict[int, int],
+             seen: frozenset[tuple[int, frozenset]]) -> int:
+        if len(self.nodes) >= MAX_TRIE_NODES:
+            raise SpecError(f"thread {thread.name} has more than {MAX_TRIE_NODES} ways through its atomic blocks "
+                            "and local steps: too many for the symbolic engines (use --engine explicit)", edge.span)
+        leaf = edge.dst not in thread.chained
+        index = len(self.nodes)
+        self.nodes.append(MacroNode(index, thread.index, edge, parent, leaf))
+        self.children.append([])
+        if leaf:
+            return index
+        after = _known_after(edge, known)
+        key = (edge.dst, frozenset(after.items()))
+        if key in seen:
+            text, span = thread.node_text.get(edge.dst, (edge.text, edge.span))
+            raise SpecError(f"thread {thread.name} loops on local or atomic steps at '{text}' a number of times "
+                            "that depends on the state; the symbolic engines cannot unroll such a loop "
+                            "(use --engine explicit)", span)
+        for nxt in self.by_node.get((thread.index, edge.dst), []):
+            if nxt.guard is not None and _peval(nxt.guard, after) == 0:
+                continue  # the values written on the way decide this branch: it cannot be taken
+            self.children[index].append(self.grow(thread, nxt, index, after, seen | {key}))
+        return index
+
+
+def _known_after(edge: ir.Edge, known: dict[int, int]) -> dict[int, int]:
+    """The slots whose values are known after the edge, from the values known before it."""
+    values = [(w, _peval(w.addr, known), _peval(w.value, known)) for w in edge.writes]
+    out = dict(known)
+    for w, addr, value in values:
+        if addr is not None and value is not None:
+            out[addr] = value
+        else:
+            for c in w.candidates:
+                out.pop(c, None)
+    return out
+
+
+def _peval(e: ir.Expr, known: dict[int, int]) -> int | None:
+    """The value of `e` if the known slots decide it, else None."""
+    if isinstance(e, ir.Lit):
+        return e.value
+    if isinstance(e, ir.Var):
+        return known.get(e.slot)
+    if isinstance(e, ir.Load):
+        addr = _peval(e.addr, known)
+        return None if addr is None else known.get(addr)
+    if isinstance(e, ir.Un):
+        a = _peval(e.arg, known)
+        return None if a is None else (int(not a) if e.op == "!" else -a)
+    if isinstance(e, ir.Ite):
+        c = _peval(e.cond, known)
+        return None if c is None else _peval(e.then if c else e.other, known)
+    if isinstance(e, ir.Bin):
+        a, b = _peval(e.left, known), _peval(e.right, known)
+        if e.op == "&&" and (a == 0 or b == 0):
+            return 0
+        if e.op == "||" and ((a is not None and a != 0) or (b is not None and b != 0)):
+            return 1
+        if e.op == "->" and (a == 0 or (b is not None and b != 0)):
+            return 1
+        if a is None or b is None:
+            return None
+        return _arith(e.op, a, b)
+    return None
+
+
+def _arith(op: str, a: int, b: int) -> int | None:
+    from ..pycompile import _cdiv, _cmod
+
+    if op in ("/", "%"):
+        return None if b == 0 else (_cdiv(a, b) if op == "/" else _cmod(a, b))
+    table = {"+": a + b, "-": a - b, "*": a * b, "==": int(a == b), "!=": int(a != b), "<": int(a < b),
+             "<=": int(a <= b), ">": int(a > b), ">=": int(a >= b), "&&": int(bool(a) and bool(b)),
+             "||": int(bool(a) or bool(b)), "->": int((not a) or bool(b))}
+    return table.get(op)
+
+
+# ---- terms for one copy of the state -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Fail:
+    """A check that fails on some macro-step: `term` holds exactly when it does."""
+
+    prop: str
+    node: int
+    key: tuple[int, int]   # (edge id, index in edge.checks): pycompile's CheckKey
+    fatal: bool
+    term: z3.BoolRef
+
+
+@dataclass
+class Expansion:
+    """The macro-steps from the state `pre`, as terms over it."""
+
+    pre: list[z3.ExprRef]
+    ok: dict[int, z3.BoolRef] = field(default_factory=dict)           # node -> its path completes
+    post: dict[int, list[z3.ExprRef]] = field(default_factory=dict)   # leaf -> the state after it
+    fails: list[Fail] = field(default_factory=list)
+    # node -> the lock it takes, and the state it takes it in
+    acquires: list[tuple[int, z3.ArithRef, list[z3.ExprRef]]] = field(default_factory=list)
+    # node -> the shared slots its path (up to and including it) may read / write, and when
+    reads: dict[int, dict[int, z3.BoolRef]] = field(default_factory=dict)
+    writes: dict[int, dict[int, z3.BoolRef]] = field(default_factory=dict)
+
+    def fails_of(self, prop: str) -> list[z3.BoolRef]:
+        return [f.term for f in self.fails if f.prop == prop]
+
+    def moves(self, shape: StepShape) -> z3.BoolRef:
+        """Some thread can take a step, or a fatal check fails (that path ends, as a move)."""
+        parts = [self.ok[leaf] for leaf in shape.leaves] + [f.term for f in self.fails if f.fatal]
+        return z3.Or(parts) if parts else z3.BoolVal(False)
+
+
+def _coerce(term: z3.ExprRef, like: z3.ExprRef) -> z3.ExprRef:
+    if z3.is_bool(like) and not z3.is_bool(term):
+        return term != 0
+    if not z3.is_bool(like) and z3.is_bool(term):
+        return z3.If(term, z3.IntVal(1), z3.IntVal(0))
+    return term
+
+
+def apply_writes(edge: ir.Edge, pc_slot: int, pre: list[z3.ExprRef]) -> list[z3.ExprRef]:
+    """The state after the edge's writes (all values from `pre`) and its pc move."""
+    values = [(w, to_z3(w.addr, pre), to_z3(w.value, pre)) for w in edge.writes]
+    post = list(pre)
+    for w, addr, value in values:
+        if isinstance(w.addr, ir.Lit):
+            post[w.addr.value] = _coerce(value, post[w.addr.value])
+            continue
+        for c in w.candidates:
+            post[c] = z3.If(addr == c, _coerce(value, post[c]), post[c])
+    post[pc_slot] = z3.IntVal(edge.dst)
+    return post
+
+
+class Encoder:
+    """Builds the terms of a model's steps; holds nothing that changes after construction."""
+
+    def __init__(self, program: Program, shape: StepShape | None = None):
+        self.program = program
+        self.model = program.model
+        self.shape = shape or build_shape(program)
+        self.shared = frozenset(i for i, slot in enumerate(self.model.slots) if slot.thread < 0)
+        self._written: dict[int, frozenset[int]] = {}
+
+    def thread_leaves(self, t: int) -> tuple[int, int]:
+        """The selector values (lo, hi) of thread t's macro-steps: its leaves come in a run."""
+        positions = [i for i, leaf in enumerate(self.shape.leaves) if self.shape.nodes[leaf].thread == t]
+        return (positions[0], positions[-1] + 1) if positions else (0, 0)
+
+    def written_by(self, t: int) -> frozenset[int]:
+        """Every slot a step of thread t may write, its pc included."""
+        cached = self._written.get(t)
+        if cached is None:
+            slots = {c for e in self.model.edges if e.thread == t for w in e.writes for c in w.candidates}
+            cached = self._written[t] = frozenset(slots | {self.model.threads[t].pc_slot})
+        return cached
+
+    def selector(self, name: str) -> z3.ArithRef:
+        """Which macro-step (a position in shape.leaves) a step takes."""
+        return z3.Int(name)
+
+    def state(self, tag: str) -> list[z3.ExprRef]:
+        return state_vars(self.model, tag)
+
+    def domain(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
+        return domain_constraint(self.model, xs)
+
+    def resting(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
+        """Every thread stands where it can rest (no pc inside a local chain or atomic body)
+        and the init block, if any, has run."""
+        parts: list[z3.BoolRef] = []
+        for t in self.model.threads:
+            parts += [xs[t.pc_slot] != pc for pc in sorted(t.chained)]
+        init = self.model.init_thread
+        if init is not None:
+            parts.append(xs[init.pc_slot] == init.end)
+        return z3.And(parts) if parts else z3.BoolVal(True)
+
+    def equals(self, xs: list[z3.ExprRef], state: tuple) -> z3.BoolRef:
+        return z3.And([x == (z3.BoolVal(bool(v)) if z3.is_bool(x) else z3.IntVal(int(v)))
+                       for x, v in zip(xs, state)])
+
+    def expand(self, pre: list[z3.ExprRef]) -> Expansion:
+        exp = Expansion(pre)
+        shape, model = self.shape, self.model
+        states: dict[int, list[z3.ExprRef]] = {}
+        for node in shape.nodes:  # parents come before their children
+            thread = model.threads[node.thread]
+            if node.parent < 0:
+                before = pre
+                reach: z3.BoolRef = pre[thread.pc_slot] == node.edge.src
+            else:
+                before = states[node.parent]
+                reach = exp.ok[node.parent]
+            after, ok = self._edge(exp, node, thread, before, reach)
+            exp.ok[node.index] = ok
+            self._footprint(exp, node, before, after)
+            if node.leaf:
+                exp.post[node.index] = after
+            elif shape.children[node.index]:
+                states[node.index] = after
+            if node.edge.acquires is not None:
+                exp.acquires.append((node.index, to_z3(node.edge.acquires, before), before))
+        return exp
+
+    def _edge(self, exp: Expansion, node: MacroNode, thread: ir.Thread, pre: list[z3.ExprRef],
+              reach: z3.BoolRef) -> tuple[list[z3.ExprRef], z3.BoolRef]:
+        """Follows pycompile._edge_code: attempt checks, guard, exec checks, writes, post checks."""
+        edge = node.edge
+        phases = {w: [(i, c) for i, c in enumerate(edge.checks) if c.when == w] for w in ("attempt", "exec", "post")}
+
+        def run(checks: list[tuple[int, ir.Check]], state: list[z3.ExprRef], reach: z3.BoolRef) -> z3.BoolRef:
+            for i, c in checks:
+                holds = to_z3(c.cond, state)
+                fatal = c.prop in ir.FATAL_CHECKS
+                exp.fails.append(Fail(c.prop, node.index, (edge.id, i), fatal, z3.And(reach, z3.Not(holds))))
+                if fatal:
+                    reach = z3.And(reach, holds)
+            return reach
+
+        reach = run(phases["attempt"], pre, reach)
+        if edge.guard is not None and edge.guard != ir.TRUE:
+            reach = z3.And(reach, to_z3(edge.guard, pre))
+        reach = run(phases["exec"], pre, reach)
+        post = apply_writes(edge, thread.pc_slot, pre)
+        reach = run(phases["post"], post, reach)
+        return post, reach
+
+    # ---- footprints: which shared slots a macro-step touches (for the interleaving order) ----
+    def _footprint(self, exp: Expansion, node: MacroNode, pre: list[z3.ExprRef], post: list[z3.ExprRef]) -> None:
+        edge = node.edge
+        reads = dict(exp.reads.get(node.parent, {}))
+        writes = dict(exp.writes.get(node.parent, {}))
+        exprs = [(c.cond, post if c.when == "post" else pre) for c in edge.checks if c.prop in ir.FATAL_CHECKS]
+        if edge.guard is not None:
+            exprs.append((edge.guard, pre))
+        for w in edge.writes:
+            exprs += [(w.addr, pre), (w.value, pre)]
+            if isinstance(w.addr, ir.Lit):
+                _touch(writes, w.addr.value, z3.BoolVal(True), self.shared)
+            else:
+                addr = to_z3(w.addr, pre)
+                for c in w.candidates:
+                    _touch(writes, c, addr == c, self.shared)
+        for expr, state in exprs:
+            for slot, when in _reads(expr, state):
+                _touch(reads, slot, when, self.shared)
+        exp.reads[node.index], exp.writes[node.index] = reads, writes
+
+    def independent_order(self, first: Expansion, sel1: z3.ArithRef, second: Expansion,
+                          sel2: z3.ArithRef) -> z3.BoolRef:
+        """Two steps in a row by different threads that touch no shared slot in conflict could
+        run the other way round to the same state: allow only the order with the lower thread
+        first. Every state reachable in n steps stays reachable in n steps."""
+        leaves = self.shape.leaves
+        thread_of = [self.shape.nodes[leaf].thread for leaf in leaves]
+
+        def touched(exp: Expansion, sel: z3.ArithRef, table: dict[int, dict[int, z3.BoolRef]]) -> dict[int, z3.BoolRef]:
+            parts: dict[int, list[z3.BoolRef]] = {}
+            for i, leaf in enumerate(leaves):
+                for slot, when in table[leaf].items():
+                    parts.setdefault(slot, []).append(z3.And(sel == i, when))
+            return {slot: z3.Or(ps) for slot, ps in parts.items()}
+
+        r1, w1 = touched(first, sel1, first.reads), touched(first, sel1, first.writes)
+        r2, w2 = touched(second, sel2, second.reads), touched(second, sel2, second.writes)
+        conflicts = []
+        for slot, w in w1.items():
+            other = [x for x in (r2.get(slot), w2.get(slot)) if x is not None]
+            if other:
+                conflicts.append(z3.And(w, z3.Or(other)))
+        for slot, w in w2.items():
+            if slot in r1:
+                conflicts.append(z3.And(w, r1[slot]))
+        t1 = _select(sel1, thread_of)
+        t2 = _select(sel2, thread_of)
+        return z3.Implies(t2 < t1, z3.Or(conflicts) if conflicts else z3.BoolVal(False))
+
+    # ---- relations between two copies ----
+    def transition(self, exp: Expansion, nxt: list[z3.ExprRef], sel: z3.ArithRef) -> list[z3.BoolRef]:
+        """`nxt` is the state after the macro-step selected by `sel` (a leaf position)."""
+        leaves = self.shape.leaves
+        out: list[z3.BoolRef] = [sel >= 0, sel < len(leaves)]
+        out += [z3.Implies(sel == i, exp.ok[leaf]) for i, leaf in enumerate(leaves)]
+        for j, x in enumerate(exp.pre):
+            term = x
+            for i, leaf in enumerate(leaves):
+                v = exp.post[leaf][j]
+                if not v.eq(x):
+                    term = z3.If(sel == i, v, term)
+            out.append(nxt[j] == term)
+        return out
+
+    def differ(self, a: list[z3.ExprRef], b: list[z3.ExprRef]) -> z3.BoolRef:
+        return z3.Or([x != y for x, y in zip(a, b)])
+
+    # ---- properties as predicates on a state ----
+    def deadlock(self, exp: Expansion) -> z3.BoolRef:
+        unfinished = [exp.pre[t.pc_slot] != t.end for t in self.model.threads]
+        return z3.And(z3.Not(exp.moves(self.shape)), z3.Or(unfinished))
+
+    def nested_acquire(self, exp: Expansion) -> z3.BoolRef:
+        """Some thread acquires a lock while it holds another (a lock-order edge)."""
+        parts = []
+        for node, addr, before in exp.acquires:
+            t = self.shape.nodes[node].thread
+            for lk in self.model.locks:
+                held = self.held_by(before, lk, t)
+                parts.append(z3.And(exp.ok[node], held, addr != lk.slot))
+        return z3.Or(parts) if parts else z3.BoolVal(False)
+
+    def held_by(self, xs: list[z3.ExprRef], lk: ir.LockInfo, t: int) -> z3.BoolRef:
+        held = xs[lk.slot] == t + 1
+        if lk.reader_slots:
+            held = z3.Or(held, xs[lk.reader_slots[t]])
+        return held
+
+    def check_properties(self) -> list[str]:
+        """Every property a failing check can violate (the ones that have no check can't be)."""
+        model = self.model
+        return [name for name, p in model.properties.items()
+                if p.kind in ("assertion", "requires", "ensures") or name in CHECK_PROPS_ALWAYS]
+
+
+def _select(sel: z3.ArithRef, values: list[int]) -> z3.ArithRef:
+    """values[sel] as a term, for values that come in runs (the leaves of one thread)."""
+    term: z3.ArithRef = z3.IntVal(values[-1])
+    for i in range(len(values) - 2, -1, -1):
+        if values[i] != values[i + 1]:
+            term = z3.If(sel <= i, z3.IntVal(values[i]), term)
+    return term
+
+
+def _touch(table: dict[int, z3.BoolRef], slot: int, when: z3.BoolRef, shared: frozenset[int]) -> None:
+    if slot not in shared:
+        return
+    old = table.get(slot)
+    table[slot] = when if old is None or z3.is_true(when) else (old if z3.is_true(old) else z3.Or(old, when))
+
+
+def _reads(expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef]]:
+    """Every slot `expr` reads in `state`, with the condition under which it reads it."""
+    out: list[tuple[int, z3.BoolRef]] = []
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ir.Var):
+            out.append((e.slot, z3.BoolVal(True)))
+        elif isinstance(e, ir.Load):
+            addr = to_z3(e.addr, state)
+            out += [(c, addr == c) for c in e.candidates]
+            stack.append(e.addr)
+        elif isinstance(e, ir.Un):
+            stack.append(e.arg)
+        elif isinstance(e, ir.Bin):
+            stack += [e.left, e.right]
+        elif isinstance(e, ir.Ite):
+            stack += [e.cond, e.then, e.other]
+    return out
+
+
+def concrete(model_: z3.ModelRef, xs: list[z3.ExprRef]) -> tuple:
+    out = []
+    for x in xs:
+        v = model_.eval(x, model_completion=True)
+        out.append(1 if z3.is_true(v) else 0 if z3.is_false(v) else v.as_long())
+    return tuple(out)

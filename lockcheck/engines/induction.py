@@ -1,0 +1,375 @@
+"""k-induction. A property is proved when it holds in the first k-1 steps from the start
+(the base case, the bmc search) and every k consecutive steps between states where all
+properties not yet refuted hold lead to a state where it holds too (the step case).
+
+The step case assumes, besides the spec's properties and lemmas, the candidate invariants of
+strengthen.py; a Houdini loop drops each assumption some step case refutes until the rest is
+inductive as a whole: all of it is then proved at once. Whatever is not proved up to the
+depth is `unknown`, with the counterexample to induction: the states from which a step breaks
+it, so the user sees which fact the proof lacks (and can write it as a lemma)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import z3
+
+from .. import ir
+from ..pycompile import Program, compile_expr
+from ..result import Result, Stats
+from ..smt import to_z3
+from .bmc import MAX_SIMPLE_PATH, BoundedSearch
+from .encoding import Encoder, concrete
+from .explicit import Explorer, LocalLoopError
+from .strengthen import Candidate, CandidateSet, candidates, successors
+from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, bad_term, goals_of,
+                       own_property_warning, path_for, property_results, tools, trivially_safe)
+from .tracing import Path, TraceBuilder, format_value
+
+Item = Goal | Candidate
+ALL = object()   # an item that any step may affect
+NEARBY_STATES = 1000
+
+
+@dataclass(frozen=True)
+class Cti:
+    """A counterexample to induction: k steps through states where every assumption holds,
+    then the goal breaks."""
+
+    k: int
+    states: tuple[tuple, ...]
+    edges: tuple[int, ...]
+
+
+@dataclass
+class StepCase:
+    """Paths y0 .. yk from any resting state; one solver, extended as k grows."""
+
+    enc: Encoder
+    budget: Budget
+    solver: z3.Solver = field(default_factory=z3.Solver)
+    unroll: Unrolling = field(init=False)
+    literals: dict[int, z3.BoolRef] = field(default_factory=dict)   # id(item) -> "assume it"
+    premised: dict[int, int] = field(default_factory=dict)          # id(item) -> positions assumed
+    proved: list[Item] = field(default_factory=list)
+    terms: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)
+    reads: dict[int, object] = field(default_factory=dict)
+    simple: z3.BoolRef = field(default_factory=lambda: z3.FreshBool("simple_step"))
+
+    def __post_init__(self) -> None:
+        self.unroll = Unrolling(self.enc, "i")
+        self.solver.add(self.unroll.add_state())
+        y0 = self.unroll.xs[0]
+        self.solver.add(self.enc.domain(y0), self.enc.resting(y0))
+
+    @property
+    def k(self) -> int:
+        return len(self.unroll.xs) - 1
+
+    def extend(self) -> None:
+        self.solver.add(self.unroll.add_state())
+        k = self.k
+        if k <= MAX_SIMPLE_PATH:
+            for i in range(k):
+                self.solver.add(z3.Implies(self.simple, self.enc.differ(self.unroll.xs[i], self.unroll.xs[k])))
+        for item in self.proved:
+            self.solver.add(self.good(item, k))
+
+    def good(self, item: Item, i: int) -> z3.BoolRef:
+        key = (id(item), i)
+        term = self.terms.get(key)
+        if term is None:
+            if isinstance(item, Candidate):
+                term = to_z3(item.expr(self.enc.model), self.unroll.xs[i])
+            else:
+                term = z3.Not(bad_term(self.enc, item, self.unroll.expansion(i)))
+            self.terms[key] = term
+        return term
+
+    def assume(self, items: list[Item]) -> list[z3.BoolRef]:
+        """Literals that assume each item in y0 .. y(k-1)."""
+        out = []
+        for item in items:
+            key = id(item)
+            lit = self.literals.setdefault(key, z3.FreshBool("assume"))
+            for i in range(self.premised.get(key, 0), self.k):
+                self.solver.add(z3.Implies(lit, self.good(item, i)))
+            self.premised[key] = self.k
+            out.append(lit)
+        return out
+
+    def prove(self, item: Item) -> None:
+        self.proved.append(item)
+        for i in range(self.k + 1):
+            self.solver.add(self.good(item, i))
+
+    def houdini(self, goals: list[Goal], pool: CandidateSet, judge: "Judge",
+                lazy: bool) -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
+        """The goals the step case at this k proves together with candidate invariants from
+        the pool, those candidates, and a counterexample for each goal dropped (Houdini).
+        Each query fixes the thread of the last step and asks only about what its writes can
+        change; a drop weakens the assumptions, so every thread is asked again. Eager: all
+        candidates are assumed from the start. Lazy: a counterexample whose first states some
+        pooled candidates rule out brings just those in. None if Z3 ran out of time."""
+        alive = list(goals)
+        active = CandidateSet(self.enc.model, [] if lazy else pool.take_all())
+        ctis: dict[str, Cti] = {}
+        k = self.k
+        threads = list(range(len(self.enc.model.threads)))
+        pending = list(threads)
+        while pending and (alive or len(active)):
+            t = pending[0]
+            items: list[Item] = [*alive, *active.items()]
+            touched = [item for item in items if self.affected(item, t)]
+            if not touched:
+                pending.pop(0)
+                continue
+            self.solver.push()
+            self.solver.add([self.good(item, i) for item in items for i in range(k)])
+            self.solver.add(self.moves_thread(t), z3.Or([z3.Not(self.good(item, k)) for item in touched]))
+            result = self.budget.check(self.solver, *self._simple())
+            m = self.solver.model() if result == z3.sat else None
+            self.solver.pop()
+            if result == z3.unknown:
+                return None
+            if m is None:
+                pending.pop(0)
+                continue
+            pending = [t] + [u for u in threads if u != t]
+            states = self.unroll.states(m, k)
+            if lazy:
+                helpers = [c for st in states[:-1] for c in pool.false_at(st)]
+                if helpers:
+                    pool.remove(helpers)
+                    active.add(helpers)
+                    continue
+            broken_goals = judge.goals.broken(alive, states[-1])
+            broken_cands = active.false_at(states[-1])
+            if not broken_goals and not broken_cands:  # Python and Z3 disagree: Z3 decides
+                broken_goals = {g.name for g in alive if z3.is_false(m.eval(self.good(g, k), model_completion=True))}
+                broken_cands = [c for c in active.items()
+                                if z3.is_false(m.eval(self.good(c, k), model_completion=True))]
+            cti = Cti(k, tuple(states), tuple(self.unroll.edges(m, k)))
+            ctis.update({name: cti for name in broken_goals})
+            alive = [g for g in alive if g.name not in broken_goals]
+            active.remove(active.with_family(broken_cands))
+            judge.refute_nearby(alive, active, self.proved, states[-2])
+        return alive, active.items(), ctis
+
+    def moves_thread(self, t: int) -> z3.BoolRef:
+        """The last step is one of thread t's."""
+        lo, hi = self.enc.thread_leaves(t)
+        sel = self.unroll.sels[-1]
+        return z3.And(sel >= lo, sel < hi)
+
+    def affected(self, item: Item, t: int) -> bool:
+        """A step of thread t can change whether the item holds."""
+        reads = self.reads.get(id(item))
+        if reads is None:
+            reads = self.reads[id(item)] = self._reads(item)
+        return reads is ALL or bool(reads & self.enc.written_by(t))  # type: ignore[operator]
+
+    def _reads(self, item: Item) -> frozenset[int] | object:
+        model = self.enc.model
+        if isinstance(item, Candidate):
+            return frozenset(ir.slots_read(item.expr(model)))
+        if item.form == "state" and item.name != "deadlock":
+            cond = model.properties[item.name].cond
+            assert cond is not None
+            return frozenset(ir.slots_read(cond))
+        return ALL
+
+    def _simple(self) -> list[z3.BoolRef]:
+        return [self.simple] if 2 <= self.k <= MAX_SIMPLE_PATH else []
+
+
+@dataclass
+class Judge:
+    """Goals and candidates on concrete states, in Python: cheaper than asking Z3's model,
+    and able to look at the states around a counterexample the solver found."""
+
+    explorer: Explorer
+    nearby: int = NEARBY_STATES
+    goals: ConcreteGoals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.goals = ConcreteGoals(self.explorer)
+
+    def holds_all(self, goals: list[Goal], cands: CandidateSet, proved: list[Item], state: tuple) -> bool:
+        proved_goals = [p for p in proved if isinstance(p, Goal)]
+        proved_cands = [p for p in proved if isinstance(p, Candidate)]
+        if cands.false_at(state) or self.goals.broken(goals + proved_goals, state):
+            return False
+        return not proved_cands or all(compile_expr(c.expr(self.explorer.model))(state) for c in proved_cands)
+
+    def refute_nearby(self, goals: list[Goal], cands: CandidateSet, proved: list[Item], start: tuple) -> None:
+        """`start` satisfies every assumption (it is the solver's premise state): so does any
+        state found from it through states that satisfy them all, and a candidate false in a
+        successor of such a state is not inductive: drop it. Goals are left to the solver,
+        whose counterexamples are the ones worth showing."""
+        frontier, seen, expanded = [start], {start}, 0
+        while frontier and expanded < self.nearby and len(cands):
+            state = frontier.pop()
+            try:
+                if state != start and not self.holds_all(goals, cands, [], state):
+                    continue
+                nexts = successors(self.explorer, state)
+            except LocalLoopError:
+                continue
+            expanded += 1
+            for nxt in nexts:
+                dead = cands.false_at(nxt)
+                if dead:
+                    cands.remove(cands.with_family(dead))
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+
+
+@dataclass
+class Induction:
+    """The whole run: base case and step case side by side, k = 1 .. depth."""
+
+    program: Program
+    settings: Settings
+    use_candidates: bool = True
+    lazy: bool = False
+    budget: Budget = field(init=False)
+    enc: Encoder = field(init=False)
+    explorer: Explorer = field(init=False)
+    builder: TraceBuilder = field(init=False)
+    goals: list[Goal] = field(init=False)
+    proved: dict[str, int] = field(default_factory=dict)    # goal -> the k that proved it
+    ctis: dict[str, Cti] = field(default_factory=dict)
+    aux_proved: int = 0
+    aux_tried: int = 0
+    reached: int = 0
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.settings.timeout)
+        self.enc = Encoder(self.program)
+        self.explorer, self.builder = tools(self.program)
+        self.goals = [g for g in goals_of(self.enc, with_nesting=True) if not trivially_safe(self.enc, g)]
+
+    def run(self) -> tuple[BoundedSearch, StepCase]:
+        base = BoundedSearch(self.enc, self.explorer, self.budget, self.goals)
+        step = StepCase(self.enc, self.budget)
+        pool = CandidateSet(self.program.model, candidates(self.program) if self.use_candidates else [])
+        self.aux_tried = len(pool)
+        judge = Judge(self.explorer)
+        for k in range(1, self.settings.depth + 1):
+            base.run(k - 1)
+            if base.searched < k - 1:
+                break
+            open_ = [g for g in self.goals if g.name not in base.found and g.name not in self.proved]
+            if not open_:
+                break
+            step.extend()
+            outcome = step.houdini(open_, pool, judge, self.lazy)
+            if outcome is None:
+                break
+            kept, used, ctis = outcome
+            self.reached = k
+            self.ctis.update(ctis)
+            for item in [*kept, *used]:
+                step.prove(item)
+            self.proved.update({g.name: k for g in kept})
+            self.aux_proved += len(used)
+        return base, step
+
+
+def check_induction(program: Program, settings: Settings, use_candidates: bool = True) -> Result:
+    settings.validate()
+    started = time.perf_counter()
+    run = Induction(program, settings, use_candidates)
+    base, step = run.run()
+    found = {n: p for n, (p, _) in base.found.items() if n != "lock_order"}
+    results = property_results(run.builder, found, [], _outcomes(run, base), "induction",
+                               {n: f"violated in {k} steps (found by the base case: a shortest counterexample)"
+                                for n, (_, k) in base.found.items()})
+    limit = f"--timeout {settings.timeout:g}" if run.budget.ran_out else ""
+    stats = Stats(0, 0, run.reached, time.perf_counter() - started, limit)
+    warnings = own_property_warning(program)
+    if run.aux_proved:
+        warnings.append(f"the step case used {run.aux_proved} of {run.aux_tried} candidate invariants "
+                        "about where threads stand, proved along with the properties")
+    return Result(program.model.path, "induction", results, stats, warnings)
+
+
+def _outcomes(run: Induction, base: BoundedSearch) -> dict[str, Outcome]:
+    out: dict[str, Outcome] = {}
+    goal_names = {g.name for g in run.goals}
+    for name in run.program.model.properties:
+        if name in run.proved:
+            detail = f"proved (k={run.proved[name]})"
+            if name == "lock_order":
+                detail += ": no lock is ever taken while another is held"
+            out[name] = Outcome("holds", detail, "induction")
+        elif name == "lock_order" and name not in goal_names:
+            out[name] = Outcome("holds", "no lock can be taken while another is held", "induction")
+        elif name == "lock_order" and name in base.found:
+            out[name] = Outcome("unknown", "locks are taken nested; induction proves lock_order only when no lock "
+                                "is taken while another is held (use --engine explicit or bmc)", "induction")
+        elif name not in goal_names:
+            out[name] = Outcome("holds", "no step of the spec can fail it", "induction")
+        else:
+            out[name] = Outcome("unknown", _not_proved(run, name), "induction")
+    return out
+
+
+def _not_proved(run: Induction, name: str) -> str:
+    if run.budget.ran_out:
+        head = f"not proved: --timeout stopped Z3 (k={run.reached + 1})"
+    else:
+        head = f"not proved by k-induction up to k={run.reached}"
+    cti = run.ctis.get(name)
+    if cti is None:
+        return head
+    goal = next(g for g in run.goals if g.name == name)
+    return head + "\n" + render_cti(run.builder, run.explorer, goal, cti)
+
+
+def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) -> str:
+    """The counterexample to induction as text: the first state in full, each step with what
+    it changes, and how the property breaks at the end."""
+    model = builder.model
+    lines = [f"counterexample to induction: {cti.k} step(s) from a state where every assumed property holds "
+             "(it need not be reachable); a lemma that rules out this first state would help:"]
+    lines += ["  " + line for line in describe(model, cti.states[0])]
+    path = path_for(explorer, goal, list(cti.states), list(cti.edges)) if goal.form == "step" \
+        else Path(cti.states[0], cti.edges, None, None, cti.states)
+    steps, _, failed = builder.replay(path)
+    for st in steps:
+        if st.number is None and not st.changes and not st.failed:
+            continue
+        mark = f"{st.number}." if st.number is not None else "  "
+        change = ", ".join(f"{c.name}: {c.old} -> {c.new}" for c in st.changes)
+        tail = f"  [{st.failed}]" if st.failed else ""
+        lines.append(f"  step {mark} {st.thread}: {st.text} ({st.span.short}){'  ' + change if change else ''}{tail}")
+    if goal.form == "state":
+        lines.append(f"  and then {goal.name} is false" if goal.name != "deadlock" else
+                     "  and then no thread can move")
+    elif goal.form == "nesting":
+        lines.append("  and then a step takes a lock while its thread holds another")
+    return "\n".join(lines)
+
+
+def describe(model, state: tuple) -> list[str]:
+    """Where each thread stands and the value of every global, grouped by object."""
+    lines = []
+    for t in model.threads:
+        pc = state[t.pc_slot]
+        at = "finished" if pc == t.end else "at '" + t.node_text.get(pc, ("?", None))[0] + "'"
+        own = ", ".join(f"{model.slots[i].name.split('.', 1)[-1]}={format_value(model, i, state[i])}"
+                        for i in t.local_slots if model.slots[i].visible or model.slots[i].kind == "ref")
+        lines.append(f"{t.name} {at}" + (f" ({own})" if own else ""))
+    groups: dict[str, list[str]] = {}
+    for i, slot in enumerate(model.slots):
+        if slot.thread < 0 and slot.visible and slot.kind != "rw_reader":
+            obj, _, fld = slot.name.rpartition(".")
+            groups.setdefault(obj or slot.name, []).append(
+                f"{fld}={format_value(model, i, state[i])}" if obj else format_value(model, i, state[i]))
+    for obj, values in groups.items():
+        lines.append(f"{obj}: {', '.join(values)}")
+    return lines

@@ -1,0 +1,376 @@
+"""Candidate invariants for k-induction. A spec's lemmas can only speak of global state, but
+most proofs of a locking protocol need facts about where threads stand ("while truncate is
+past its await on page p, p is not under writeback"). So the induction engine also tries
+simple facts of two shapes, keeps those no sampled reachable state refutes, and lets the
+Houdini loop (induction.py) drop those that are not inductive: what survives is proved.
+
+- `thread T at pc -> atom`: an atom is one literal over a place T's steps read or write
+  (a global, its own local, a field reached through its reference), e.g. `p.writeback`,
+  `!p.writeback`, `p.locked == T`.
+- `atom -> atom` over two fields of one object (pages[3].io_pending -> pages[3].writeback).
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import ir
+from ..pycompile import Program, compile_expr
+from .explicit import Explorer, Limits
+
+MAX_SMALL_DOMAIN = 6
+SAMPLE_BFS_STATES = 20_000
+SAMPLE_WALKS = 60
+SAMPLE_WALK_STEPS = 4_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """`premise -> atom`; premise None: a fact about global state alone."""
+
+    index: int
+    thread: int            # -1 for an object fact
+    pc: int
+    premise: ir.Expr | None
+    atom: ir.Expr
+    text: str
+    family: str = ""       # the same fact of every thread of one `thread NAME[K]`
+
+    def expr(self, model: ir.Model) -> ir.Expr:
+        if self.premise is not None:
+            return ir.implies(self.premise, self.atom)
+        pc_slot = model.threads[self.thread].pc_slot
+        return ir.implies(ir.Bin("==", ir.Var(pc_slot, "int"), ir.Lit(self.pc, "int"), "bool"), self.atom)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Something a thread reads or writes: a fixed slot, or a slot picked by an address."""
+
+    addr: ir.Expr
+    candidates: tuple[int, ...]
+    sort: ir.Sort
+
+    def read(self) -> ir.Expr:
+        if isinstance(self.addr, ir.Lit):
+            return ir.Var(self.addr.value, self.sort)
+        return ir.Load(self.addr, self.candidates, self.sort)
+
+
+def _places(model: ir.Model, thread: ir.Thread, live: set[int]) -> list[Place]:
+    """The places a thread's facts at a pc may speak of: the globals its steps name directly,
+    its live scalar locals, and every field of every object a live reference can point to."""
+    out: dict[object, Place] = {}
+    for slot in sorted(_globals_named(model, thread) | {r for r in live if model.slots[r].kind != "ref"}):
+        out[slot] = Place(ir.Lit(slot, "int"), (slot,), model.slots[slot].sort)
+    for r in sorted(live):
+        info = model.slots[r]
+        if info.kind != "ref":
+            continue
+        for off in _fields(model, info):
+            cands = tuple(v + off for v in info.values)
+            addr = ir.Var(r, "int") if off == 0 else ir.Bin("+", ir.Var(r, "int"), ir.Lit(off, "int"), "int")
+            out.setdefault((r, off), Place(addr, cands, model.slots[cands[0]].sort))
+    pcs = {t.pc_slot for t in model.threads}
+    return [p for p in out.values()
+            if not (set(p.candidates) & pcs) and model.slots[p.candidates[0]].kind != "ref"
+            and all(model.slots[c].thread in (-1, thread.index) for c in p.candidates)]
+
+
+def _globals_named(model: ir.Model, thread: ir.Thread) -> set[int]:
+    out: set[int] = set()
+    for edge in model.edges:
+        if edge.thread == thread.index:
+            for e in _exprs(edge):
+                out |= _direct_slots(e)
+            out |= {w.addr.value for w in edge.writes if isinstance(w.addr, ir.Lit)}
+    return {s for s in out if model.slots[s].thread < 0}
+
+
+def _exprs(edge: ir.Edge) -> list[ir.Expr]:
+    out = [c.cond for c in edge.checks] + [w.value for w in edge.writes] + [w.addr for w in edge.writes]
+    return out + ([edge.guard] if edge.guard is not None else [])
+
+
+def live_locals(model: ir.Model, thread: ir.Thread) -> dict[int, set[int]]:
+    """For each pc, the thread's locals that may be read before they are next written."""
+    local = set(thread.local_slots)
+    edges = [e for e in model.edges if e.thread == thread.index]
+    reads = {e.id: set().union(*(ir.slots_read(x) for x in _exprs(e))) & local for e in edges}
+    kills = {e.id: {w.addr.value for w in e.writes if isinstance(w.addr, ir.Lit)} & local for e in edges}
+    live: dict[int, set[int]] = {pc: set() for pc in range(thread.node_count)}
+    changed = True
+    while changed:
+        changed = False
+        for e in edges:
+            new = reads[e.id] | (live[e.dst] - kills[e.id])
+            if not new <= live[e.src]:
+                live[e.src] |= new
+                changed = True
+    return live
+
+
+def _direct_slots(e: ir.Expr) -> set[int]:
+    """Slots an expression names directly (not through an address)."""
+    out: set[int] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, ir.Var):
+            out.add(x.slot)
+        elif isinstance(x, ir.Load):
+            stack.append(x.addr)
+        elif isinstance(x, ir.Un):
+            stack.append(x.arg)
+        elif isinstance(x, ir.Bin):
+            stack += [x.left, x.right]
+        elif isinstance(x, ir.Ite):
+            stack += [x.cond, x.then, x.other]
+    return out
+
+
+def _fields(model: ir.Model, ref: ir.Slot) -> list[int]:
+    """The offsets of the scalar fields every object the reference can name has (from the
+    slots' names: pages[1].writeback is field `writeback` of pages[1])."""
+    common: set[str] | None = None
+    offsets: dict[str, int] = {}
+    for value, name in zip(ref.values, ref.value_names):
+        fields = {}
+        for k in range(value, len(model.slots)):
+            sname = model.slots[k].name
+            if k != value and not sname.startswith(name + "."):
+                break
+            if sname.startswith(name + "."):
+                fields[sname[len(name) + 1:]] = k - value
+        common = set(fields) if common is None else common & set(fields)
+        offsets.update(fields)
+    return sorted({offsets[f] for f in common or ()})
+
+
+def _atoms(model: ir.Model, place: Place, me: int) -> list[ir.Expr]:
+    """Literals over one place: both polarities of a bool, owner facts of a lock, each value
+    of a small int."""
+    value = place.read()
+    slots = [model.slots[c] for c in place.candidates]
+    if place.sort == "bool":
+        return [value, ir.negate(value)]
+    if all(s.kind in ("lock", "rw_writer") for s in slots):
+        return [ir.Bin("==", value, ir.Lit(me, "int"), "bool"), ir.Bin("!=", value, ir.Lit(me, "int"), "bool"),
+                ir.Bin("==", value, ir.Lit(0, "int"), "bool")]
+    domain = sorted({v for s in slots for v in s.domain()})
+    if len(domain) <= MAX_SMALL_DOMAIN:
+        return [ir.Bin("==", value, ir.Lit(v, "int"), "bool") for v in domain]
+    return []
+
+
+def _text(model: ir.Model, e: ir.Expr) -> str:
+    if isinstance(e, ir.Var):
+        return model.slots[e.slot].name
+    if isinstance(e, ir.Load):
+        names = sorted({model.slots[c].name for c in e.candidates})
+        return f"[{_text(model, e.addr)}]" if len(names) > 3 else "|".join(names) + "(by address)"
+    if isinstance(e, ir.Lit):
+        return str(e.value)
+    if isinstance(e, ir.Un):
+        return f"!{_text(model, e.arg)}" if e.op == "!" else f"-{_text(model, e.arg)}"
+    if isinstance(e, ir.Bin):
+        return f"{_text(model, e.left)} {e.op} {_text(model, e.right)}"
+    return "?"
+
+
+def _ref_pairs(model: ir.Model, live: set[int]) -> list[ir.Expr]:
+    """`a == b` for two live references that can name the same object."""
+    refs = [i for i in sorted(live) if model.slots[i].kind == "ref"]
+    return [ir.Bin("==", ir.Var(a, "int"), ir.Var(b, "int"), "bool")
+            for k, a in enumerate(refs) for b in refs[k + 1:]
+            if set(model.slots[a].values) & set(model.slots[b].values)]
+
+
+def _lock_relations(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
+    """The thread holds lock c only as the lock a reference of its names: c held -> ref at c."""
+    me = thread.index + 1
+    out: list[ir.Expr] = []
+    for p in places:
+        if isinstance(p.addr, ir.Lit) or not all(model.slots[c].kind in ("lock", "rw_writer") for c in p.candidates):
+            continue
+        for c in p.candidates:
+            mine = ir.Bin("==", ir.Var(c, "int"), ir.Lit(me, "int"), "bool")
+            out.append(ir.implies(mine, ir.Bin("==", p.addr, ir.Lit(c, "int"), "bool")))
+    return out
+
+
+def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, int]] | None = None,
+                      start: int = 0) -> list[Candidate]:
+    """Facts about where each thread stands. Without `aliases`: which live references are
+    equal. With them (pc -> ref -> the reference it is known equal to): everything else,
+    said of one reference per group of equal ones."""
+    out: list[Candidate] = []
+    for thread in model.threads:
+        live = live_locals(model, thread)
+        for pc in _resting(model, thread):
+            if aliases is None:
+                atoms = _ref_pairs(model, live[pc])
+            else:
+                same = aliases.get((thread.index, pc), {})
+                reps = {r for r in live[pc] if r not in same}
+                places = _places(model, thread, reps)
+                atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
+                atoms += _lock_relations(model, thread, places)
+                atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
+            at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
+            family = thread.name.split("[")[0]
+            for a in atoms:
+                out.append(Candidate(start + len(out), thread.index, pc, None, a,
+                                     f"{thread.name} at '{at}' -> {_text(model, a)}",
+                                     f"{family}@{pc}: {_shape(model, a, thread.index + 1)}"))
+    return out
+
+
+def _shape(model: ir.Model, e: ir.Expr, me: int) -> str:
+    """An atom with its thread's own names and indices left out: equal for the same fact of
+    two threads of one array."""
+    if isinstance(e, ir.Var):
+        info = model.slots[e.slot]
+        name = info.name.split(".", 1)[1] if info.thread >= 0 else info.name
+        return re.sub(r"\[\d+\]", "[]", name)
+    if isinstance(e, ir.Load):
+        return f"*({_shape(model, e.addr, me)})"
+    if isinstance(e, ir.Lit):
+        return "me" if e.value == me and e.sort == "int" else str(e.value)
+    if isinstance(e, ir.Un):
+        return f"{e.op}{_shape(model, e.arg, me)}"
+    if isinstance(e, ir.Bin):
+        return f"({_shape(model, e.left, me)} {e.op} {_shape(model, e.right, me)})"
+    return "?"
+
+
+def _resting(model: ir.Model, thread: ir.Thread) -> list[int]:
+    """The pcs a thread can rest at: where a step can end, its entry and its end."""
+    pcs = {e.dst for e in model.edges if e.thread == thread.index} | {thread.entry, thread.end}
+    return sorted(pc for pc in pcs if pc not in thread.chained)
+
+
+# ---- filtering by reachable states -------------------------------------------------------
+
+def successors(explorer: Explorer, state: tuple) -> list[tuple]:
+    program = explorer.program
+    out: list[tuple] = []
+    for t, thread in enumerate(explorer.threads):
+        fn = program.node_fns[t][state[thread.pc_slot]]
+        for eid, ns, chk in (fn(state) if fn else []):
+            if ns is None:
+                continue
+            if ns[thread.pc_slot] in program.chained[t]:
+                out += [fs for fs, _ in explorer.run_chain(t, ns) if fs is not None]
+            else:
+                out.append(ns)
+    return out
+
+
+def sample_states(program: Program, seed: int = 0) -> list[tuple]:
+    """Reachable states: a breadth-first prefix of the state space, then random runs that
+    reach deep states the prefix does not."""
+    explorer = Explorer(program, Limits(max_states=SAMPLE_BFS_STATES))
+    ex = explorer.explore()
+    states = list(ex.states)
+    initial, _ = explorer.initial_states()
+    rng = random.Random(seed)
+    for _ in range(SAMPLE_WALKS):
+        state = rng.choice(initial)
+        for _ in range(SAMPLE_WALK_STEPS):
+            nxt = successors(explorer, state)
+            if not nxt:
+                break
+            state = rng.choice(nxt)
+            states.append(state)
+    return list(dict.fromkeys(states))
+
+
+class CandidateSet:
+    """Candidates grouped by the (thread, pc) their premise names, each group compiled into
+    one Python function, so asking which candidates a state refutes costs one call per
+    thread."""
+
+    def __init__(self, model: ir.Model, cands: list[Candidate] = ()):  # type: ignore[assignment]
+        self.model = model
+        self.groups: dict[tuple[int, int], list[Candidate]] = {}
+        self.compiled: dict[tuple[int, int], Callable[[tuple], tuple]] = {}
+        self.add(list(cands))
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self.groups.values())
+
+    def items(self) -> list[Candidate]:
+        return [c for g in self.groups.values() for c in g]
+
+    def add(self, cands: list[Candidate]) -> None:
+        for c in cands:
+            self.groups.setdefault((c.thread, c.pc), []).append(c)
+            self.compiled.pop((c.thread, c.pc), None)
+
+    def remove(self, cands: list[Candidate]) -> None:
+        gone = {c.index for c in cands}
+        for key in {(c.thread, c.pc) for c in cands}:
+            self.groups[key] = [c for c in self.groups.get(key, []) if c.index not in gone]
+            self.compiled.pop(key, None)
+
+    def with_family(self, cands: list[Candidate]) -> list[Candidate]:
+        """The candidates and the same facts of the other threads of their thread arrays."""
+        families = {c.family for c in cands if c.family}
+        return cands + [c for c in self.items() if c.family in families and c not in cands]
+
+    def take_all(self) -> list[Candidate]:
+        out = self.items()
+        self.groups, self.compiled = {}, {}
+        return out
+
+    def false_at(self, state: tuple) -> list[Candidate]:
+        out: list[Candidate] = []
+        for t, thread in enumerate(self.model.threads):
+            key = (t, state[thread.pc_slot])
+            group = self.groups.get(key)
+            if group:
+                values = self._fn(key, group)(state)
+                out += [c for c, ok in zip(group, values) if not ok]
+        return out
+
+    def _fn(self, key: tuple[int, int], group: list[Candidate]) -> Callable[[tuple], tuple]:
+        fn = self.compiled.get(key)
+        if fn is None:
+            fn = self.compiled[key] = _compile_tuple([c.atom for c in group])
+        return fn
+
+
+def _compile_tuple(exprs: list[ir.Expr]) -> Callable[[tuple], tuple]:
+    from ..pycompile import _RUNTIME, pyexpr
+
+    body = ", ".join(pyexpr(e) for e in exprs)
+    namespace: dict[str, object] = dict(_RUNTIME)
+    exec(compile(f"def f(s):\n    return ({body},)\n", "<lockcheck candidates>", "exec"), namespace)
+    return namespace["f"]  # type: ignore[return-value]
+
+
+def candidates(program: Program, seed: int = 0) -> list[Candidate]:
+    """Every candidate that the initial states and the sampled reachable states satisfy."""
+    model = program.model
+    samples = sample_states(program, seed)
+    equal = _survivors(model, thread_candidates(model), samples)
+    aliases: dict[tuple[int, int], dict[int, int]] = {}
+    for c in equal:
+        a, b = sorted(ir.slots_read(c.atom))
+        group = aliases.setdefault((c.thread, c.pc), {})
+        root = group.get(a, a)
+        if b not in group and root != b:
+            group[b] = root
+    return _survivors(model, thread_candidates(model, aliases), samples)
+
+
+def _survivors(model: ir.Model, cands: list[Candidate], samples: list[tuple]) -> list[Candidate]:
+    alive = CandidateSet(model, cands)
+    for state in samples:
+        dead = alive.false_at(state)
+        if dead:
+            alive.remove(dead)
+    return alive.items()

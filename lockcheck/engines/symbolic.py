@@ -1,0 +1,378 @@
+"""What the symbolic engines (bmc, induction) share: their settings, the properties they
+check as predicates on a state, the Z3 time budget, and turning a solver's model into the
+explicit engine's Path so that the same TraceBuilder and reporter show it."""
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Literal
+
+import z3
+
+from ..errors import SpecError
+from ..ir import FATAL_CHECKS
+from ..pycompile import CheckKey, Program
+from ..result import PropertyResult
+from .encoding import Encoder, Expansion, StepShape, concrete
+from .explicit import Exploration, Explorer, Limits, Violation
+from .tracing import Path, TraceBuilder
+
+MAX_DEPTH = 10_000
+DEFAULT_BMC_DEPTH = 30
+DEFAULT_INDUCTION_DEPTH = 4
+
+GoalForm = Literal["state", "step", "nesting"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    depth: int = DEFAULT_BMC_DEPTH
+    timeout: float | None = None     # seconds for all of Z3's work in one run
+
+    def validate(self) -> None:
+        if self.depth < 1:
+            raise SpecError(f"--depth must be at least 1, not {self.depth}")
+        if self.depth > MAX_DEPTH:
+            raise SpecError(f"--depth {self.depth} is too deep for the symbolic engines (at most {MAX_DEPTH})")
+        if self.timeout is not None and self.timeout <= 0:
+            raise SpecError(f"--timeout must be positive, not {self.timeout:g}")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A property as a predicate on one state. `state`: bad in that state (invariants,
+    lemmas, deadlock): a trace to it has as many steps as the state's depth. `step`: some
+    step from that state fails one of the property's checks: one step more. `nesting`:
+    some step from that state acquires a lock while holding another (for lock_order)."""
+
+    name: str
+    form: GoalForm
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.form == "state" else 1
+
+
+def goals_of(enc: Encoder, with_nesting: bool = False) -> list[Goal]:
+    model = enc.model
+    out = [Goal(p.name, "state") for p in model.invariants if p.cond is not None]
+    out += [Goal(name, "step") for name in enc.check_properties()]
+    out.append(Goal("deadlock", "state"))
+    if with_nesting and has_lock_order_risk(model):
+        out.append(Goal("lock_order", "nesting"))
+    return out
+
+
+def has_lock_order_risk(model) -> bool:
+    return len(model.locks) > 1 and any(e.acquires is not None for e in model.edges)
+
+
+def bad_term(enc: Encoder, goal: Goal, exp: Expansion) -> z3.BoolRef:
+    """The goal is broken at (or by a step from) the state `exp` was expanded from."""
+    if goal.form == "nesting":
+        return enc.nested_acquire(exp)
+    if goal.form == "step":
+        fails = exp.fails_of(goal.name)
+        return z3.Or(fails) if fails else z3.BoolVal(False)
+    if goal.name == "deadlock":
+        return enc.deadlock(exp)
+    from ..smt import to_z3
+
+    cond = enc.model.properties[goal.name].cond
+    assert cond is not None
+    return z3.Not(to_z3(cond, exp.pre))
+
+
+def trivially_safe(enc: Encoder, goal: Goal) -> bool:
+    """No check of this property exists anywhere in the model: nothing can fail it."""
+    return goal.form == "step" and not any(c.prop == goal.name for e in enc.model.edges for c in e.checks)
+
+
+# ---- time --------------------------------------------------------------------------------
+
+@dataclass
+class Budget:
+    """Z3's time budget: each check gets what is left of --timeout."""
+
+    seconds: float | None
+    started: float = field(default_factory=time.perf_counter)
+    ran_out: bool = False
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left_ms(self) -> int | None:
+        if self.seconds is None:
+            return None
+        return int((self.seconds - self.elapsed()) * 1000)
+
+    def check(self, solver: z3.Solver, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
+        ms = self.left_ms()
+        if ms is not None:
+            if ms <= 0:
+                self.ran_out = True
+                return z3.unknown
+            solver.set("timeout", ms)
+        result = solver.check(*assumptions)
+        if result == z3.unknown:
+            self.ran_out = True
+        return result
+
+    def expired(self) -> bool:
+        ms = self.left_ms()
+        if ms is not None and ms <= 0:
+            self.ran_out = True
+        return self.ran_out
+
+
+# ---- from a solver's model to the explicit engine's Path ---------------------------------
+
+@dataclass
+class Unrolling:
+    """Copies of the state x0..xn with the step selectors between them."""
+
+    enc: Encoder
+    tag: str
+    xs: list[list[z3.ExprRef]] = field(default_factory=list)
+    sels: list[z3.ArithRef] = field(default_factory=list)
+    exps: list[Expansion] = field(default_factory=list)
+    reduce: bool = True     # only one order of two independent steps in a row
+
+    def add_state(self) -> list[z3.BoolRef]:
+        """A new last state; returns the constraints tying it to the one before."""
+        k = len(self.xs)
+        x = self.enc.state(f"@{self.tag}{k}")
+        cons: list[z3.BoolRef] = []
+        if k > 0:
+            sel = self.enc.selector(f"step@{self.tag}{k - 1}")
+            cons = self.enc.transition(self.expansion(k - 1), x, sel)
+            if k > 1 and self.reduce:
+                cons.append(self.enc.independent_order(self.expansion(k - 2), self.sels[-1], self.expansion(k - 1), sel))
+            self.sels.append(sel)
+        self.xs.append(x)
+        return cons
+
+    def expansion(self, k: int) -> Expansion:
+        while len(self.exps) <= k:
+            self.exps.append(self.enc.expand(self.xs[len(self.exps)]))
+        return self.exps[k]
+
+    def states(self, m: z3.ModelRef, upto: int) -> list[tuple]:
+        return [concrete(m, x) for x in self.xs[:upto + 1]]
+
+    def edges(self, m: z3.ModelRef, upto: int) -> list[int]:
+        shape: StepShape = self.enc.shape
+        out = []
+        for sel in self.sels[:upto]:
+            leaf = shape.leaves[m.eval(sel, model_completion=True).as_long()]
+            out.append(shape.nodes[shape.root_of(leaf)].edge.id)
+        return out
+
+
+def step_failure(explorer: Explorer, state: tuple, prop: str) -> tuple[tuple[int, CheckKey | None], CheckKey | None] | None:
+    """The first step from `state` that fails a check of `prop`, found as the explicit engine
+    finds it: (edge, key) for the step's own check, or (edge, None) and the key of a check of
+    a chained edge after it."""
+    program, model = explorer.program, explorer.model
+
+    def prop_of(key: CheckKey) -> str:
+        return model.edges[key[0]].checks[key[1]].prop
+
+    def ending(eid: int, key: CheckKey) -> tuple[tuple[int, CheckKey | None], CheckKey | None]:
+        return ((eid, key), None) if key[0] == eid else ((eid, None), key)
+
+    for t, thread in enumerate(explorer.threads):
+        fn = program.node_fns[t][state[thread.pc_slot]]
+        for eid, ns, chk in (fn(state) if fn else []):
+            if chk is not None:
+                if prop_of(program.check_keys[chk]) == prop:
+                    return ending(eid, program.check_keys[chk])
+                continue
+            assert ns is not None
+            if ns[thread.pc_slot] in program.chained[t]:
+                for fs, key in explorer.run_chain(t, ns):
+                    if fs is None and key is not None and prop_of(key) == prop:
+                        return ending(eid, key)
+    return None
+
+
+def path_for(explorer: Explorer, goal: Goal, states: list[tuple], edges: list[int]) -> Path:
+    if goal.form == "state":
+        return Path(states[0], tuple(edges), None, None, tuple(states))
+    found = step_failure(explorer, states[-1], goal.name)
+    if found is None:
+        raise AssertionError(f"the solver's step failing {goal.name} does not replay")
+    last, chain_fail = found
+    return Path(states[0], tuple(edges), last, chain_fail, tuple(states))
+
+
+# ---- results -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LockWitness:
+    """A lock-order edge: `thread` takes lock slot `acquired` holding `held`, by `edge`,
+    after the steps `edges` through `states`."""
+
+    held: int
+    acquired: int
+    thread: int
+    edge: int
+    states: tuple[tuple, ...]
+    edges: tuple[int, ...]
+
+
+def tools(program: Program) -> tuple[Explorer, TraceBuilder]:
+    explorer = Explorer(program, Limits())
+    return explorer, TraceBuilder(program.model, explorer)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A symbolic engine's word on one property that it did not find violated."""
+
+    verdict: str
+    detail: str
+    engine: str
+
+
+def property_results(builder: TraceBuilder, violations: dict[str, Path], lock_edges: list[LockWitness],
+                     others: dict[str, Outcome], engine: str, violated_detail: dict[str, str]) -> list[PropertyResult]:
+    """The explicit engine's results (wording, traces, lock-order cycles) for what the
+    symbolic search found, with every other property given its symbolic verdict."""
+    ex = Exploration([], array("q"), array("q"))
+    for name, path in violations.items():
+        ex.violations[name] = Violation(name, path)
+    for w in sorted(lock_edges, key=lambda w: len(w.edges)):
+        ex.lock_edges.setdefault((w.held, w.acquired), (_add_chain(ex, w.states, w.edges), w.edge, w.thread))
+    results = builder.property_results(ex)
+    for r in results:
+        r.engine = engine
+        if r.verdict == "violated":
+            r.detail = violated_detail.get(r.name, "")
+            continue
+        outcome = others.get(r.name, Outcome("unknown", "not checked by this engine", engine))
+        r.verdict, r.detail, r.engine = outcome.verdict, outcome.detail, outcome.engine  # type: ignore[assignment]
+    return results
+
+
+def _add_chain(ex: Exploration, states: tuple[tuple, ...], edges: tuple[int, ...]) -> int:
+    """Put one path into the synthetic exploration; the index of its last state."""
+    sid = -1
+    for k, state in enumerate(states):
+        ex.states.append(state)
+        ex.parent.append(sid)
+        ex.via.append(edges[k - 1] if k else -1)
+        sid = len(ex.states) - 1
+    return sid
+
+
+def own_property_warning(program: Program) -> list[str]:
+    kinds = {p.kind for p in program.model.properties.values()}
+    if kinds <= {"builtin"}:
+        return ["the spec declares no property of its own (invariant, lemma, assert, requires, ensures): "
+                "only the built-in checks were run"]
+    return []
+
+
+# ---- goals on concrete states (to refute assumptions without asking Z3) ------------------
+
+@dataclass
+class ConcreteGoals:
+    """Whether a goal is broken at a concrete state, with the explicit engine's machinery."""
+
+    explorer: Explorer
+    invariants: dict[str, object] = field(default_factory=dict)
+
+    def broken(self, goals: list[Goal], state: tuple) -> set[str]:
+        """The goals broken at `state`, with one pass over its steps."""
+        out = {g.name for g in goals if g.form == "state" and g.name != "deadlock" and self.bad(g, state)}
+        if any(g.form == "step" for g in goals):
+            out |= {g.name for g in goals if g.form == "step"} & failing_props(self.explorer, state)
+        for g in goals:
+            if g.form == "nesting" or g.name == "deadlock":
+                if self.bad(g, state):
+                    out.add(g.name)
+        return out
+
+    def bad(self, goal: Goal, state: tuple) -> bool:
+        model = self.explorer.model
+        if goal.form == "state" and goal.name != "deadlock":
+            fn = self.invariants.get(goal.name)
+            if fn is None:
+                from ..pycompile import compile_expr
+
+                cond = model.properties[goal.name].cond
+                assert cond is not None
+                fn = self.invariants[goal.name] = compile_expr(cond)
+            return not fn(state)  # type: ignore[operator]
+        if goal.form == "step":
+            return step_failure(self.explorer, state, goal.name) is not None
+        if goal.form == "nesting":
+            return nested_acquisition(self.explorer, state)
+        return deadlocked(self.explorer, state)
+
+
+def failing_props(explorer: Explorer, state: tuple) -> set[str]:
+    """Every property a step from `state` fails a check of."""
+    program, model = explorer.program, explorer.model
+    out: set[str] = set()
+    for t, thread in enumerate(explorer.threads):
+        fn = program.node_fns[t][state[thread.pc_slot]]
+        for eid, ns, chk in (fn(state) if fn else []):
+            if chk is not None:
+                key = program.check_keys[chk]
+                out.add(model.edges[key[0]].checks[key[1]].prop)
+            elif ns is not None and ns[thread.pc_slot] in program.chained[t]:
+                for fs, key in explorer.run_chain(t, ns):
+                    if fs is None and key is not None:
+                        out.add(model.edges[key[0]].checks[key[1]].prop)
+    return out
+
+
+def moves(explorer: Explorer, state: tuple) -> list[tuple]:
+    """The resting states one step from `state` (and whether a fatal check ends a path: a
+    move too, as the explicit engine counts it), as a list; [None] marks a fatal failure."""
+    program = explorer.program
+    out: list[tuple] = []
+    for t, thread in enumerate(explorer.threads):
+        fn = program.node_fns[t][state[thread.pc_slot]]
+        for eid, ns, chk in (fn(state) if fn else []):
+            if ns is None:
+                if chk is not None and program.fatal[chk]:
+                    out.append(None)  # type: ignore[arg-type]
+                continue
+            if ns[thread.pc_slot] in program.chained[t]:
+                for fs, key in explorer.run_chain(t, ns):
+                    if fs is not None:
+                        out.append(fs)
+                    elif key is not None and model_check(explorer, key).prop in FATAL_CHECKS:
+                        out.append(None)  # type: ignore[arg-type]
+            else:
+                out.append(ns)
+    return out
+
+
+def model_check(explorer: Explorer, key: CheckKey):
+    return explorer.model.edges[key[0]].checks[key[1]]
+
+
+def deadlocked(explorer: Explorer, state: tuple) -> bool:
+    if moves(explorer, state):
+        return False
+    return any(state[t.pc_slot] != t.end for t in explorer.threads)
+
+
+def nested_acquisition(explorer: Explorer, state: tuple) -> bool:
+    ex = Exploration([], array("q"), array("q"))
+    program = explorer.program
+    for t, thread in enumerate(explorer.threads):
+        fn = program.node_fns[t][state[thread.pc_slot]]
+        for eid, ns, chk in (fn(state) if fn else []):
+            if ns is None:
+                continue
+            if eid in program.acquires:
+                explorer.note_lock_order(ex, state, 0, t, eid, program.acquires[eid](state))
+            if ns[thread.pc_slot] in program.chained[t]:
+                explorer.run_chain(t, ns, ex, 0)
+    return bool(ex.lock_edges)
