@@ -134,3 +134,13 @@ def test_progress_line_on_request():
     assert "states, queue" in err and "states/s" in err
     code, out, err = cli("verify", "--quiet", str(REPO / "specs" / "ext4.lk"))
     assert err == ""
+
+
+def test_readme_sample_is_what_lockcheck_prints():
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```\n-- no_remove_under_writeback violated") + 4
+    sample = readme[start:readme.index("```", start)].rstrip()
+    code, out, err = cli("verify", str(REPO / "specs" / "ext4_unlock_early.lk"))
+    section = out[out.index("-- no_remove_under_writeback violated"):]
+    section = section[:section.index("\n-- ")].rstrip()
+    assert sample == section
