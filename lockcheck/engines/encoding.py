@@ -59,7 +59,7 @@ def build_shape(program: Program) -> StepShape:
     by_node: dict[tuple[int, int], list[ir.Edge]] = {}
     for edge in model.edges:
         by_node.setdefault((edge.thread, edge.src), []).append(edge)
-    grower = _Grower(by_node)
+    grower = _Grower(by_node, model.slots)
     roots: list[int] = []
     for thread in model.threads:
         for pc in range(thread.node_count):
@@ -71,9 +71,16 @@ def build_shape(program: Program) -> StepShape:
     return StepShape(tuple(nodes), tuple(tuple(c) for c in grower.children), tuple(roots), leaves)
 
 
+def _in_domain(slot: ir.Slot, value: int) -> bool:
+    if slot.sort == "bool":
+        return value in (0, 1)
+    return value in slot.values if slot.values else slot.low <= value <= slot.high
+
+
 @dataclass
 class _Grower:
     by_node: dict[tuple[int, int], list[ir.Edge]]
+    slots: list[ir.Slot]
     nodes: list[MacroNode] = field(default_factory=list)
     children: list[list[int]] = field(default_factory=list)
 
@@ -89,6 +96,8 @@ class _Grower:
         if leaf:
             return index
         after = _known_after(edge, known)
+        if any(not _in_domain(self.slots[slot], value) for slot, value in after.items()):
+            return index  # a value out of its range: the bounds check ends this way here
         key = (edge.dst, frozenset(after.items()))
         if key in seen:
             text, span = thread.node_text.get(edge.dst, (edge.text, edge.span))
@@ -441,8 +450,34 @@ def _reads(expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef
 
 
 def concrete(model_: z3.ModelRef, xs: list[z3.ExprRef]) -> tuple:
+    """The values of state variables in a model (0 / false for one the model leaves free, as
+    model completion would)."""
+    ctx = model_.ctx.ref()
     out = []
-    for x in xs:
-        v = model_.eval(x, model_completion=True)
-        out.append(1 if z3.is_true(v) else 0 if z3.is_false(v) else v.as_long())
+    for x in xs:   # through the C API: the Python wrappers cost more than the lookups
+        decl = z3.Z3_get_app_decl(ctx, x.as_ast())
+        v = z3.Z3_model_get_const_interp(ctx, model_.model, decl)
+        if not v:
+            out.append(0)
+        elif z3.is_bool(x):
+            out.append(1 if z3.Z3_get_bool_value(ctx, v) == z3.Z3_L_TRUE else 0)
+        else:
+            out.append(int(z3.Z3_get_numeral_string(ctx, v)))
     return tuple(out)
+
+
+def fast_or(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.Or without the Python API's per-argument checks (all terms are Booleans of one context)."""
+    if not terms:
+        return z3.BoolVal(False)
+    ctx = terms[0].ctx
+    args = (z3.Ast * len(terms))(*[t.as_ast() for t in terms])
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(terms), args), ctx)
+
+
+def fast_and(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    if not terms:
+        return z3.BoolVal(True)
+    ctx = terms[0].ctx
+    args = (z3.Ast * len(terms))(*[t.as_ast() for t in terms])
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(terms), args), ctx)

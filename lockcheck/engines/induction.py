@@ -20,9 +20,9 @@ from ..pycompile import Program, compile_expr
 from ..result import Result, Stats
 from ..smt import to_z3
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
-from .encoding import Encoder, concrete
+from .encoding import Encoder, fast_and, fast_or
 from .explicit import Explorer, LocalLoopError
-from .strengthen import Candidate, CandidateSet, candidates, successors
+from .strengthen import Candidate, CandidateSet, candidates, live_locals, successors
 from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, bad_term, goals_of,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
 from .tracing import Path, TraceBuilder, format_value
@@ -50,8 +50,6 @@ class StepCase:
     budget: Budget
     solver: z3.Solver = field(default_factory=z3.Solver)
     unroll: Unrolling = field(init=False)
-    literals: dict[int, z3.BoolRef] = field(default_factory=dict)   # id(item) -> "assume it"
-    premised: dict[int, int] = field(default_factory=dict)          # id(item) -> positions assumed
     proved: list[Item] = field(default_factory=list)
     terms: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)
     reads: dict[int, object] = field(default_factory=dict)
@@ -62,6 +60,7 @@ class StepCase:
         self.solver.add(self.unroll.add_state())
         y0 = self.unroll.xs[0]
         self.solver.add(self.enc.domain(y0), self.enc.resting(y0))
+        self.solver.set("smt.relevancy", 0)
 
     @property
     def k(self) -> int:
@@ -87,17 +86,12 @@ class StepCase:
             self.terms[key] = term
         return term
 
-    def assume(self, items: list[Item]) -> list[z3.BoolRef]:
-        """Literals that assume each item in y0 .. y(k-1)."""
-        out = []
-        for item in items:
-            key = id(item)
-            lit = self.literals.setdefault(key, z3.FreshBool("assume"))
-            for i in range(self.premised.get(key, 0), self.k):
-                self.solver.add(z3.Implies(lit, self.good(item, i)))
-            self.premised[key] = self.k
-            out.append(lit)
-        return out
+    def bad(self, item: Item, i: int) -> z3.BoolRef:
+        key = (id(item), -1 - i)
+        term = self.terms.get(key)
+        if term is None:
+            term = self.terms[key] = z3.Not(self.good(item, i))
+        return term
 
     def prove(self, item: Item) -> None:
         self.proved.append(item)
@@ -116,18 +110,18 @@ class StepCase:
         active = CandidateSet(self.enc.model, [] if lazy else pool.take_all())
         ctis: dict[str, Cti] = {}
         k = self.k
-        threads = list(range(len(self.enc.model.threads)))
-        pending = list(threads)
-        while pending and (alive or len(active)):
-            t = pending[0]
+        groups = list(range(len(self.enc.model.threads)))
+        pending = list(groups)
+        while pending and alive:
+            g = pending[0]
             items: list[Item] = [*alive, *active.items()]
-            touched = [item for item in items if self.affected(item, t)]
+            touched = [item for item in items if self.affected(item, g)]
             if not touched:
                 pending.pop(0)
                 continue
             self.solver.push()
-            self.solver.add([self.good(item, i) for item in items for i in range(k)])
-            self.solver.add(self.moves_thread(t), z3.Or([z3.Not(self.good(item, k)) for item in touched]))
+            self.solver.add(fast_and([self.good(item, i) for item in items for i in range(k)]))
+            self.solver.add(self.moves(g), fast_or([self.bad(item, k) for item in touched]))
             result = self.budget.check(self.solver, *self._simple())
             m = self.solver.model() if result == z3.sat else None
             self.solver.pop()
@@ -136,7 +130,7 @@ class StepCase:
             if m is None:
                 pending.pop(0)
                 continue
-            pending = [t] + [u for u in threads if u != t]
+            pending = [g] + [h for h in groups if h != g]
             states = self.unroll.states(m, k)
             if lazy:
                 helpers = [c for st in states[:-1] for c in pool.false_at(st)]
@@ -147,18 +141,18 @@ class StepCase:
             broken_goals = judge.goals.broken(alive, states[-1])
             broken_cands = active.false_at(states[-1])
             if not broken_goals and not broken_cands:  # Python and Z3 disagree: Z3 decides
-                broken_goals = {g.name for g in alive if z3.is_false(m.eval(self.good(g, k), model_completion=True))}
+                broken_goals = {x.name for x in alive if z3.is_false(m.eval(self.good(x, k), model_completion=True))}
                 broken_cands = [c for c in active.items()
                                 if z3.is_false(m.eval(self.good(c, k), model_completion=True))]
             cti = Cti(k, tuple(states), tuple(self.unroll.edges(m, k)))
             ctis.update({name: cti for name in broken_goals})
-            alive = [g for g in alive if g.name not in broken_goals]
+            alive = [x for x in alive if x.name not in broken_goals]
             active.remove(active.with_family(broken_cands))
             judge.refute_nearby(alive, active, self.proved, states[-2])
         return alive, active.items(), ctis
 
-    def moves_thread(self, t: int) -> z3.BoolRef:
-        """The last step is one of thread t's."""
+    def moves(self, t: int) -> z3.BoolRef:
+        """The last step is one of thread t's (its macro-steps are a run of selector values)."""
         lo, hi = self.enc.thread_leaves(t)
         sel = self.unroll.sels[-1]
         return z3.And(sel >= lo, sel < hi)
@@ -337,8 +331,12 @@ def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) 
     lines = [f"counterexample to induction: {cti.k} step(s) from a state where every assumed property holds "
              "(it need not be reachable); a lemma that rules out this first state would help:"]
     lines += ["  " + line for line in describe(model, cti.states[0])]
-    path = path_for(explorer, goal, list(cti.states), list(cti.edges)) if goal.form == "step" \
-        else Path(cti.states[0], cti.edges, None, None, cti.states)
+    path = Path(cti.states[0], cti.edges, None, None, cti.states)
+    if goal.form == "step":
+        try:
+            path = path_for(explorer, goal, list(cti.states), list(cti.edges))
+        except AssertionError:
+            pass
     steps, _, failed = builder.replay(path)
     for st in steps:
         if st.number is None and not st.changes and not st.failed:
@@ -355,14 +353,16 @@ def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) 
     return "\n".join(lines)
 
 
-def describe(model, state: tuple) -> list[str]:
-    """Where each thread stands and the value of every global, grouped by object."""
+def describe(model: ir.Model, state: tuple) -> list[str]:
+    """Where each thread stands (with the locals it will still read) and the value of every
+    global, grouped by object."""
     lines = []
     for t in model.threads:
         pc = state[t.pc_slot]
         at = "finished" if pc == t.end else "at '" + t.node_text.get(pc, ("?", None))[0] + "'"
+        live = live_locals(model, t).get(pc, set())
         own = ", ".join(f"{model.slots[i].name.split('.', 1)[-1]}={format_value(model, i, state[i])}"
-                        for i in t.local_slots if model.slots[i].visible or model.slots[i].kind == "ref")
+                        for i in sorted(live) if model.slots[i].visible or model.slots[i].kind == "ref")
         lines.append(f"{t.name} {at}" + (f" ({own})" if own else ""))
     groups: dict[str, list[str]] = {}
     for i, slot in enumerate(model.slots):

@@ -38,11 +38,77 @@ class Candidate:
     text: str
     family: str = ""       # the same fact of every thread of one `thread NAME[K]`
 
-    def expr(self, model: ir.Model) -> ir.Expr:
+    def expr(self, model: ir.Model, flat: bool = False) -> ir.Expr:
+        """The fact as an expression; `flat`: a read through a reference spelt out per object
+        it may name (r == a -> a.f, for each a), which Z3 handles better than a chain of ifs."""
+        atom = flatten(self.atom) if flat else self.atom
         if self.premise is not None:
-            return ir.implies(self.premise, self.atom)
+            return ir.implies(self.premise, atom)
         pc_slot = model.threads[self.thread].pc_slot
-        return ir.implies(ir.Bin("==", ir.Var(pc_slot, "int"), ir.Lit(self.pc, "int"), "bool"), self.atom)
+        at = ir.Bin("==", ir.Var(pc_slot, "int"), ir.Lit(self.pc, "int"), "bool")
+        if flat and isinstance(atom, ir.Bin) and atom.op == "&&":
+            return ir.conj([ir.implies(at, part) for part in _conjuncts(atom)])
+        return ir.implies(at, atom)
+
+
+def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
+    if isinstance(e, ir.Bin) and e.op == "&&":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def flatten(atom: ir.Expr) -> ir.Expr:
+    """`op(*(r + k), c)` as the conjunction over r's values v of `r == v -> op(slot v+k, c)`,
+    for an atom that reads one slot through one reference."""
+    loads = [x for x in _subexprs(atom) if isinstance(x, ir.Load)]
+    if len(loads) != 1:
+        return atom
+    load = loads[0]
+    refs = ir.slots_read(load.addr)
+    if len(refs) != 1:
+        return atom
+    (ref,) = refs
+    parts = []
+    for c in load.candidates:
+        value = _eval_addr(load.addr, ref, c)
+        if value is None:
+            return atom
+        parts.append(ir.implies(ir.Bin("==", ir.Var(ref, "int"), ir.Lit(value, "int"), "bool"),
+                                _replace(atom, load, ir.Var(c, load.sort))))
+    return ir.conj(parts)
+
+
+def _eval_addr(addr: ir.Expr, ref: int, target: int) -> int | None:
+    """The value of `ref` that makes `addr` equal `target` (addr is ref or ref + k)."""
+    if isinstance(addr, ir.Var) and addr.slot == ref:
+        return target
+    if isinstance(addr, ir.Bin) and addr.op == "+" and isinstance(addr.left, ir.Var) and isinstance(addr.right, ir.Lit):
+        return target - addr.right.value
+    return None
+
+
+def _subexprs(e: ir.Expr) -> list[ir.Expr]:
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        if isinstance(x, ir.Un):
+            stack.append(x.arg)
+        elif isinstance(x, ir.Bin):
+            stack += [x.left, x.right]
+        elif isinstance(x, ir.Ite):
+            stack += [x.cond, x.then, x.other]
+    return out
+
+
+def _replace(e: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
+    if e is old:
+        return new
+    if isinstance(e, ir.Un):
+        return ir.Un(e.op, _replace(e.arg, old, new), e.sort)
+    if isinstance(e, ir.Bin):
+        return ir.Bin(e.op, _replace(e.left, old, new), _replace(e.right, old, new), e.sort)
+    return e
 
 
 @dataclass(frozen=True)
@@ -157,8 +223,7 @@ def _atoms(model: ir.Model, place: Place, me: int) -> list[ir.Expr]:
     if place.sort == "bool":
         return [value, ir.negate(value)]
     if all(s.kind in ("lock", "rw_writer") for s in slots):
-        return [ir.Bin("==", value, ir.Lit(me, "int"), "bool"), ir.Bin("!=", value, ir.Lit(me, "int"), "bool"),
-                ir.Bin("==", value, ir.Lit(0, "int"), "bool")]
+        return [ir.Bin("==", value, ir.Lit(me, "int"), "bool"), ir.Bin("==", value, ir.Lit(0, "int"), "bool")]
     domain = sorted({v for s in slots for v in s.domain()})
     if len(domain) <= MAX_SMALL_DOMAIN:
         return [ir.Bin("==", value, ir.Lit(v, "int"), "bool") for v in domain]
@@ -217,7 +282,6 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 reps = {r for r in live[pc] if r not in same}
                 places = _places(model, thread, reps)
                 atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
-                atoms += _lock_relations(model, thread, places)
                 atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
@@ -274,8 +338,8 @@ def sample_states(program: Program, seed: int = 0) -> list[tuple]:
     reach deep states the prefix does not."""
     explorer = Explorer(program, Limits(max_states=SAMPLE_BFS_STATES))
     ex = explorer.explore()
-    states = list(ex.states)
     initial, _ = explorer.initial_states()
+    states = initial + [ex.state(i) for i in range(ex.count)]   # every initial state: the base case of k = 1
     rng = random.Random(seed)
     for _ in range(SAMPLE_WALKS):
         state = rng.choice(initial)

@@ -8,6 +8,8 @@ from ..result import PropertyResult, Result, Trace
 
 
 def _verdict_cell(p: PropertyResult) -> str:
+    if p.engine != "explicit" and p.detail and p.verdict != "violated":
+        return f"{p.verdict} ({p.detail.splitlines()[0]})"  # what a symbolic verdict means: "up to depth 30"
     if p.verdict == "unknown":
         return "unknown"
     return p.verdict
@@ -41,8 +43,11 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
         if p.verdict == "violated":
             out.append("")
             out.append(render_violation(p, verbose))
-        elif p.verdict == "unknown" and p.detail and p.expected:
+        elif p.verdict == "unknown" and p.detail and p.expected and p.engine == "explicit":
             out.append(f"{p.name}: {p.detail}")
+        elif p.verdict == "unknown" and "\n" in p.detail and (verbose or p.expected or p.kind != "builtin"):
+            out.append("")   # a symbolic engine's explanation (k-induction: the counterexample to induction)
+            out.append(f"-- {p.name}: {p.detail}")
     for w in result.warnings:
         if not (coverage and "never ran" in w):
             out.append(f"warning: {w}")
@@ -51,6 +56,8 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     s = result.stats
     line = (f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, "
             f"{s.seconds:.2f} s")
+    if result.engine in ("bmc", "induction"):   # no states are enumerated: say how deep Z3 went
+        line = f"{result.engine}: {'k up to' if result.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
     if s.states and s.seconds > 0:
         line += f" ({s.states / s.seconds:,.0f} states/s)"
     out.append("")

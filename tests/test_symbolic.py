@@ -1,0 +1,225 @@
+"""The symbolic engines on their own: what bmc and k-induction report and how they say it,
+lemmas, counterexamples to induction, loops inside atomic blocks, and bad requests (exit 2
+or 3 with a clear message, never a traceback)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO, cli
+from lockcheck.api import Options, load_model, verify
+from lockcheck.engines.bmc import check_bmc
+from lockcheck.engines.explicit import Limits, check_explicit
+from lockcheck.engines.induction import check_induction
+from lockcheck.engines.symbolic import MAX_DEPTH, Settings
+from lockcheck.errors import Sources, SpecError
+from lockcheck.pycompile import Program, compile_model
+from lockcheck.result import Result
+
+EXT4 = REPO / "specs" / "ext4.lk"
+UNLOCK_EARLY = REPO / "specs" / "ext4_unlock_early.lk"
+
+# !b is not inductive alone (from a = true one step sets b) but is with the lemma !a
+NEEDS_LEMMA = """
+bool a = false;
+bool b = false;
+thread t { b = a; b = a; }
+invariant no_b: !b;
+"""
+
+
+def program_of(path, **defines: object) -> Program:
+    return compile_model(load_model(str(path), Options(defines={k: str(v) for k, v in defines.items()}), Sources()))
+
+
+def prop(result: Result, name: str):
+    return next(p for p in result.properties if p.name == name)
+
+
+# ---- bmc ----------------------------------------------------------------------------------
+
+def test_bmc_trace_is_the_explicit_engines_length_and_prints_the_same_way():
+    program = program_of(UNLOCK_EARLY)
+    explicit, _ = check_explicit(program, Limits())
+    bmc = check_bmc(program, Settings(depth=9))
+    assert bmc.engine == "bmc"
+    for name in ("no_remove_under_writeback", "set_page_writeback.requires"):
+        p, q = prop(explicit, name), prop(bmc, name)
+        assert q.verdict == "violated" and q.engine == "bmc"
+        assert q.trace.length == p.trace.length
+        assert q.message == p.message
+    code, out, err = cli("verify", "--engine", "bmc", "--depth", "9", str(UNLOCK_EARLY))
+    assert "Traceback" not in err and "(bmc engine)" in out
+    assert f"shortest counterexample, {prop(explicit, 'no_remove_under_writeback').trace.length} steps" in out
+
+
+def test_bmc_no_violation_up_to_the_depth_is_unknown_not_holds():
+    result = check_bmc(program_of(EXT4), Settings(depth=4))
+    p = prop(result, "no_remove_under_writeback")
+    assert p.verdict == "unknown" and p.detail == "no violation up to depth 4"
+    assert result.exit_code == 3
+    code, out, _ = cli("verify", "--engine", "bmc", "--depth", "4", str(EXT4))
+    assert code == 3 and "unknown (no violation up to depth 4)" in out
+
+
+def test_bmc_holds_once_every_reachable_state_is_seen(spec):
+    path = spec("bool a = false; thread t { a = true; } invariant inv: a || !a;")
+    p = prop(check_bmc(program_of(path), Settings(depth=10)), "inv")
+    assert p.verdict == "holds" and "every reachable state" in p.detail
+
+
+def test_bmc_lock_order_cycle():
+    result = check_bmc(program_of(REPO / "specs" / "truncate_lock_inverted.lk"), Settings(depth=8))
+    p = prop(result, "lock_order")
+    assert p.verdict == "violated" and len(p.cycle) == 2 and p.trace is not None
+
+
+# ---- induction ----------------------------------------------------------------------------
+
+def test_induction_proves_the_ext4_invariant():
+    result = check_induction(program_of(EXT4), Settings(depth=1))
+    p = prop(result, "no_remove_under_writeback")
+    assert p.verdict == "holds" and p.detail == "proved (k=1)" and p.engine == "induction"
+    code, out, _ = cli("verify", "--engine", "induction", "--depth", "1", str(EXT4))
+    assert "holds (proved (k=1))" in out and "(induction engine)" in out
+
+
+def test_counterexample_to_induction_shows_the_missing_fact(spec):
+    result = check_induction(program_of(spec(NEEDS_LEMMA)), Settings(depth=1), use_candidates=False)
+    p = prop(result, "no_b")
+    assert p.verdict == "unknown"
+    first, *rest = p.detail.splitlines()
+    assert first == "not proved by k-induction up to k=1"
+    text = "\n".join(rest)
+    assert "counterexample to induction" in text and "a: true" in text and "b: false" in text
+    assert "b: false -> true" in text and "no_b is false" in text
+
+
+def test_a_lemma_is_assumed_in_the_step_case(spec):
+    path = spec(NEEDS_LEMMA + "lemma no_a: !a;\n")
+    result = check_induction(program_of(path), Settings(depth=1), use_candidates=False)
+    assert prop(result, "no_b").detail == "proved (k=1)"
+    assert prop(result, "no_a").verdict == "holds"
+    explicit, _ = check_explicit(program_of(path), Limits())
+    assert prop(explicit, "no_a").verdict == "holds"   # a lemma is checked like any invariant
+
+
+def test_a_false_lemma_is_violated_and_not_assumed(spec):
+    path = spec(NEEDS_LEMMA.replace("thread t {", "thread u { a = true; }\nthread t {") + "lemma no_a: !a;\n")
+    result = check_induction(program_of(path), Settings(depth=3), use_candidates=False)
+    assert prop(result, "no_a").verdict == "violated" and prop(result, "no_a").trace.length == 1
+    assert prop(result, "no_b").verdict == "violated"   # found by the base case, not proved
+
+
+def test_induction_base_case_reports_shortest_violations(spec):
+    path = spec("""
+lock m;
+int[0..3] n = 0;
+thread t[2] { acquire m; int[0..3] v = n; release m; acquire m; n = v + 1; release m; }
+thread check { await n > 0; assert n == 2, "lost update"; }
+""")
+    program = program_of(path)
+    explicit, _ = check_explicit(program, Limits())
+    result = check_induction(program, Settings(depth=8))
+    p = prop(result, "assertion")
+    assert p.verdict == "violated" and p.trace.length == prop(explicit, "assertion").trace.length
+    assert p.trace.steps[-1].failed.endswith("lost update")
+
+
+def test_candidate_invariants_are_needed_for_ext4_and_reported():
+    program = program_of(EXT4)
+    plain = check_induction(program, Settings(depth=1), use_candidates=False)
+    assert prop(plain, "no_remove_under_writeback").verdict == "unknown"
+    helped = check_induction(program, Settings(depth=1))
+    assert prop(helped, "no_remove_under_writeback").verdict == "holds"
+    assert any("candidate invariants" in w for w in helped.warnings)
+
+
+# ---- the encoding: loops inside chains ------------------------------------------------------
+
+def test_a_loop_inside_an_atomic_block_is_unrolled(spec):
+    path = spec("""
+int[0..3] n = 0;
+bool seen[3];
+thread t { atomic { for i in 0..2 { if (!seen[i]) { n = n + 1; seen[i] = true; } } } }
+thread u { seen[1] = true; }
+invariant at_most_three: n <= 3;
+invariant not_three: n != 3;
+""")
+    program = program_of(path)
+    explicit, _ = check_explicit(program, Limits())
+    bmc = check_bmc(program, Settings(depth=4))
+    assert prop(explicit, "not_three").verdict == prop(bmc, "not_three").verdict == "violated"
+    assert prop(bmc, "not_three").trace.length == prop(explicit, "not_three").trace.length
+    assert prop(bmc, "at_most_three").verdict == "holds"
+
+
+def test_a_local_loop_is_unrolled_as_far_as_the_values_allow(spec):
+    path = spec("""
+int[0..3] g = 2;
+thread t { int[0..3] k = g; int[0..3] i = 0; while (i < k) { i = i + 1; } g = i; }
+thread u { g = 3; }
+invariant below_three: g < 3;
+""")
+    program = program_of(path)
+    explicit, _ = check_explicit(program, Limits())
+    bmc = check_bmc(program, Settings(depth=4))
+    assert prop(bmc, "below_three").verdict == "violated"
+    assert prop(bmc, "below_three").trace.length == prop(explicit, "below_three").trace.length
+
+
+def test_a_local_loop_that_may_not_end_is_refused_clearly(spec):
+    path = spec("""
+bool g = false;
+thread t { bool x = g; int[0..3] j = 1; while (x) { j = 0; } }
+""")
+    with pytest.raises(SpecError, match="loops on local or atomic steps"):
+        check_bmc(program_of(path), Settings(depth=3))
+    code, out, err = cli("verify", "--engine", "bmc", path)
+    assert code == 2 and "use --engine explicit" in err and "Traceback" not in err
+
+
+# ---- requests ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("settings, message", [
+    (Settings(depth=0), "--depth must be at least 1"),
+    (Settings(depth=MAX_DEPTH + 1), "too deep"),
+    (Settings(depth=3, timeout=0), "--timeout must be positive"),
+])
+def test_bad_settings_are_spec_errors(settings, message):
+    with pytest.raises(SpecError, match=message):
+        check_bmc(program_of(EXT4), settings)
+
+
+def test_bad_requests_exit_two_without_a_traceback():
+    for argv in (["--depth", "0"], ["--timeout", "0"], ["--timeout", "-1"], ["--depth", str(MAX_DEPTH + 1)]):
+        code, out, err = cli("verify", "--engine", "bmc", *argv, str(EXT4))
+        assert code == 2 and "Traceback" not in err and "error" in err, argv
+
+
+def test_timeout_leaves_unknowns_and_exit_three():
+    result = check_bmc(program_of(EXT4), Settings(depth=60, timeout=0.3))
+    assert result.stats.limit == "--timeout 0.3" and result.exit_code == 3
+    assert "--timeout stopped Z3" in prop(result, "no_remove_under_writeback").detail
+    result = check_induction(program_of(EXT4), Settings(depth=3, timeout=0.05))
+    assert result.exit_code == 3 and "--timeout" in prop(result, "no_remove_under_writeback").detail
+    code, out, err = cli("verify", "--engine", "induction", "--timeout", "0.05", str(EXT4))
+    assert code == 3 and "Traceback" not in err and "stopped at --timeout 0.05" in out
+
+
+def test_a_spec_without_properties_of_its_own(spec):
+    path = spec("bool go = false; thread t { go = true; } thread u { await go; }")
+    for engine in ("bmc", "induction"):
+        result = verify(path, Options(engine=engine, depth=3), Sources())
+        assert any("no property of its own" in w for w in result.warnings)
+        assert result.exit_code in (0, 3)
+    code, out, err = cli("verify", "--engine", "bmc", "--depth", "3", path)
+    assert code in (0, 3) and "Traceback" not in err
+
+
+def test_auto_says_which_engine_answered():
+    result = verify(str(EXT4), Options(engine="auto", max_states=50, depth=1), Sources())
+    assert result.engine == "induction"
+    assert any("explicit engine stopped" in w for w in result.warnings)
+    assert prop(result, "no_remove_under_writeback").verdict == "holds"
+    result = verify(str(EXT4), Options(engine="auto"), Sources())
+    assert result.engine == "explicit" and result.exit_code == 0
