@@ -47,10 +47,9 @@ def verify(path: str, options: Options, sources: Sources,
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
     if options.engine == "auto" and result.exit_code == 3:
-        symbolic = _symbolic(program, Options(**{**options.__dict__, "engine": "induction"}))
-        symbolic.warnings.insert(0, f"the explicit engine stopped at {result.stats.limit}; "
-                                    "k-induction answered instead")
-        return symbolic
+        from .engines.symbolic import merge_auto  # the explicit verdicts stay; induction fills the unknowns
+
+        return merge_auto(result, _symbolic(program, Options(**{**options.__dict__, "engine": "induction"})))
     return result
 
 

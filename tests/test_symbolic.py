@@ -223,3 +223,11 @@ def test_auto_says_which_engine_answered():
     assert prop(result, "no_remove_under_writeback").verdict == "holds"
     result = verify(str(EXT4), Options(engine="auto"), Sources())
     assert result.engine == "explicit" and result.exit_code == 0
+
+
+def test_auto_keeps_what_the_explicit_engine_found():
+    result = verify(str(UNLOCK_EARLY), Options(engine="auto", max_states=600, depth=1), Sources())
+    assert result.engine == "explicit+induction"
+    race = prop(result, "no_remove_under_writeback")
+    assert race.verdict == "violated" and race.engine == "explicit" and race.trace.length == 9
+    assert prop(result, "unlock_page.requires").engine == "induction"

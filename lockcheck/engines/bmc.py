@@ -16,7 +16,8 @@ from ..result import Result, Stats
 from .encoding import Encoder
 from .explicit import Exploration, Explorer
 from .symbolic import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, bad_term, goals_of,
-                       own_property_warning, path_for, property_results, tools, trivially_safe)
+                       has_lock_order_risk, own_property_warning, path_for, property_results, tools,
+                       trivially_safe)
 from .tracing import Path
 
 MAX_SIMPLE_PATH = 200   # the completeness check costs O(L^2) constraints: not beyond this length
@@ -40,14 +41,13 @@ class BoundedSearch:
     unroll: Unrolling = field(init=False)
     simple: z3.BoolRef = field(default_factory=lambda: z3.FreshBool("simple_path"))
     queries: int = 0
-    simple_in_queries: bool = True
-    learn: bool = True
 
     def assume(self) -> list[z3.BoolRef]:
         """A shortest violation never visits a state twice: the queries look at simple paths."""
-        return [self.simple] if self.simple_in_queries and len(self.unroll.xs) <= MAX_SIMPLE_PATH + 1 else []
+        return [self.simple] if len(self.unroll.xs) <= MAX_SIMPLE_PATH + 1 else []
 
     def __post_init__(self) -> None:
+        self.solver.set("smt.relevancy", 0)   # measured: a third faster on the specs' unrollings
         self.unroll = Unrolling(self.enc, "b")
         initial, init_violations = self.explorer.initial_states()
         for v in init_violations:
@@ -103,9 +103,8 @@ class BoundedSearch:
             result = self.budget.check(self.solver, lit, *self.assume())
             if result == z3.unknown:
                 return False
-            if result == z3.unsat:
-                if self.learn:
-                    self.solver.add([z3.Not(t) for _, t in pending])
+            if result == z3.unsat:   # proved for this depth: a fact that prunes the deeper searches
+                self.solver.add([z3.Not(t) for _, t in pending])
                 return True
             m = self.solver.model()
             states, edges = self.unroll.states(m, depth), self.unroll.edges(m, depth)
@@ -178,7 +177,7 @@ def check_bmc(program: Program, settings: Settings) -> Result:
     enc = Encoder(program)
     explorer, builder = tools(program)
     goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
-    search = BoundedSearch(enc, explorer, budget, goals, lock_pairs=_lock_order_possible(program))
+    search = BoundedSearch(enc, explorer, budget, goals, lock_pairs=has_lock_order_risk(program.model))
     search.run(settings.depth)
     results = property_results(builder, {n: p for n, (p, _) in search.found.items()},
                                _lock_witnesses(search), _outcomes(program, search, goals, budget), "bmc",
@@ -187,14 +186,8 @@ def check_bmc(program: Program, settings: Settings) -> Result:
     for r in results:
         if r.name == "lock_order" and r.verdict == "violated":
             r.detail = f"a lock-order cycle among the acquisitions within depth {search.searched}"
-    stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started,
-                  f"--timeout {settings.timeout:g}" if budget.ran_out else "")
+    stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
     return Result(program.model.path, "bmc", results, stats, own_property_warning(program))
-
-
-def _lock_order_possible(program: Program) -> bool:
-    model = program.model
-    return len(model.locks) > 1 and any(e.acquires is not None for e in model.edges)
 
 
 def _lock_witnesses(search: BoundedSearch) -> list[LockWitness]:
@@ -223,6 +216,6 @@ def _open(search: BoundedSearch, budget: Budget) -> Outcome:
     if search.exhausted:
         return Outcome("holds", f"every reachable state is within depth {search.searched - 1}, all searched", "bmc")
     detail = f"no violation up to depth {search.searched}" if search.searched >= 0 else "nothing searched"
-    if budget.ran_out:
-        detail += f" (--timeout stopped Z3 at depth {search.searched + 1})"
+    if budget.stopped:
+        detail += f" ({budget.why()} at depth {search.searched + 1})"
     return Outcome("unknown", detail, "bmc")

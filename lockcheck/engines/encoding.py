@@ -295,7 +295,8 @@ class Encoder:
 
     def _edge(self, exp: Expansion, node: MacroNode, thread: ir.Thread, pre: list[z3.ExprRef],
               reach: z3.BoolRef) -> tuple[list[z3.ExprRef], z3.BoolRef]:
-        """Follows pycompile._edge_code: attempt checks, guard, exec checks, writes, post checks."""
+        """In the order pycompile evaluates them: attempt checks, guard, exec checks, writes, post
+        checks; a failing fatal check ends the path (its edge does not complete)."""
         edge = node.edge
         phases = {w: [(i, c) for i, c in enumerate(edge.checks) if c.when == w] for w in ("attempt", "exec", "post")}
 

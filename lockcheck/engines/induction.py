@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import z3
 
@@ -98,16 +97,15 @@ class StepCase:
         for i in range(self.k + 1):
             self.solver.add(self.good(item, i))
 
-    def houdini(self, goals: list[Goal], pool: CandidateSet, judge: "Judge",
-                lazy: bool) -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
-        """The goals the step case at this k proves together with candidate invariants from
-        the pool, those candidates, and a counterexample for each goal dropped (Houdini).
-        Each query fixes the thread of the last step and asks only about what its writes can
-        change; a drop weakens the assumptions, so every thread is asked again. Eager: all
-        candidates are assumed from the start. Lazy: a counterexample whose first states some
-        pooled candidates rule out brings just those in. None if Z3 ran out of time."""
+    def houdini(self, goals: list[Goal], pool: CandidateSet,
+                judge: "Judge") -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
+        """The goals the step case at this k proves together with candidate invariants (all
+        of the pool's, assumed from the start), those candidates, and a counterexample for
+        each goal dropped (Houdini). Each query fixes the thread of the last step and asks
+        only about what its writes can change; a drop weakens the assumptions, so every
+        thread is asked again. None if Z3 ran out of time."""
         alive = list(goals)
-        active = CandidateSet(self.enc.model, [] if lazy else pool.take_all())
+        active = CandidateSet(self.enc.model, pool.take_all())
         ctis: dict[str, Cti] = {}
         k = self.k
         groups = list(range(len(self.enc.model.threads)))
@@ -132,12 +130,6 @@ class StepCase:
                 continue
             pending = [g] + [h for h in groups if h != g]
             states = self.unroll.states(m, k)
-            if lazy:
-                helpers = [c for st in states[:-1] for c in pool.false_at(st)]
-                if helpers:
-                    pool.remove(helpers)
-                    active.add(helpers)
-                    continue
             broken_goals = judge.goals.broken(alive, states[-1])
             broken_cands = active.false_at(states[-1])
             if not broken_goals and not broken_cands:  # Python and Z3 disagree: Z3 decides
@@ -228,7 +220,6 @@ class Induction:
     program: Program
     settings: Settings
     use_candidates: bool = True
-    lazy: bool = False
     budget: Budget = field(init=False)
     enc: Encoder = field(init=False)
     explorer: Explorer = field(init=False)
@@ -260,7 +251,7 @@ class Induction:
             if not open_:
                 break
             step.extend()
-            outcome = step.houdini(open_, pool, judge, self.lazy)
+            outcome = step.houdini(open_, pool, judge)
             if outcome is None:
                 break
             kept, used, ctis = outcome
@@ -282,8 +273,7 @@ def check_induction(program: Program, settings: Settings, use_candidates: bool =
     results = property_results(run.builder, found, [], _outcomes(run, base), "induction",
                                {n: f"violated in {k} steps (found by the base case: a shortest counterexample)"
                                 for n, (_, k) in base.found.items()})
-    limit = f"--timeout {settings.timeout:g}" if run.budget.ran_out else ""
-    stats = Stats(0, 0, run.reached, time.perf_counter() - started, limit)
+    stats = Stats(0, 0, run.reached, time.perf_counter() - started, run.budget.limit())
     warnings = own_property_warning(program)
     if run.aux_proved:
         warnings.append(f"the step case used {run.aux_proved} of {run.aux_tried} candidate invariants "
@@ -313,8 +303,8 @@ def _outcomes(run: Induction, base: BoundedSearch) -> dict[str, Outcome]:
 
 
 def _not_proved(run: Induction, name: str) -> str:
-    if run.budget.ran_out:
-        head = f"not proved: --timeout stopped Z3 (k={run.reached + 1})"
+    if run.budget.stopped:
+        head = f"not proved: {run.budget.why()} (k={run.reached + 1})"
     else:
         head = f"not proved by k-induction up to k={run.reached}"
     cti = run.ctis.get(name)

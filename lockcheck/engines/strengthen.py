@@ -1,23 +1,21 @@
 """Candidate invariants for k-induction. A spec's lemmas can only speak of global state, but
 most proofs of a locking protocol need facts about where threads stand ("while truncate is
 past its await on page p, p is not under writeback"). So the induction engine also tries
-simple facts of two shapes, keeps those no sampled reachable state refutes, and lets the
-Houdini loop (induction.py) drop those that are not inductive: what survives is proved.
-
-- `thread T at pc -> atom`: an atom is one literal over a place T's steps read or write
-  (a global, its own local, a field reached through its reference), e.g. `p.writeback`,
-  `!p.writeback`, `p.locked == T`.
-- `atom -> atom` over two fields of one object (pages[3].io_pending -> pages[3].writeback).
+simple facts, keeps those no sampled reachable state refutes, and lets the Houdini loop
+(induction.py) drop those that are not inductive: what survives is proved. The facts are
+`thread T at pc -> atom`, where the atom is one literal over a place T's facts may speak of
+there: a global its steps name, a live local, a field of an object a live reference of T
+points to (`!p.writeback`, `p.locked == T`), or two live references being equal.
 """
 from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
-from ..pycompile import Program, compile_expr
+from ..pycompile import Program
 from .explicit import Explorer, Limits
 
 MAX_SMALL_DOMAIN = 6
@@ -28,87 +26,18 @@ SAMPLE_WALK_STEPS = 4_000
 
 @dataclass(frozen=True)
 class Candidate:
-    """`premise -> atom`; premise None: a fact about global state alone."""
+    """`thread at pc -> atom`."""
 
     index: int
-    thread: int            # -1 for an object fact
+    thread: int
     pc: int
-    premise: ir.Expr | None
     atom: ir.Expr
     text: str
     family: str = ""       # the same fact of every thread of one `thread NAME[K]`
 
-    def expr(self, model: ir.Model, flat: bool = False) -> ir.Expr:
-        """The fact as an expression; `flat`: a read through a reference spelt out per object
-        it may name (r == a -> a.f, for each a), which Z3 handles better than a chain of ifs."""
-        atom = flatten(self.atom) if flat else self.atom
-        if self.premise is not None:
-            return ir.implies(self.premise, atom)
+    def expr(self, model: ir.Model) -> ir.Expr:
         pc_slot = model.threads[self.thread].pc_slot
-        at = ir.Bin("==", ir.Var(pc_slot, "int"), ir.Lit(self.pc, "int"), "bool")
-        if flat and isinstance(atom, ir.Bin) and atom.op == "&&":
-            return ir.conj([ir.implies(at, part) for part in _conjuncts(atom)])
-        return ir.implies(at, atom)
-
-
-def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
-    if isinstance(e, ir.Bin) and e.op == "&&":
-        return _conjuncts(e.left) + _conjuncts(e.right)
-    return [e]
-
-
-def flatten(atom: ir.Expr) -> ir.Expr:
-    """`op(*(r + k), c)` as the conjunction over r's values v of `r == v -> op(slot v+k, c)`,
-    for an atom that reads one slot through one reference."""
-    loads = [x for x in _subexprs(atom) if isinstance(x, ir.Load)]
-    if len(loads) != 1:
-        return atom
-    load = loads[0]
-    refs = ir.slots_read(load.addr)
-    if len(refs) != 1:
-        return atom
-    (ref,) = refs
-    parts = []
-    for c in load.candidates:
-        value = _eval_addr(load.addr, ref, c)
-        if value is None:
-            return atom
-        parts.append(ir.implies(ir.Bin("==", ir.Var(ref, "int"), ir.Lit(value, "int"), "bool"),
-                                _replace(atom, load, ir.Var(c, load.sort))))
-    return ir.conj(parts)
-
-
-def _eval_addr(addr: ir.Expr, ref: int, target: int) -> int | None:
-    """The value of `ref` that makes `addr` equal `target` (addr is ref or ref + k)."""
-    if isinstance(addr, ir.Var) and addr.slot == ref:
-        return target
-    if isinstance(addr, ir.Bin) and addr.op == "+" and isinstance(addr.left, ir.Var) and isinstance(addr.right, ir.Lit):
-        return target - addr.right.value
-    return None
-
-
-def _subexprs(e: ir.Expr) -> list[ir.Expr]:
-    out, stack = [], [e]
-    while stack:
-        x = stack.pop()
-        out.append(x)
-        if isinstance(x, ir.Un):
-            stack.append(x.arg)
-        elif isinstance(x, ir.Bin):
-            stack += [x.left, x.right]
-        elif isinstance(x, ir.Ite):
-            stack += [x.cond, x.then, x.other]
-    return out
-
-
-def _replace(e: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
-    if e is old:
-        return new
-    if isinstance(e, ir.Un):
-        return ir.Un(e.op, _replace(e.arg, old, new), e.sort)
-    if isinstance(e, ir.Bin):
-        return ir.Bin(e.op, _replace(e.left, old, new), _replace(e.right, old, new), e.sort)
-    return e
+        return ir.implies(ir.Bin("==", ir.Var(pc_slot, "int"), ir.Lit(self.pc, "int"), "bool"), self.atom)
 
 
 @dataclass(frozen=True)
@@ -253,19 +182,6 @@ def _ref_pairs(model: ir.Model, live: set[int]) -> list[ir.Expr]:
             if set(model.slots[a].values) & set(model.slots[b].values)]
 
 
-def _lock_relations(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
-    """The thread holds lock c only as the lock a reference of its names: c held -> ref at c."""
-    me = thread.index + 1
-    out: list[ir.Expr] = []
-    for p in places:
-        if isinstance(p.addr, ir.Lit) or not all(model.slots[c].kind in ("lock", "rw_writer") for c in p.candidates):
-            continue
-        for c in p.candidates:
-            mine = ir.Bin("==", ir.Var(c, "int"), ir.Lit(me, "int"), "bool")
-            out.append(ir.implies(mine, ir.Bin("==", p.addr, ir.Lit(c, "int"), "bool")))
-    return out
-
-
 def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, int]] | None = None,
                       start: int = 0) -> list[Candidate]:
     """Facts about where each thread stands. Without `aliases`: which live references are
@@ -286,7 +202,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
             for a in atoms:
-                out.append(Candidate(start + len(out), thread.index, pc, None, a,
+                out.append(Candidate(start + len(out), thread.index, pc, a,
                                      f"{thread.name} at '{at}' -> {_text(model, a)}",
                                      f"{family}@{pc}: {_shape(model, a, thread.index + 1)}"))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import z3
@@ -13,7 +13,8 @@ import z3
 from ..errors import SpecError
 from ..ir import FATAL_CHECKS
 from ..pycompile import CheckKey, Program
-from ..result import PropertyResult
+from ..result import PropertyResult, Result
+from ..smt import to_z3
 from .encoding import Encoder, Expansion, StepShape, concrete
 from .explicit import Exploration, Explorer, Limits, Violation
 from .tracing import Path, TraceBuilder
@@ -77,8 +78,6 @@ def bad_term(enc: Encoder, goal: Goal, exp: Expansion) -> z3.BoolRef:
         return z3.Or(fails) if fails else z3.BoolVal(False)
     if goal.name == "deadlock":
         return enc.deadlock(exp)
-    from ..smt import to_z3
-
     cond = enc.model.properties[goal.name].cond
     assert cond is not None
     return z3.Not(to_z3(cond, exp.pre))
@@ -93,11 +92,13 @@ def trivially_safe(enc: Encoder, goal: Goal) -> bool:
 
 @dataclass
 class Budget:
-    """Z3's time budget: each check gets what is left of --timeout."""
+    """Z3's time budget: each check gets what is left of --timeout. `ran_out`: the time is
+    up; `gave_up`: Z3 answered unknown for another reason (nonlinear arithmetic, say)."""
 
     seconds: float | None
     started: float = field(default_factory=time.perf_counter)
     ran_out: bool = False
+    gave_up: str = ""
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -116,15 +117,25 @@ class Budget:
             solver.set("timeout", ms)
         result = solver.check(*assumptions)
         if result == z3.unknown:
-            self.ran_out = True
+            reason = solver.reason_unknown()
+            if self.seconds is not None and ("timeout" in reason or "canceled" in reason or self.left_ms() <= 0):
+                self.ran_out = True
+            else:
+                self.gave_up = reason or "unknown"
         return result
 
-    def expired(self) -> bool:
-        ms = self.left_ms()
-        if ms is not None and ms <= 0:
-            self.ran_out = True
-        return self.ran_out
+    @property
+    def stopped(self) -> bool:
+        return self.ran_out or bool(self.gave_up)
 
+    def limit(self) -> str:
+        """What stopped the run, for Stats.limit ("" if nothing did)."""
+        if self.ran_out:
+            return f"--timeout {self.seconds:g}"
+        return f"Z3 giving up ({self.gave_up})" if self.gave_up else ""
+
+    def why(self) -> str:
+        return "--timeout stopped Z3" if self.ran_out else f"Z3 gave up ({self.gave_up})"
 
 # ---- from a solver's model to the explicit engine's Path ---------------------------------
 
@@ -346,14 +357,14 @@ def moves(explorer: Explorer, state: tuple) -> list[tuple]:
                 for fs, key in explorer.run_chain(t, ns):
                     if fs is not None:
                         out.append(fs)
-                    elif key is not None and model_check(explorer, key).prop in FATAL_CHECKS:
+                    elif key is not None and _check_at(explorer, key).prop in FATAL_CHECKS:
                         out.append(None)  # type: ignore[arg-type]
             else:
                 out.append(ns)
     return out
 
 
-def model_check(explorer: Explorer, key: CheckKey):
+def _check_at(explorer: Explorer, key: CheckKey):
     return explorer.model.edges[key[0]].checks[key[1]]
 
 
@@ -376,3 +387,17 @@ def nested_acquisition(explorer: Explorer, state: tuple) -> bool:
             if ns[thread.pc_slot] in program.chained[t]:
                 explorer.run_chain(t, ns, ex, 0)
     return bool(ex.lock_edges)
+
+
+# ---- auto: the explicit engine first, induction for what it left unknown ----------------
+
+def merge_auto(explicit: Result, symbolic: Result) -> Result:
+    """The explicit engine's verdicts where it reached one (its violations keep their
+    traces), the symbolic engine's for the properties a limit left unknown."""
+    theirs = {p.name: p for p in symbolic.properties}
+    merged = [theirs.get(p.name, p) if p.verdict == "unknown" else p for p in explicit.properties]
+    answered = sorted({p.engine for p in merged})
+    warnings = [f"the explicit engine stopped at {explicit.stats.limit}; {symbolic.engine} answered for the "
+                "properties it left unknown"] + explicit.warnings + symbolic.warnings
+    stats = replace(explicit.stats, limit=symbolic.stats.limit)
+    return Result(explicit.spec, "+".join(answered), merged, stats, warnings)
