@@ -89,12 +89,21 @@ def _exprs(edge: ir.Edge) -> list[ir.Expr]:
     return out + ([edge.guard] if edge.guard is not None else [])
 
 
+def _reads(edge: ir.Edge, before: bool) -> set[int]:
+    """The slots an edge reads in the state before it, or (a `post` check) after its writes."""
+    if not before:
+        return set().union(*(ir.slots_read(c.cond) for c in edge.checks if c.when == "post"))
+    exprs = [c.cond for c in edge.checks if c.when != "post"] + [w.value for w in edge.writes]
+    exprs += [w.addr for w in edge.writes] + ([edge.guard] if edge.guard is not None else [])
+    return set().union(*(ir.slots_read(x) for x in exprs))
+
+
 def live_locals(model: ir.Model, thread: ir.Thread) -> dict[int, set[int]]:
     """For each pc, the thread's locals that may be read before they are next written."""
     local = set(thread.local_slots)
     edges = [e for e in model.edges if e.thread == thread.index]
-    reads = {e.id: set().union(*(ir.slots_read(x) for x in _exprs(e))) & local for e in edges}
     kills = {e.id: {w.addr.value for w in e.writes if isinstance(w.addr, ir.Lit)} & local for e in edges}
+    reads = {e.id: (_reads(e, before=True) | (_reads(e, before=False) - kills[e.id])) & local for e in edges}
     live: dict[int, set[int]] = {pc: set() for pc in range(thread.node_count)}
     changed = True
     while changed:
