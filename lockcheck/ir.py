@@ -94,6 +94,13 @@ def conj(parts: list[Expr]) -> Expr:
     return out
 
 
+def disj(parts: list[Expr]) -> Expr:
+    out = parts[0] if parts else Lit(0, "bool")
+    for p in parts[1:]:
+        out = Bin("||", out, p, "bool")
+    return out
+
+
 def implies(premise: Expr, conclusion: Expr) -> Expr:
     return conclusion if premise == TRUE else Bin("->", premise, conclusion, "bool")
 
@@ -235,3 +242,17 @@ class Model:
     @property
     def invariants(self) -> list[Property]:
         return [p for p in self.properties.values() if p.kind in ("invariant", "lemma")]
+
+
+def resting_pcs(model: Model, thread: Thread) -> list[int]:
+    """The pcs a thread can rest at between steps: where a step can end, its entry and its
+    end, but not inside a local chain or an atomic body."""
+    pcs = {e.dst for e in model.edges if e.thread == thread.index} | {thread.entry, thread.end}
+    return sorted(pc for pc in pcs if pc not in thread.chained)
+
+
+def lock_takers(model: Model) -> set[int]:
+    """The threads that ever write their own number into a lock (acquire, try_acquire)."""
+    locks = {c for c, slot in enumerate(model.slots) if slot.kind in ("lock", "rw_writer")}
+    return {e.thread for e in model.edges for w in e.writes
+            if isinstance(w.value, Lit) and w.value.value == e.thread + 1 and locks & set(w.candidates)}

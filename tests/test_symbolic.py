@@ -134,6 +134,23 @@ def test_candidate_invariants_are_needed_for_ext4_and_reported():
     assert any("candidate invariants" in w for w in helped.warnings)
 
 
+def test_lock_facts_prove_the_lock_checks_of_ext4():
+    # which locks a thread can hold where it stands: without them a step case may start with
+    # truncate holding the lock of a page it is done with (double_acquire, exit_holding_lock)
+    result = check_induction(program_of(EXT4), Settings(depth=1))
+    for name in ("double_acquire", "exit_holding_lock", "lock_order", "release_unheld"):
+        assert prop(result, name).verdict == "holds", (name, prop(result, name).detail)
+
+
+def test_a_counterexample_to_induction_starts_where_threads_can_rest():
+    # not at a node number lowering left unused, which no step leaves (an endless "deadlock")
+    result = check_induction(program_of(EXT4), Settings(depth=1))
+    ctis = [p.detail for p in result.properties if "counterexample to induction" in p.detail]
+    assert ctis
+    for text in ctis:
+        assert " at '?'" not in text, text
+
+
 # ---- the encoding: loops inside chains ------------------------------------------------------
 
 def test_a_loop_inside_an_atomic_block_is_unrolled(spec):

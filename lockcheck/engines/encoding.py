@@ -256,15 +256,23 @@ class Encoder:
         return domain_constraint(self.model, xs)
 
     def resting(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
-        """Every thread stands where it can rest (no pc inside a local chain or atomic body)
-        and the init block, if any, has run."""
+        """Every thread stands where it can rest (ir.resting_pcs: not inside a local chain or
+        an atomic body, nor at a node number lowering left unused) and the init block, if
+        any, has run."""
         parts: list[z3.BoolRef] = []
         for t in self.model.threads:
-            parts += [xs[t.pc_slot] != pc for pc in sorted(t.chained)]
+            parts.append(z3.Or([xs[t.pc_slot] == pc for pc in ir.resting_pcs(self.model, t)]))
         init = self.model.init_thread
         if init is not None:
             parts.append(xs[init.pc_slot] == init.end)
         return z3.And(parts) if parts else z3.BoolVal(True)
+
+    def owners(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
+        """A lock is free or held by a thread that takes locks: no step writes any other
+        thread's number into a lock."""
+        takers = sorted(t + 1 for t in ir.lock_takers(self.model))
+        return z3.And([z3.Or([xs[c] == v for v in [0, *takers]])
+                       for c, slot in enumerate(self.model.slots) if slot.kind in ("lock", "rw_writer")])
 
     def equals(self, xs: list[z3.ExprRef], state: tuple) -> z3.BoolRef:
         return z3.And([x == (z3.BoolVal(bool(v)) if z3.is_bool(x) else z3.IntVal(int(v)))

@@ -58,7 +58,7 @@ class StepCase:
         self.unroll = Unrolling(self.enc, "i")
         self.solver.add(self.unroll.add_state())
         y0 = self.unroll.xs[0]
-        self.solver.add(self.enc.domain(y0), self.enc.resting(y0))
+        self.solver.add(self.enc.domain(y0), self.enc.resting(y0), self.enc.owners(y0))
         self.solver.set("smt.relevancy", 0)
 
     @property

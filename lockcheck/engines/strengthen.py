@@ -168,6 +168,24 @@ def _atoms(model: ir.Model, place: Place, me: int) -> list[ir.Expr]:
     return []
 
 
+def _locks_held(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
+    """Which locks a thread can hold here: for every lock of the model, `held by me -> one of
+    my live references names it` (`not held by me` when none can), as one fact: without it a
+    step case may start with a thread holding the lock of a page it is long done with."""
+    if thread.index not in ir.lock_takers(model):
+        return []
+    me = ir.Lit(thread.index + 1, "int")
+    out: list[ir.Expr] = []
+    for c, slot in enumerate(model.slots):
+        if slot.kind not in ("lock", "rw_writer") or slot.thread >= 0:
+            continue
+        names = [ir.Bin("==", p.addr, ir.Lit(c, "int"), "bool") for p in places
+                 if not isinstance(p.addr, ir.Lit) and c in p.candidates]
+        mine = ir.Bin("==", ir.Var(c, "int"), me, "bool")
+        out.append(ir.implies(mine, ir.disj(names)) if names else ir.negate(mine))
+    return [ir.conj(out)] if out else []
+
+
 def _text(model: ir.Model, e: ir.Expr) -> str:
     if isinstance(e, ir.Var):
         return model.slots[e.slot].name
@@ -199,7 +217,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     out: list[Candidate] = []
     for thread in model.threads:
         live = live_locals(model, thread)
-        for pc in _resting(model, thread):
+        for pc in ir.resting_pcs(model, thread):
             if aliases is None:
                 atoms = _ref_pairs(model, live[pc])
             else:
@@ -207,6 +225,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 reps = {r for r in live[pc] if r not in same}
                 places = _places(model, thread, reps)
                 atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
+                atoms += _locks_held(model, thread, places)
                 atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
@@ -233,12 +252,6 @@ def _shape(model: ir.Model, e: ir.Expr, me: int) -> str:
     if isinstance(e, ir.Bin):
         return f"({_shape(model, e.left, me)} {e.op} {_shape(model, e.right, me)})"
     return "?"
-
-
-def _resting(model: ir.Model, thread: ir.Thread) -> list[int]:
-    """The pcs a thread can rest at: where a step can end, its entry and its end."""
-    pcs = {e.dst for e in model.edges if e.thread == thread.index} | {thread.entry, thread.end}
-    return sorted(pc for pc in pcs if pc not in thread.chained)
 
 
 # ---- filtering by reachable states -------------------------------------------------------
