@@ -70,6 +70,9 @@ def run(engine: str, spec: str, pages: int, cap: float) -> Outcome:
         stats = spec_result["stats"]
         parts = parts if prop["verdict"] == "violated" else []
         parts.append(f"{stats['states']:,} states" + (f", stopped at {stats['limit']}" if stats["limit"] else ""))
+    if engine == "induction" and prop["verdict"] == "holds":
+        props = spec_result["properties"]
+        parts.append(f"all told {sum(p['verdict'] == 'holds' for p in props)} of {len(props)} properties proved")
     return Outcome(prop["verdict"], "; ".join(parts), seconds)
 
 

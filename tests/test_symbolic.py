@@ -151,6 +151,13 @@ def test_a_counterexample_to_induction_starts_where_threads_can_rest():
         assert " at '?'" not in text, text
 
 
+def test_counterexamples_to_induction_of_built_in_checks_are_one_flag_away():
+    _, out, _ = cli("verify", "--engine", "induction", "--depth", "1", str(EXT4))
+    assert "(-v shows the counterexamples to induction of deadlock" in out and "-- deadlock:" not in out
+    _, out, _ = cli("verify", "-v", "--engine", "induction", "--depth", "1", str(EXT4))
+    assert "-- deadlock: not proved by k-induction up to k=1" in out and "-v shows" not in out
+
+
 # ---- the encoding: loops inside chains ------------------------------------------------------
 
 def test_a_loop_inside_an_atomic_block_is_unrolled(spec):

@@ -39,6 +39,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
     if quiet:
         out.append(f"also checked, no violation: {', '.join(quiet)}")
+    hidden = []
     for p in result.properties:
         if p.verdict == "violated":
             out.append("")
@@ -48,6 +49,11 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
         elif p.verdict == "unknown" and "\n" in p.detail and (verbose or p.expected or p.kind != "builtin"):
             out.append("")   # a symbolic engine's explanation (k-induction: the counterexample to induction)
             out.append(f"-- {p.name}: {p.detail}")
+        elif p.verdict == "unknown" and "\n" in p.detail:
+            hidden.append(p.name)
+    if hidden:
+        out.append("")
+        out.append(f"(-v shows the counterexamples to induction of {', '.join(hidden)})")
     for w in result.warnings:
         if not (coverage and "never ran" in w):
             out.append(f"warning: {w}")
