@@ -74,6 +74,22 @@ class PropertyResult:
     cycle: tuple[LockOrderEdge, ...] = ()
 
     @property
+    def summary(self) -> str:
+        """The verdict with what it means when a symbolic engine gave it ("unknown (no
+        violation up to depth 30)", "holds (proved (k=1))")."""
+        if self.engine != "explicit" and self.detail and self.verdict != "violated":
+            return f"{self.verdict} ({self.detail.splitlines()[0]})"
+        return self.verdict
+
+    @property
+    def explanation(self) -> str:
+        """A symbolic engine's longer account of an unknown verdict (k-induction: the
+        counterexample to induction), or ""."""
+        if self.verdict != "unknown" or "\n" not in self.detail:
+            return ""
+        return self.detail.split("\n", 1)[1]
+
+    @property
     def as_expected(self) -> bool | None:
         """True/False when the verdict is definite; None when unknown."""
         if self.verdict == "unknown":
@@ -109,6 +125,15 @@ class Result:
     stats: Stats
     warnings: list[str] = field(default_factory=list)
     coverage: list[ThreadCoverage] = field(default_factory=list)  # filled by the explicit engine
+
+    @property
+    def search_summary(self) -> str:
+        """How far the search went: states for the explicit engine, the depth Z3 reached for
+        bmc and induction (they enumerate no states)."""
+        s = self.stats
+        if self.engine in ("bmc", "induction"):
+            return f"{self.engine}: {'k up to' if self.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
+        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s"
 
     @property
     def exit_code(self) -> int:

@@ -160,6 +160,19 @@ def test_sarif_cli_writes_a_file(tmp_path):
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(out.read_text()))
 
 
+def test_sarif_says_which_properties_a_symbolic_engine_left_unknown(tmp_path):
+    out = tmp_path / "bmc.sarif"
+    code, _, _ = cli("verify", "--engine", "bmc", "--depth", "3", "--format", "sarif", "--output", str(out),
+                     str(REPO / "specs" / "ext4.lk"))
+    log = json.loads(out.read_text())
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    invocation = log["runs"][0]["invocations"][0]
+    assert code == 3 and invocation["exitCode"] == 3 and not invocation["executionSuccessful"]
+    (note,) = invocation["toolExecutionNotifications"]
+    assert "bmc left" in note["message"]["text"]
+    assert "no_remove_under_writeback unknown (no violation up to depth 3)" in note["message"]["text"]
+
+
 # ---- JUnit --------------------------------------------------------------------------------
 
 def test_junit_of_every_spec_parses(every_spec):

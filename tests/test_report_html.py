@@ -49,6 +49,16 @@ def test_html_of_every_spec_is_self_contained(monkeypatch):
         1 for r in run.results for p in r.properties if p.verdict == "violated")
 
 
+def test_html_says_what_a_symbolic_verdict_means_and_shows_why_induction_failed(tmp_path):
+    page_path = tmp_path / "induction.html"
+    cli("verify", "--engine", "induction", "--depth", "1", "--html", str(page_path), str(REPO / "specs" / "ext4.lk"))
+    page = page_path.read_text()
+    assert "<td>holds (proved (k=1))</td>" in page and "induction: k up to 1" in page
+    ctis = re.findall(r'<details class="cti" data-property="([^"]+)">', page)
+    assert "deadlock" in ctis and "no_remove_under_writeback" not in ctis
+    assert "counterexample to induction: 1 step(s)" in page
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)

@@ -30,6 +30,8 @@ table.verdicts td.name { font-family: var(--mono); }
 tr.unexpected td { color: var(--bad); font-weight: 600; }
 .stats, .muted { color: var(--muted); font-size: 12.5px; }
 .warning { color: var(--warn); font-size: 12.5px; }
+details.cti { margin: 8px 0; } details.cti summary { cursor: pointer; font-family: var(--mono); }
+details.cti pre { background: var(--warn-bg); padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
 .error pre { color: var(--bad); background: var(--bad-bg); padding: 10px; border-radius: 6px; overflow-x: auto; }
 article.violation { margin: 18px 0 28px; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
 article.violation.unexpected { border-color: var(--bad); box-shadow: 0 0 0 1px var(--bad); }
@@ -213,13 +215,12 @@ def _spec_section(result: Result, index: int) -> str:
             continue
         cls = ' class="unexpected"' if p.as_expected is False else ""
         out.append(f'<tr{cls} data-property="{e(p.name)}"><td class="name">{e(p.name)}</td><td>{e(p.kind)}</td>'
-                   f'<td>{e(p.verdict)}</td><td>{e(p.expected or "holds")}</td><td>{_badge(p)}</td></tr>')
+                   f'<td>{e(p.summary)}</td><td>{e(p.expected or "holds")}</td><td>{_badge(p)}</td></tr>')
     out.append("</tbody></table>")
     if quiet:
         out.append(f'<p class="muted">also checked, no violation: {e(", ".join(quiet))}</p>')
     s = result.stats
-    out.append(f'<p class="stats">{s.states:,} states, {s.transitions:,} transitions, max depth {s.max_depth}, '
-               f'{s.seconds:.2f} s, {e(result.engine)} engine'
+    out.append(f'<p class="stats">{e(result.search_summary)}, {e(result.engine)} engine'
                + (f' &middot; <b>stopped at {e(s.limit)}</b>' if s.limit else "") + "</p>")
     for w in result.warnings:
         out.append(f'<p class="warning">warning: {e(w)}</p>')
@@ -227,6 +228,10 @@ def _spec_section(result: Result, index: int) -> str:
     ordered = sorted((p for p in result.properties if p.verdict == "violated"), key=lambda p: p.as_expected is not False)
     for k, p in enumerate(ordered):
         out.append(_violation(p, f"trace-{index}-{k}"))
+    for p in result.properties:
+        if p.explanation:   # why k-induction did not prove it: the counterexample to induction
+            out.append(f'<details class="cti" data-property="{e(p.name)}"><summary>{e(p.name)}: '
+                       f'{e(p.detail.splitlines()[0])}</summary><pre>{e(p.explanation)}</pre></details>')
     out.append("</section>")
     return "\n".join(out)
 

@@ -122,13 +122,12 @@ def render_markdown(result: Result, verbose: bool = False) -> str:
             continue
         ok = p.as_expected
         mark = "ok" if ok else ("**UNEXPECTED**" if ok is False else "?")
-        out.append(f"| {_cell(p.name)} | {p.kind} | {p.verdict} | {p.expected or 'holds'} ({mark}) |")
+        out.append(f"| {_cell(p.name)} | {p.kind} | {_cell(p.summary)} | {p.expected or 'holds'} ({mark}) |")
     for p in result.properties:
         if p.verdict == "violated":
             out += ["", _violation_markdown(p, verbose)]
     s = result.stats
-    out += ["", f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s"
-            + (f"; stopped at {s.limit}" if s.limit else "")]
+    out += ["", result.search_summary + (f"; stopped at {s.limit}" if s.limit else "")]
     return "\n".join(out) + "\n"
 
 

@@ -162,9 +162,15 @@ def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
             note["locations"] = [loc.location(e.span)]
         notifications.append(note)
     for result in run.results:
+        unknown = [p for p in result.properties if p.verdict == "unknown"]
         if result.stats.limit:
             notifications.append({"level": "warning", "message": {
                 "text": f"{result.spec}: stopped at {result.stats.limit}; properties not violated so far are unknown"}})
+        elif unknown:   # bmc and induction: no limit stopped them, their verdicts are open
+            notifications.append({"level": "warning", "message": {
+                "text": f"{result.spec}: {result.engine} left {len(unknown)} "
+                        f"propert{'y' if len(unknown) == 1 else 'ies'} unknown: "
+                        + "; ".join(f"{p.name} {p.summary}" for p in unknown)}})
     invocation: dict[str, Any] = {"executionSuccessful": run.exit_code in (0, 1),
                                   "exitCode": run.exit_code}
     if notifications:

@@ -7,14 +7,6 @@ from tabulate import tabulate
 from ..result import PropertyResult, Result, Trace
 
 
-def _verdict_cell(p: PropertyResult) -> str:
-    if p.engine != "explicit" and p.detail and p.verdict != "violated":
-        return f"{p.verdict} ({p.detail.splitlines()[0]})"  # what a symbolic verdict means: "up to depth 30"
-    if p.verdict == "unknown":
-        return "unknown"
-    return p.verdict
-
-
 def _expect_cell(p: PropertyResult) -> str:
     ok = p.as_expected
     mark = "ok" if ok else ("UNEXPECTED" if ok is False else "?")
@@ -35,7 +27,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     shown = [p for p in result.properties
              if verbose or p.kind in ("invariant", "lemma", "assertion") or p.expected or p.verdict != "holds"]
     quiet = [p.name for p in result.properties if p not in shown]
-    rows = [[p.name, p.kind, _verdict_cell(p), _expect_cell(p)] for p in shown]
+    rows = [[p.name, p.kind, p.summary, _expect_cell(p)] for p in shown]
     out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
     if quiet:
         out.append(f"also checked, no violation: {', '.join(quiet)}")
@@ -46,10 +38,10 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
             out.append(render_violation(p, verbose))
         elif p.verdict == "unknown" and p.detail and p.expected and p.engine == "explicit":
             out.append(f"{p.name}: {p.detail}")
-        elif p.verdict == "unknown" and "\n" in p.detail and (verbose or p.expected or p.kind != "builtin"):
+        elif p.explanation and (verbose or p.expected or p.kind != "builtin"):
             out.append("")   # a symbolic engine's explanation (k-induction: the counterexample to induction)
             out.append(f"-- {p.name}: {p.detail}")
-        elif p.verdict == "unknown" and "\n" in p.detail:
+        elif p.explanation:
             hidden.append(p.name)
     if hidden:
         out.append("")
@@ -60,10 +52,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     if coverage:
         out.append(render_coverage(result))
     s = result.stats
-    line = (f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, "
-            f"{s.seconds:.2f} s")
-    if result.engine in ("bmc", "induction"):   # no states are enumerated: say how deep Z3 went
-        line = f"{result.engine}: {'k up to' if result.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
+    line = result.search_summary
     if s.states and s.seconds > 0:
         line += f" ({s.states / s.seconds:,.0f} states/s)"
     out.append("")
