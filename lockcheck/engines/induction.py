@@ -97,15 +97,15 @@ class StepCase:
         for i in range(self.k + 1):
             self.solver.add(self.good(item, i))
 
-    def houdini(self, goals: list[Goal], pool: CandidateSet,
+    def houdini(self, goals: list[Goal], cands: list[Candidate],
                 judge: "Judge") -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
         """The goals the step case at this k proves together with candidate invariants (all
-        of the pool's, assumed from the start), those candidates, and a counterexample for
+        of `cands`, assumed from the start), those candidates, and a counterexample for
         each goal dropped (Houdini). Each query fixes the thread of the last step and asks
         only about what its writes can change; a drop weakens the assumptions, so every
         thread is asked again. None if Z3 ran out of time."""
         alive = list(goals)
-        active = CandidateSet(self.enc.model, pool.take_all())
+        active = CandidateSet(self.enc.model, cands)
         ctis: dict[str, Cti] = {}
         k = self.k
         groups = list(range(len(self.enc.model.threads)))
@@ -240,28 +240,36 @@ class Induction:
     def run(self) -> tuple[BoundedSearch, StepCase]:
         base = BoundedSearch(self.enc, self.explorer, self.budget, self.goals)
         step = StepCase(self.enc, self.budget)
-        pool = CandidateSet(self.program.model, candidates(self.program) if self.use_candidates else [])
+        pool = candidates(self.program) if self.use_candidates else []
         self.aux_tried = len(pool)
+        # Candidates are tried at k = 1 only, where their base case is the initial states
+        # (all of them sampled). The cheap ones first: what they prove is then a fact for
+        # the lock facts' round, which is slower and may run out of time.
+        stages = [[c for c in pool if c.stage == s] for s in sorted({c.stage for c in pool})] or [[]]
         judge = Judge(self.explorer)
         for k in range(1, self.settings.depth + 1):
             base.run(k - 1)
-            if base.searched < k - 1:
-                break
-            open_ = [g for g in self.goals if g.name not in base.found and g.name not in self.proved]
-            if not open_:
+            if base.searched < k - 1 or not self._open(base):
                 break
             step.extend()
-            outcome = step.houdini(open_, pool, judge)
-            if outcome is None:
-                break
-            kept, used, ctis = outcome
-            self.reached = k
-            self.ctis.update(ctis)
-            for item in [*kept, *used]:
-                step.prove(item)
-            self.proved.update({g.name: k for g in kept})
-            self.aux_proved += len(used)
+            for cands in (stages if k == 1 else [[]]):
+                open_ = self._open(base)
+                if not open_:
+                    return base, step
+                outcome = step.houdini(open_, cands, judge)
+                if outcome is None:
+                    return base, step
+                kept, used, ctis = outcome
+                self.reached = k
+                self.ctis.update(ctis)
+                for item in [*kept, *used]:
+                    step.prove(item)
+                self.proved.update({g.name: k for g in kept})
+                self.aux_proved += len(used)
         return base, step
+
+    def _open(self, base: BoundedSearch) -> list[Goal]:
+        return [g for g in self.goals if g.name not in base.found and g.name not in self.proved]
 
 
 def check_induction(program: Program, settings: Settings, use_candidates: bool = True) -> Result:

@@ -34,6 +34,7 @@ class Candidate:
     atom: ir.Expr
     text: str
     family: str = ""       # the same fact of every thread of one `thread NAME[K]`
+    stage: int = 0         # 1: which locks a thread may hold, tried after the others (costlier)
 
     def expr(self, model: ir.Model) -> ir.Expr:
         pc_slot = model.threads[self.thread].pc_slot
@@ -218,6 +219,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     for thread in model.threads:
         live = live_locals(model, thread)
         for pc in ir.resting_pcs(model, thread):
+            held: list[ir.Expr] = []
             if aliases is None:
                 atoms = _ref_pairs(model, live[pc])
             else:
@@ -225,14 +227,15 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 reps = {r for r in live[pc] if r not in same}
                 places = _places(model, thread, reps)
                 atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
-                atoms += _locks_held(model, thread, places)
                 atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
+                held = _locks_held(model, thread, places)
+            staged = [(a, 0) for a in atoms] + [(a, 1) for a in held]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
-            for a in atoms:
+            for a, stage in staged:
                 out.append(Candidate(start + len(out), thread.index, pc, a,
                                      f"{thread.name} at '{at}' -> {_text(model, a)}",
-                                     f"{family}@{pc}: {_shape(model, a, thread.index + 1)}"))
+                                     f"{family}@{pc}: {_shape(model, a, thread.index + 1)}", stage))
     return out
 
 
@@ -322,11 +325,6 @@ class CandidateSet:
         """The candidates and the same facts of the other threads of their thread arrays."""
         families = {c.family for c in cands if c.family}
         return cands + [c for c in self.items() if c.family in families and c not in cands]
-
-    def take_all(self) -> list[Candidate]:
-        out = self.items()
-        self.groups, self.compiled = {}, {}
-        return out
 
     def false_at(self, state: tuple) -> list[Candidate]:
         out: list[Candidate] = []
