@@ -9,7 +9,7 @@ from conftest import REPO, cli
 from lockcheck.api import Options, load_model, verify
 from lockcheck.engines.bmc import check_bmc
 from lockcheck.engines.explicit import Limits, check_explicit
-from lockcheck.engines.induction import check_induction
+from lockcheck.engines.induction import StepCase, check_induction
 from lockcheck.engines.symbolic import MAX_DEPTH, Settings
 from lockcheck.errors import Sources, SpecError
 from lockcheck.pycompile import Program, compile_model
@@ -228,6 +228,25 @@ def test_timeout_leaves_unknowns_and_exit_three():
     assert result.exit_code == 3 and "--timeout" in prop(result, "no_remove_under_writeback").detail
     code, out, err = cli("verify", "--engine", "induction", "--timeout", "0.05", str(EXT4))
     assert code == 3 and "Traceback" not in err and "stopped at --timeout 0.05" in out
+
+
+def test_a_timeout_in_the_lock_fact_round_keeps_what_the_first_round_proved(monkeypatch):
+    rounds = []
+    real = StepCase.houdini
+
+    def houdini(self, goals, cands, judge):
+        rounds.append(len(cands))
+        if len(rounds) == 2:   # Z3 runs out of time in the second round, at k = 1
+            self.budget.ran_out = True
+            return None
+        return real(self, goals, cands, judge)
+
+    monkeypatch.setattr(StepCase, "houdini", houdini)
+    result = check_induction(program_of(EXT4), Settings(depth=3, timeout=100))
+    assert len(rounds) == 2 and rounds[0] and rounds[1]   # the literals, then the lock facts
+    assert prop(result, "no_remove_under_writeback").detail == "proved (k=1)"
+    assert prop(result, "double_acquire").detail.startswith("not proved: --timeout stopped Z3 (k=1)")
+    assert result.exit_code == 3 and result.stats.limit == "--timeout 100"
 
 
 def test_a_spec_without_properties_of_its_own(spec):

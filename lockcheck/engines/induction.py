@@ -229,7 +229,8 @@ class Induction:
     ctis: dict[str, Cti] = field(default_factory=dict)
     aux_proved: int = 0
     aux_tried: int = 0
-    reached: int = 0
+    reached: int = 0        # the last k whose step case finished a Houdini round
+    trying: int = 0         # the k being tried (where a timeout stops it)
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.settings.timeout)
@@ -248,6 +249,7 @@ class Induction:
         stages = [[c for c in pool if c.stage == s] for s in sorted({c.stage for c in pool})] or [[]]
         judge = Judge(self.explorer)
         for k in range(1, self.settings.depth + 1):
+            self.trying = k
             base.run(k - 1)
             if base.searched < k - 1 or not self._open(base):
                 break
@@ -312,7 +314,7 @@ def _outcomes(run: Induction, base: BoundedSearch) -> dict[str, Outcome]:
 
 def _not_proved(run: Induction, name: str) -> str:
     if run.budget.stopped:
-        head = f"not proved: {run.budget.why()} (k={run.reached + 1})"
+        head = f"not proved: {run.budget.why()} (k={max(run.trying, 1)})"
     else:
         head = f"not proved by k-induction up to k={run.reached}"
     cti = run.ctis.get(name)
