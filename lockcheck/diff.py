@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .api import Options, verify_lock_order
+from .api import Options, load_model, verify_lock_order
 from .engines.explicit import LocalLoopError
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .result import LockOrderEdge, PropertyResult, Result
@@ -119,6 +119,31 @@ def _check(path: str, options: Options) -> Side:
     return side
 
 
+def _inputs(path: Path, options: Options, root: Path) -> dict[str, str] | None:
+    """The text of every file a spec reads (itself and its imports, the bundled models
+    too), keyed by path below `root` (absolute outside it); None if it does not load."""
+    sources = Sources()
+    try:
+        load_model(str(path), options, sources)
+    except (SpecError, LocalLoopError, RecursionError):
+        return None
+    out: dict[str, str] = {}
+    for name, source in sources.files.items():
+        full = Path(name).resolve()
+        out[full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)] = source.text
+    return out
+
+
+def _check_both(old: Path, new: Path, shown: str, roots: tuple[Path, Path],
+                options: tuple[Options, Options]) -> tuple[Side, Side]:
+    """Both versions of a spec. When they read the same files with the same text (a spec
+    the change did not touch), the old verdicts are the new ones: it is explored once."""
+    new_side = _check(shown, options[1])
+    if new_side.error or _inputs(old, options[0], roots[0]) != _inputs(new, options[1], roots[1]):
+        return _check(str(old), options[0]), new_side
+    return Side(str(old), new_side.result, list(new_side.edges)), new_side
+
+
 def is_spec(path: Path) -> bool:
     """A .lk file with at least one thread (a model file has none and is not checked alone)."""
     try:
@@ -214,9 +239,14 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
         if not pairs:
             raise DiffError(f"no specs (.lk files with a thread) under {old} or {new}")
     specs = []
+    roots = (old_root if old_root.is_dir() else old_root.parent).resolve(), \
+        (new_root if new_root.is_dir() else new_root.parent).resolve()
     for name, (o, n) in pairs.items():
-        old_side = _check(str(o), old_options or options) if o is not None else None
-        new_side = _check(str(n), options) if n is not None else None
+        if o is not None and n is not None:
+            old_side, new_side = _check_both(o, n, str(n), roots, (old_options or options, options))
+        else:
+            old_side = _check(str(o), old_options or options) if o is not None else None
+            new_side = _check(str(n), options) if n is not None else None
         specs.append(compare(name, old_side, new_side))
     return DiffReport(old, new, specs)
 
@@ -294,11 +324,12 @@ def diff_rev(rev: str, paths: list[str], options: Options, cwd: str = ".") -> Di
         specs = []
         for rel in sorted(set(old_specs) | set(new_specs)):
             o, n = old_specs.get(rel), new_specs.get(rel)
-            old_side = _check(str(o), old_options) if o is not None else None
-            new_side = None
-            if n is not None:
-                shown = n.relative_to(here) if n.is_relative_to(here) else n
-                new_side = _check(str(shown), new_options)
+            shown = "" if n is None else str(n.relative_to(here) if n.is_relative_to(here) else n)
+            if o is not None and n is not None:
+                old_side, new_side = _check_both(o, n, shown, (old_top.resolve(), top), (old_options, new_options))
+            else:
+                old_side = _check(str(o), old_options) if o is not None else None
+                new_side = _check(shown, new_options) if n is not None else None
             specs.append(compare(rel, old_side, new_side))
     return DiffReport(f"{rev} ({commit[:12]})", "working tree", specs)
 

@@ -98,8 +98,14 @@ def test_diff_rev_on_a_commit_that_breaks_a_spec(tmp_path, monkeypatch):
     (repo / "specs" / "mini.lk").write_text(BROKEN)
     _git(repo, "commit", "-qam", "break mini")
     monkeypatch.chdir(repo)
+    import lockcheck.diff
+    checked = []
+    real_check = lockcheck.diff._check
+    monkeypatch.setattr(lockcheck.diff, "_check", lambda path, options: checked.append(path) or real_check(path, options))
     code, out, err = cli("diff", "--rev", "HEAD~1")
     assert code == 1, out + err
+    # ext4.lk and the models it imports are the same at HEAD~1: explored once, not twice
+    assert sorted(p.rsplit("/", 1)[-1] for p in checked) == ["ext4.lk", "mini.lk", "mini.lk"]
     lines = out.splitlines()
     assert lines[0].startswith("lockcheck diff HEAD~1 (") and "2 specs, 1 changed, 1 property BROKEN" in lines[0]
     assert "specs/mini.lk:" in lines
@@ -113,3 +119,27 @@ def test_diff_rev_on_a_commit_that_breaks_a_spec(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("diff", "--rev", "HEAD")
     assert code == 2 and "git" in err
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_rev_checks_again_a_spec_whose_model_changed(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    (repo / "models").mkdir()
+    (repo / "models" / "helper.lk").write_text("proc set_a() { a = true; }\n")
+    (repo / "specs" / "uses.lk").write_text('import "helper.lk";\nbool a = false;\nthread t { set_a(); }\n'
+                                            "invariant no_a: !a;\nexpect violation no_a;\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    (repo / "models" / "helper.lk").write_text("proc set_a() { skip; }\n")   # the spec's text is unchanged
+    _git(repo, "commit", "-qam", "helper no longer sets a")
+    monkeypatch.chdir(repo)
+    import lockcheck.diff
+    checked = []
+    real_check = lockcheck.diff._check
+    monkeypatch.setattr(lockcheck.diff, "_check", lambda path, options: checked.append(path) or real_check(path, options))
+    code, out, _ = cli("diff", "--rev", "HEAD~1")
+    assert len(checked) == 2 and "1 changed" in out
+    assert "no_a" in out and "holds now" in out
+
