@@ -115,6 +115,7 @@ class ThreadCoverage:
     thread: str
     statements: int                          # statements the thread has (shown ones)
     unreached: tuple[tuple[str, Span], ...]  # (statement as written, where)
+    unused: tuple[tuple[str, Span], ...] = ()  # never ran and cannot: the spec's constants rule them out
 
 
 @dataclass

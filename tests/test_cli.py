@@ -1,4 +1,5 @@
 """The CLI end to end on specs/: verdicts, exit codes, the trace a reviewer reads."""
+import json
 import re
 
 import pytest
@@ -117,8 +118,10 @@ def test_fingerprints_mode_gives_the_same_report(name):
 
 
 def test_coverage_lists_statements_that_never_ran(spec):
+    # u writes flag, but never true: x = 2 could run as far as the code goes, and never does
     path = spec("bool flag = false; int[0..2] x = 0;\n"
-                "thread t {\n    if (flag) {\n        x = 2;\n    }\n    x = 1;\n}\n")
+                "thread t {\n    if (flag) {\n        x = 2;\n    }\n    x = 1;\n}\n"
+                "thread u { flag = false; }\n")
     code, out, err = cli("verify", path)
     assert code == 0
     assert "warning: t: 1 of 3 statements never ran: x = 2" in out
@@ -126,6 +129,23 @@ def test_coverage_lists_statements_that_never_ran(spec):
     assert "statements that never ran:" in out and ":4" in out
     code, out, err = cli("verify", "--fail-on-uncovered", path)
     assert code == 1
+
+
+def test_statements_the_spec_cannot_run_are_not_a_coverage_warning(spec):
+    # `quiet` is passed as the constant false and `mode` is never written: both ifs are
+    # decided before any interleaving, so their bodies are unused, not unreached
+    path = spec("bool mode = false; int[0..3] x = 0;\n"
+                "proc work(bool quiet) {\n    if (!quiet) {\n        x = 1;\n    } else {\n        x = 2;\n    }\n"
+                "    if (mode) {\n        x = 3;\n    }\n}\n"
+                "thread t { work(false); }\n")
+    code, out, _ = cli("verify", "--fail-on-uncovered", path)
+    assert code == 0 and "never ran" not in out
+    code, out, _ = cli("verify", "--coverage", path)
+    unused = out[out.index("statements this spec cannot run"):]
+    assert "x = 2" in unused and "x = 3" in unused and "x = 1" not in unused
+    doc = json.loads(cli("verify", "--format", "json", path)[1])
+    (cov,) = doc["specs"][0]["coverage"]
+    assert cov["unreached"] == [] and sorted(u["statement"] for u in cov["unused"]) == ["work: x = 2", "work: x = 3"]
 
 
 def test_progress_line_on_request():

@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..ir import FATAL_CHECKS as FATAL
 from ..ir import Model, Thread
+from ..deadcode import dead_edges
 from ..pycompile import CheckKey, Program
 from ..result import Result, Stats, ThreadCoverage
 from ..source import Span
@@ -447,22 +448,28 @@ class Explorer:
 
 def coverage(program: Program) -> list[ThreadCoverage]:
     """Per thread (instances of a thread array together), the statements no step ran.
-    A statement counts as run if it ran at any of its call sites or on any branch."""
+    A statement counts as run if it ran at any of its call sites or on any branch; one that
+    no run can reach (deadcode.py: behind a condition the spec's constant arguments decide)
+    is listed apart, as unused."""
     model = program.model
-    groups: dict[str, dict[tuple[str, int, int], tuple[str, Span, bool]]] = {}
+    dead = dead_edges(model)
+    groups: dict[str, dict[tuple[str, int, int], tuple[str, Span, bool, bool]]] = {}
     for edge in model.edges:
         if not edge.shown or edge.thread >= len(model.threads):
             continue
         group = model.threads[edge.thread].name.split("[")[0]
         where = (edge.span.path, edge.span.line, edge.span.column)
         text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
-        ran = bool(program.coverage[edge.id])
+        ran, unusable = bool(program.coverage[edge.id]), edge.id in dead
         known = groups.setdefault(group, {}).get(where)
-        groups[group][where] = (text, edge.span, ran or (known is not None and known[2]))
+        if known is not None:
+            ran, unusable = ran or known[2], unusable and known[3]
+        groups[group][where] = (text, edge.span, ran, unusable)
     out = []
     for group, statements in groups.items():
-        unreached = tuple((text, span) for text, span, ran in statements.values() if not ran)
-        out.append(ThreadCoverage(group, len(statements), unreached))
+        unreached = tuple((text, span) for text, span, ran, unusable in statements.values() if not ran and not unusable)
+        unused = tuple((text, span) for text, span, ran, unusable in statements.values() if not ran and unusable)
+        out.append(ThreadCoverage(group, len(statements), unreached, unused))
     return out
 
 

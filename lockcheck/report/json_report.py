@@ -162,7 +162,8 @@ def result_json(result: Result) -> dict[str, Any]:
         "properties": [property_json(p, result.spec) for p in result.properties],
         "warnings": list(result.warnings),
         "coverage": [{"thread": c.thread, "statements": c.statements,
-                      "unreached": [{"statement": text, "location": span_json(span)} for text, span in c.unreached]}
+                      "unreached": [{"statement": text, "location": span_json(span)} for text, span in c.unreached],
+                      "unused": [{"statement": text, "location": span_json(span)} for text, span in c.unused]}
                      for c in result.coverage],
     }
 
@@ -254,7 +255,8 @@ SCHEMA: dict[str, Any] = {
             "warnings": {"type": "array", "items": _STR},
             "coverage": {"type": "array", "items": _obj({
                 "thread": _STR, "statements": {"type": "integer", "minimum": 0},
-                "unreached": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})}})},
+                "unreached": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})},
+                "unused": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})}})},
         })},
         "errors": {"type": "array", "items": _obj({"path": _STR, "message": _STR, "location": _LOCATION})},
     }),

@@ -19,6 +19,11 @@ def render_coverage(result: Result) -> str:
         lines.append(f"  {cov.thread}: {len(cov.unreached)} of {cov.statements}")
         for text, span in cov.unreached:
             lines.append(f"    {span.short:<24} {text}")
+    unused = [(cov.thread, text, span) for cov in result.coverage for text, span in cov.unused]
+    if unused:
+        lines.append("statements this spec cannot run (its constant arguments and never-written fields rule them out):")
+        for thread, text, span in unused:
+            lines.append(f"  {thread}: {span.short:<24} {text}")
     return "\n".join(lines)
 
 
