@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 
@@ -84,3 +85,11 @@ def specs(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         lines.append(f"invariant p1: {draw(_cond(shape))} || {draw(_cond(shape))};")
     return "\n".join(lines) + "\n"
+
+
+def random_spec_settings(examples: int):
+    """Hypothesis settings for a test over random specs: reproducible, no deadline (a spec
+    may take a while to check), and quiet about a tmp_path fixture reused across examples."""
+    return settings(max_examples=examples, derandomize=True, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large])

@@ -4,7 +4,7 @@ statements that constant arguments rule out."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
@@ -12,7 +12,7 @@ from lockcheck.deadcode import dead_edges
 from lockcheck.engines.explicit import Limits, check_explicit
 from lockcheck.errors import Sources
 from lockcheck.pycompile import compile_model
-from random_specs import specs as random_specs
+from random_specs import random_spec_settings, specs as random_specs
 from test_engines_agree import TEST_MODELS
 
 
@@ -43,9 +43,7 @@ def test_no_test_model_runs_a_dead_statement(spec, name):
     assert_never_ran(spec(TEST_MODELS[name]))
 
 
-@settings(max_examples=100, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+@random_spec_settings(100)
 @given(text=random_specs())
 def test_no_random_spec_runs_a_dead_statement(tmp_path, text):
     path = tmp_path / "random.lk"

@@ -7,7 +7,7 @@ test files, and on a few hundred random specs (tests/random_specs.py)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
@@ -18,7 +18,7 @@ from lockcheck.engines.symbolic import Settings
 from lockcheck.errors import Sources
 from lockcheck.pycompile import Program, compile_model
 from lockcheck.result import Result
-from random_specs import specs as random_specs
+from random_specs import random_spec_settings, specs as random_specs
 
 MIN_DEPTH = 3
 SPEC_DEPTH_CAP = 21     # bmc on a spec: as deep as its violations go, up to this
@@ -128,9 +128,7 @@ def test_test_models_agree(spec, name):
 
 # ---- random specs --------------------------------------------------------------------------
 
-@settings(max_examples=RANDOM_EXAMPLES, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+@random_spec_settings(RANDOM_EXAMPLES)
 @given(text=random_specs())
 def test_random_specs_agree(tmp_path, text):
     path = tmp_path / "random.lk"
