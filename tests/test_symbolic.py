@@ -261,9 +261,11 @@ def test_a_spec_without_properties_of_its_own(spec):
 
 def test_auto_says_which_engine_answered():
     result = verify(str(EXT4), Options(engine="auto", max_states=50, depth=1), Sources())
-    assert result.engine == "induction"
+    assert result.engine == "explicit+induction"
     assert any("explicit engine stopped" in w for w in result.warnings)
-    assert prop(result, "no_remove_under_writeback").verdict == "holds"
+    p = prop(result, "no_remove_under_writeback")
+    assert p.verdict == "holds" and p.engine == "induction"
+    assert result.stats.states >= 50 and result.search_summary.startswith(f"{result.stats.states} states")
     result = verify(str(EXT4), Options(engine="auto"), Sources())
     assert result.engine == "explicit" and result.exit_code == 0
 

@@ -396,8 +396,9 @@ def merge_auto(explicit: Result, symbolic: Result) -> Result:
     traces), the symbolic engine's for the properties a limit left unknown."""
     theirs = {p.name: p for p in symbolic.properties}
     merged = [theirs.get(p.name, p) if p.verdict == "unknown" else p for p in explicit.properties]
-    answered = sorted({p.engine for p in merged})
     warnings = [f"the explicit engine stopped at {explicit.stats.limit}; {symbolic.engine} answered for the "
                 "properties it left unknown"] + explicit.warnings + symbolic.warnings
-    stats = replace(explicit.stats, limit=symbolic.stats.limit)
-    return Result(explicit.spec, "+".join(answered), merged, stats, warnings)
+    # the states are the explicit engine's; the time is both engines'
+    stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
+                    limit=symbolic.stats.limit)
+    return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)

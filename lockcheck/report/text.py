@@ -58,7 +58,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
         out.append(render_coverage(result))
     s = result.stats
     line = result.search_summary
-    if s.states and s.seconds > 0:
+    if s.states and s.seconds > 0 and result.engine == "explicit":   # auto's time includes Z3's
         line += f" ({s.states / s.seconds:,.0f} states/s)"
     out.append("")
     out.append(line)
