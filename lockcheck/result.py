@@ -52,6 +52,17 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class InductionCounterexample:
+    """Why k-induction did not prove a property: k steps from a state where every assumed
+    property holds (it need not be reachable) to one where this property breaks."""
+
+    k: int
+    start: tuple[ThreadState, ...]           # where each thread stands in the first state
+    values: tuple[tuple[str, str], ...]      # every global in the first state
+    trace: Trace                             # the steps, and the state they end in
+
+
+@dataclass(frozen=True)
 class LockOrderEdge:
     held: str
     acquired: str
@@ -72,6 +83,7 @@ class PropertyResult:
     engine: str = "explicit"
     detail: str = ""         # e.g. "no violation up to depth 20", "proved (k=3)"
     cycle: tuple[LockOrderEdge, ...] = ()
+    cti: InductionCounterexample | None = None   # induction's unknown: the same as the detail's text
 
     @property
     def summary(self) -> str:

@@ -98,6 +98,22 @@ def test_json_itf_follows_the_race():
     assert step["changes"] == [{"name": "pages[0].locked", "old": "free", "new": "held by flusher", "local": False}]
 
 
+def test_json_has_each_counterexample_to_induction_as_data():
+    code, out, _ = cli("verify", "--engine", "induction", "--depth", "1", "--format", "json",
+                       str(REPO / "specs" / "ext4.lk"))
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    props = {p["name"]: p for p in doc["specs"][0]["properties"]}
+    assert props["no_remove_under_writeback"]["counterexample_to_induction"] is None   # proved
+    cti = props["deadlock"]["counterexample_to_induction"]
+    assert cti["k"] == 1 and cti["ending"] == "and then no thread can move"
+    assert [t["thread"] for t in cti["start"]] == ["truncate", "flusher", "bio_end[0]", "bio_end[1]"]
+    assert {v["name"] for v in cti["values"]} >= {"writeback_done", "pages[0].writeback", "pages[1].in_cache"}
+    assert sum(1 for s in cti["steps"] if s["number"] is not None) == 1
+    # the same counterexample as the text in the detail
+    assert props["deadlock"]["detail"].splitlines()[1].startswith("counterexample to induction: 1 step(s)")
+
+
 def test_json_covers_several_specs_and_errors(tmp_path):
     bad = tmp_path / "bad.lk"
     bad.write_text("thread t { x = ; }\n")

@@ -16,7 +16,7 @@ import z3
 
 from .. import ir
 from ..pycompile import Program, compile_expr
-from ..result import Result, Stats
+from ..result import InductionCounterexample, Result, Stats, Trace
 from ..smt import to_z3
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
 from .encoding import Encoder, fast_and, fast_or
@@ -308,25 +308,28 @@ def _outcomes(run: Induction, base: BoundedSearch) -> dict[str, Outcome]:
         elif name not in goal_names:
             out[name] = Outcome("holds", "no step of the spec can fail it", "induction")
         else:
-            out[name] = Outcome("unknown", _not_proved(run, name), "induction")
+            detail, cti = _not_proved(run, name)
+            out[name] = Outcome("unknown", detail, "induction", cti)
     return out
 
 
-def _not_proved(run: Induction, name: str) -> str:
+def _not_proved(run: Induction, name: str) -> tuple[str, InductionCounterexample | None]:
     if run.budget.stopped:
         head = f"not proved: {run.budget.why()} (k={max(run.trying, 1)})"
     else:
         head = f"not proved by k-induction up to k={run.reached}"
     cti = run.ctis.get(name)
     if cti is None:
-        return head
+        return head, None
     goal = next(g for g in run.goals if g.name == name)
-    return head + "\n" + render_cti(run.builder, run.explorer, goal, cti)
+    text, shown = render_cti(run.builder, run.explorer, goal, cti)
+    return head + "\n" + text, shown
 
 
-def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) -> str:
-    """The counterexample to induction as text: the first state in full, each step with what
-    it changes, and how the property breaks at the end."""
+def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal,
+               cti: Cti) -> tuple[str, InductionCounterexample]:
+    """The counterexample to induction as text (the first state in full, each step with
+    what it changes, and how the property breaks at the end) and as data for the reports."""
     model = builder.model
     lines = [f"counterexample to induction: {cti.k} step(s) from a state where every assumed property holds "
              "(it need not be reachable); a lemma that rules out this first state would help:"]
@@ -337,7 +340,7 @@ def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) 
             path = path_for(explorer, goal, list(cti.states), list(cti.edges))
         except AssertionError:
             pass
-    steps, _, failed = builder.replay(path)
+    steps, end, failed = builder.replay(path)
     for st in steps:
         if st.number is None and not st.changes and not st.failed:
             continue
@@ -350,7 +353,13 @@ def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal, cti: Cti) 
                      "  and then no thread can move")
     elif goal.form == "nesting":
         lines.append("  and then a step takes a lock while its thread holds another")
-    return "\n".join(lines)
+    start = cti.states[0]
+    values = tuple((slot.name, format_value(model, i, start[i])) for i, slot in enumerate(model.slots)
+                   if slot.thread < 0 and slot.visible and slot.kind != "rw_reader")
+    ending = lines[-1].strip() if goal.form != "step" else failed
+    shown = InductionCounterexample(cti.k, builder.final_state(start), values,
+                                    Trace(tuple(steps), builder.final_state(end), ending))
+    return "\n".join(lines), shown
 
 
 def describe(model: ir.Model, state: tuple) -> list[str]:

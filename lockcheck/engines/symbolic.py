@@ -13,7 +13,7 @@ import z3
 from ..errors import SpecError
 from ..ir import FATAL_CHECKS
 from ..pycompile import CheckKey, Program
-from ..result import PropertyResult, Result
+from ..result import InductionCounterexample, PropertyResult, Result
 from ..smt import to_z3
 from .encoding import Encoder, Expansion, StepShape, concrete
 from .explicit import Exploration, Explorer, Limits, Violation
@@ -245,6 +245,7 @@ class Outcome:
     verdict: str
     detail: str
     engine: str
+    cti: InductionCounterexample | None = None
 
 
 def property_results(builder: TraceBuilder, violations: dict[str, Path], lock_edges: list[LockWitness],
@@ -264,6 +265,7 @@ def property_results(builder: TraceBuilder, violations: dict[str, Path], lock_ed
             continue
         outcome = others.get(r.name, Outcome("unknown", "not checked by this engine", engine))
         r.verdict, r.detail, r.engine = outcome.verdict, outcome.detail, outcome.engine  # type: ignore[assignment]
+        r.cti = outcome.cti
     return results
 
 

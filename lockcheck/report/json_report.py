@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import Change, PropertyResult, Result, Trace
+from ..result import Change, InductionCounterexample, PropertyResult, Result, ThreadState, Trace
 from ..source import Span
 
 FORMAT = "lockcheck-result"
@@ -126,20 +126,37 @@ def _change(c: Change) -> dict[str, Any]:
     return {"name": c.name, "old": c.old, "new": c.new, "local": c.local}
 
 
-def trace_json(trace: Trace, spec: str, prop: str) -> dict[str, Any]:
+def _steps_json(trace: Trace) -> list[dict[str, Any]]:
     breaking = breaking_steps(trace)
+    return [{"number": s.number, "thread": s.thread, "statement": s.text, "branch": s.branch,
+             "location": span_json(s.span), "changes": [_change(c) for c in s.changes],
+             "failed": s.failed, "local": s.local, "breaking": i in breaking}
+            for i, s in enumerate(trace.steps)]
+
+
+def _threads_json(threads: tuple[ThreadState, ...]) -> list[dict[str, Any]]:
+    return [{"thread": t.thread, "status": t.status, "at": t.at, "location": span_json(t.span),
+             "holds": list(t.holds)} for t in threads]
+
+
+def _values_json(values: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"name": n, "value": v} for n, v in values]
+
+
+def trace_json(trace: Trace, spec: str, prop: str) -> dict[str, Any]:
     return {
         "length": trace.length,
         "summary": trace.summary,
-        "steps": [{"number": s.number, "thread": s.thread, "statement": s.text, "branch": s.branch,
-                   "location": span_json(s.span), "changes": [_change(c) for c in s.changes],
-                   "failed": s.failed, "local": s.local, "breaking": i in breaking}
-                  for i, s in enumerate(trace.steps)],
-        "final": [{"thread": t.thread, "status": t.status, "at": t.at, "location": span_json(t.span),
-                   "holds": list(t.holds)} for t in trace.final],
-        "values": [{"name": n, "value": v} for n, v in trace.values],
+        "steps": _steps_json(trace),
+        "final": _threads_json(trace.final),
+        "values": _values_json(trace.values),
         "itf": itf_trace(trace, spec, prop),
     }
+
+
+def cti_json(cti: InductionCounterexample) -> dict[str, Any]:
+    return {"k": cti.k, "start": _threads_json(cti.start), "values": _values_json(cti.values),
+            "steps": _steps_json(cti.trace), "final": _threads_json(cti.trace.final), "ending": cti.trace.summary}
 
 
 def property_json(p: PropertyResult, spec: str) -> dict[str, Any]:
@@ -150,6 +167,7 @@ def property_json(p: PropertyResult, spec: str) -> dict[str, Any]:
         "cycle": [{"held": e.held, "acquired": e.acquired, "thread": e.thread, "location": span_json(e.span)}
                   for e in p.cycle],
         "trace": trace_json(p.trace, spec, p.name) if p.trace is not None else None,
+        "counterexample_to_induction": cti_json(p.cti) if p.cti is not None else None,
     }
 
 
@@ -202,19 +220,26 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 _ITF_VALUE = {"anyOf": [{"type": "boolean"}, {"type": "integer"}, {"type": "string"},
                         _obj({"#bigint": {"type": "string", "pattern": "^-?[0-9]+$"}})]}
 
+_STEPS = {"type": "array", "items": _obj({
+    "number": {"type": ["integer", "null"], "minimum": 1}, "thread": _STR, "statement": _STR, "branch": _STR,
+    "location": _LOCATION,
+    "changes": {"type": "array", "items": _obj({"name": _STR, "old": _STR, "new": _STR,
+                                                "local": {"type": "boolean"}})},
+    "failed": _STR, "local": {"type": "boolean"}, "breaking": {"type": "boolean"}})}
+_THREADS = {"type": "array", "items": _obj({
+    "thread": _STR, "status": {"enum": ["finished", "blocked", "ready"]}, "at": _STR, "location": _LOCATION,
+    "holds": {"type": "array", "items": _STR}})}
+_VALUES = {"type": "array", "items": _obj({"name": _STR, "value": _STR})}
+
+_CTI = _obj({"k": {"type": "integer", "minimum": 1}, "start": _THREADS, "values": _VALUES, "steps": _STEPS,
+             "final": _THREADS, "ending": _STR})
+
 _TRACE = _obj({
     "length": {"type": "integer", "minimum": 0},
     "summary": _STR,
-    "steps": {"type": "array", "items": _obj({
-        "number": {"type": ["integer", "null"], "minimum": 1}, "thread": _STR, "statement": _STR, "branch": _STR,
-        "location": _LOCATION,
-        "changes": {"type": "array", "items": _obj({"name": _STR, "old": _STR, "new": _STR,
-                                                    "local": {"type": "boolean"}})},
-        "failed": _STR, "local": {"type": "boolean"}, "breaking": {"type": "boolean"}})},
-    "final": {"type": "array", "items": _obj({
-        "thread": _STR, "status": {"enum": ["finished", "blocked", "ready"]}, "at": _STR, "location": _LOCATION,
-        "holds": {"type": "array", "items": _STR}})},
-    "values": {"type": "array", "items": _obj({"name": _STR, "value": _STR})},
+    "steps": _STEPS,
+    "final": _THREADS,
+    "values": _VALUES,
     "itf": {"type": "object", "required": ["#meta", "vars", "states"],
             "properties": {"#meta": {"type": "object"}, "vars": {"type": "array", "items": _STR},
                            "states": {"type": "array", "minItems": 1, "items": {
@@ -233,6 +258,7 @@ _PROPERTY = _obj({
     "cycle": {"type": "array", "items": _obj({"held": _STR, "acquired": _STR, "thread": _STR,
                                               "location": _LOCATION})},
     "trace": {"anyOf": [{"type": "null"}, _TRACE]},
+    "counterexample_to_induction": {"anyOf": [{"type": "null"}, _CTI]},
 })
 
 SCHEMA: dict[str, Any] = {
