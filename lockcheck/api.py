@@ -28,6 +28,7 @@ class Options:
     engine: str = "explicit"        # explicit | bmc | induction | auto
     depth: int | None = None        # for bmc and induction (their defaults when None)
     timeout: float | None = None    # seconds of Z3 time for bmc and induction
+    more_candidates: bool = False   # induction: the costlier candidate shapes too
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -60,7 +61,8 @@ def _symbolic(program: Program, options: Options) -> Result:
 
     if options.engine == "bmc":
         return check_bmc(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
-    return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout))
+    return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,
+                                             options.more_candidates))
 
 
 def verify_lock_order(path: str, options: Options, sources: Sources,

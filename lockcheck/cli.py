@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--depth", type=_positive, default=None,
                    help="steps for bmc (default 30) or the largest k for induction (default 4)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="bound on Z3's time")
+    v.add_argument("--more-candidates", action="store_true",
+                   help="induction: also try the costlier shapes of candidate invariants (proves more, slower)")
     v.add_argument("--coverage", action="store_true", help="list every statement that never ran")
     v.add_argument("--fail-on-uncovered", action="store_true",
                    help="exit 1 when some statement never ran (a racy path that never runs passes vacuously)")
@@ -209,7 +211,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
                           max_depth=getattr(args, "max_depth", 1_000_000),
                           fingerprints=getattr(args, "fingerprints", False),
                           engine=getattr(args, "engine", "explicit"), depth=getattr(args, "depth", None),
-                          timeout=getattr(args, "timeout", None))
+                          timeout=getattr(args, "timeout", None),
+                          more_candidates=getattr(args, "more_candidates", False))
         files = _spec_files(args.specs)
     except SpecError as err:
         print(format_diagnostic(err.diagnostic, sources), file=stderr)

@@ -76,7 +76,7 @@ def cross_check(path: str, depth_cap: int | None = None, induction_depth: int = 
     depth = max([n for n in lengths if depth_cap is None or n <= depth_cap] + [MIN_DEPTH])
     assert_bmc_agrees(explicit, check_bmc(program, Settings(depth)), depth)
     if induction:
-        assert_induction_sound(explicit, check_induction(program, Settings(induction_depth)))
+        assert_induction_sound(explicit, check_induction(program, Settings(induction_depth, more_candidates=True)))
 
 
 # ---- specs/ -------------------------------------------------------------------------------

@@ -142,6 +142,19 @@ def test_lock_facts_prove_the_lock_checks_of_ext4():
         assert prop(result, name).verdict == "holds", (name, prop(result, name).detail)
 
 
+def test_more_candidates_prove_the_io_assertion_of_ext4():
+    # the I/O completion's assertion needs what the flusher has not reached yet, that a loop
+    # index and its page agree, and the await bio_end passed: the costlier shapes
+    for pages in (2, 4):
+        program = program_of(EXT4, NPAGES=pages)
+        assert prop(check_induction(program, Settings(depth=1)), "io_on_cached_page").verdict == "unknown"
+        more = check_induction(program, Settings(depth=1, more_candidates=True))
+        assert prop(more, "io_on_cached_page").detail == "proved (k=1)", pages
+        assert prop(more, "assertion").verdict == "holds"
+    code, out, _ = cli("verify", "--engine", "induction", "--more-candidates", "--depth", "1", str(EXT4))
+    assert "io_on_cached_page               assertion  holds (proved (k=1))" in out
+
+
 def test_a_counterexample_to_induction_starts_where_threads_can_rest():
     # not at a node number lowering left unused, which no step leaves (an endless "deadlock")
     result = check_induction(program_of(EXT4), Settings(depth=1))
@@ -234,12 +247,12 @@ def test_a_timeout_in_the_lock_fact_round_keeps_what_the_first_round_proved(monk
     rounds = []
     real = StepCase.houdini
 
-    def houdini(self, goals, cands, judge):
+    def houdini(self, goals, cands, judge, **kwargs):
         rounds.append(len(cands))
         if len(rounds) == 2:   # Z3 runs out of time in the second round, at k = 1
             self.budget.ran_out = True
             return None
-        return real(self, goals, cands, judge)
+        return real(self, goals, cands, judge, **kwargs)
 
     monkeypatch.setattr(StepCase, "houdini", houdini)
     result = check_induction(program_of(EXT4), Settings(depth=3, timeout=100))

@@ -97,15 +97,15 @@ class StepCase:
         for i in range(self.k + 1):
             self.solver.add(self.good(item, i))
 
-    def houdini(self, goals: list[Goal], cands: list[Candidate],
-                judge: "Judge") -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
+    def houdini(self, goals: list[Goal], cands: list[Candidate], judge: "Judge",
+                by_family: bool = True) -> tuple[list[Goal], list[Candidate], dict[str, Cti]] | None:
         """The goals the step case at this k proves together with candidate invariants (all
         of `cands`, assumed from the start), those candidates, and a counterexample for
         each goal dropped (Houdini). Each query fixes the thread of the last step and asks
         only about what its writes can change; a drop weakens the assumptions, so every
         thread is asked again. None if Z3 ran out of time."""
         alive = list(goals)
-        active = CandidateSet(self.enc.model, cands)
+        active = CandidateSet(self.enc.model, cands, by_family)
         ctis: dict[str, Cti] = {}
         k = self.k
         groups = list(range(len(self.enc.model.threads)))
@@ -241,12 +241,18 @@ class Induction:
     def run(self) -> tuple[BoundedSearch, StepCase]:
         base = BoundedSearch(self.enc, self.explorer, self.budget, self.goals)
         step = StepCase(self.enc, self.budget)
-        pool = candidates(self.program) if self.use_candidates else []
+        more = self.settings.more_candidates
+        pool = candidates(self.program, more=more) if self.use_candidates else []
         self.aux_tried = len(pool)
         # Candidates are tried at k = 1 only, where their base case is the initial states
         # (all of them sampled). The cheap ones first: what they prove is then a fact for
-        # the lock facts' round, which is slower and may run out of time.
-        stages = [[c for c in pool if c.stage == s] for s in sorted({c.stage for c in pool})] or [[]]
+        # the lock facts' round, which is slower and may run out of time; with
+        # --more-candidates a third round brings the costlier shapes, and the literals
+        # dropped before, which may hold together with them.
+        rounds = [[c for c in pool if c.stage == 0], [c for c in pool if c.stage == 1]]
+        if more:
+            rounds.append([c for c in pool if c.stage in (0, 2)])
+        rounds = [r for r in rounds if r] or [[]]
         judge = Judge(self.explorer)
         for k in range(1, self.settings.depth + 1):
             self.trying = k
@@ -254,11 +260,14 @@ class Induction:
             if base.searched < k - 1 or not self._open(base):
                 break
             step.extend()
-            for cands in (stages if k == 1 else [[]]):
+            for cands in (rounds if k == 1 else [[]]):
                 open_ = self._open(base)
                 if not open_:
                     return base, step
-                outcome = step.houdini(open_, cands, judge)
+                # the third round drops a fact thread by thread: the threads of an array are
+                # not symmetric to the flusher that visits their pages in order
+                outcome = step.houdini(open_, [c for c in cands if c not in step.proved], judge,
+                                       by_family=all(c.stage < 2 for c in cands))
                 if outcome is None:
                     return base, step
                 kept, used, ctis = outcome

@@ -34,7 +34,7 @@ class Candidate:
     atom: ir.Expr
     text: str
     family: str = ""       # the same fact of every thread of one `thread NAME[K]`
-    stage: int = 0         # 1: which locks a thread may hold, tried after the others (costlier)
+    stage: int = 0         # its round, cheap first: 1 the locks a thread may hold, 2 --more-candidates
 
     def expr(self, model: ir.Model) -> ir.Expr:
         pc_slot = model.threads[self.thread].pc_slot
@@ -169,6 +169,85 @@ def _atoms(model: ir.Model, place: Place, me: int) -> list[ir.Expr]:
     return []
 
 
+def _field(model: ir.Model, slot: int) -> str:
+    return model.slots[slot].name.split(".", 1)[-1]
+
+
+def _tested_fields(model: ir.Model, thread: ir.Thread) -> set[str]:
+    """The fields a thread's guards and checks read (`await p.io_pending`, `assert p.in_cache`)."""
+    out: set[str] = set()
+    for edge in model.edges:
+        if edge.thread == thread.index:
+            for e in [c.cond for c in edge.checks] + ([edge.guard] if edge.guard is not None else []):
+                out |= {_field(model, s) for s in ir.slots_read(e) if model.slots[s].thread < 0}
+    return out
+
+
+def _implications(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
+    """`a -> b` for two literals over fields the thread tests of one object a live reference
+    names (`p.io_pending -> p.writeback`)."""
+    tested = _tested_fields(model, thread)
+    by_ref: dict[int, list[Place]] = {}
+    for p in places:
+        refs = ir.slots_read(p.addr)
+        if (not isinstance(p.addr, ir.Lit) and p.sort == "bool" and len(refs) == 1
+                and _field(model, p.candidates[0]) in tested):
+            by_ref.setdefault(next(iter(refs)), []).append(p)
+    out: list[ir.Expr] = []
+    for group in by_ref.values():
+        for i, x in enumerate(group):
+            for y in group[i + 1:]:
+                for a in (x.read(), ir.negate(x.read())):
+                    for b in (y.read(), ir.negate(y.read())):
+                        out.append(ir.implies(a, b))
+    return out
+
+
+def _ranges(model: ir.Model, live: set[int]) -> list[ir.Expr]:
+    """What holds of every object of an array before, or after, the one a live reference
+    names: `forall q after p: !q.writeback` (the pages a loop has not reached yet)."""
+    out: list[ir.Expr] = []
+    for r in sorted(live):
+        info = model.slots[r]
+        if info.kind != "ref" or len(info.values) < 2:
+            continue
+        for off in _fields(model, info):
+            if model.slots[info.values[0] + off].sort != "bool":
+                continue
+            for op in ("<", ">"):
+                for positive in (True, False):
+                    parts = []
+                    for v in info.values:
+                        lit: ir.Expr = ir.Var(v + off, "bool")
+                        parts.append(ir.implies(ir.Bin(op, ir.Var(r, "int"), ir.Lit(v, "int"), "bool"),
+                                                lit if positive else ir.negate(lit)))
+                    out.append(ir.conj(parts))
+    return out
+
+
+def _counters(model: ir.Model, live: set[int]) -> list[ir.Expr]:
+    """A loop's index and its reference agree: `i == k + d -> r == the k-th object` (d is 0
+    or 1, as the index is bumped before or after the body)."""
+    out: list[ir.Expr] = []
+    ints = [c for c in sorted(live) if model.slots[c].kind == "int"]
+    refs = [r for r in sorted(live) if model.slots[r].kind == "ref" and len(model.slots[r].values) > 1]
+    for c in ints:
+        for r in refs:
+            values = model.slots[r].values
+            for d in (0, 1):
+                out.append(ir.conj([ir.implies(ir.Bin("==", ir.Var(c, "int"), ir.Lit(k + d, "int"), "bool"),
+                                               ir.Bin("==", ir.Var(r, "int"), ir.Lit(v, "int"), "bool"))
+                                    for k, v in enumerate(values)]))
+    return out
+
+
+def _guards_into(model: ir.Model, thread: ir.Thread, pc: int) -> list[ir.Expr]:
+    """The condition a thread last tested on its way here (`await p.io_pending ||
+    writeback_done`, a branch of an `if`): often it still holds."""
+    return [e.guard for e in model.edges
+            if e.thread == thread.index and e.dst == pc and e.guard is not None and not e.writes]
+
+
 def _locks_held(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
     """Which locks a thread can hold here: for every lock of the model, `held by me -> one of
     my live references names it` (`not held by me` when none can), as one fact: without it a
@@ -211,15 +290,16 @@ def _ref_pairs(model: ir.Model, live: set[int]) -> list[ir.Expr]:
 
 
 def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, int]] | None = None,
-                      start: int = 0) -> list[Candidate]:
+                      start: int = 0, more: bool = False) -> list[Candidate]:
     """Facts about where each thread stands. Without `aliases`: which live references are
     equal. With them (pc -> ref -> the reference it is known equal to): everything else,
-    said of one reference per group of equal ones."""
+    said of one reference per group of equal ones; `more`: the costlier shapes too."""
     out: list[Candidate] = []
     for thread in model.threads:
         live = live_locals(model, thread)
         for pc in ir.resting_pcs(model, thread):
             held: list[ir.Expr] = []
+            costly: list[ir.Expr] = []
             if aliases is None:
                 atoms = _ref_pairs(model, live[pc])
             else:
@@ -229,13 +309,26 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
                 atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
                 held = _locks_held(model, thread, places)
-            staged = [(a, 0) for a in atoms] + [(a, 1) for a in held]
+                if more:
+                    costly = _costly_facts(model, thread, pc, live[pc], reps, places)
+            staged = [(a, 0) for a in atoms] + [(a, 1) for a in held] + [(a, 2) for a in costly]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
             for a, stage in staged:
                 out.append(Candidate(start + len(out), thread.index, pc, a,
                                      f"{thread.name} at '{at}' -> {_text(model, a)}",
                                      f"{family}@{pc}: {_shape(model, a, thread.index + 1)}", stage))
+    return out
+
+
+def _costly_facts(model: ir.Model, thread: ir.Thread, pc: int, live: set[int], reps: set[int],
+                  places: list[Place]) -> list[ir.Expr]:
+    """The shapes --more-candidates adds: the guard the thread last passed, a loop index
+    agreeing with its reference, the array elements before or after a reference, and, for a
+    thread that takes no lock (an I/O completion), `a -> b` between two fields it tests."""
+    out = _guards_into(model, thread, pc) + _counters(model, live) + _ranges(model, reps)
+    if thread.index not in ir.lock_takers(model):
+        out += _implications(model, thread, places)
     return out
 
 
@@ -298,8 +391,9 @@ class CandidateSet:
     one Python function, so asking which candidates a state refutes costs one call per
     thread."""
 
-    def __init__(self, model: ir.Model, cands: list[Candidate] = ()):  # type: ignore[assignment]
+    def __init__(self, model: ir.Model, cands: list[Candidate] = (), by_family: bool = True):  # type: ignore[assignment]
         self.model = model
+        self.by_family = by_family
         self.groups: dict[tuple[int, int], list[Candidate]] = {}
         self.compiled: dict[tuple[int, int], Callable[[tuple], tuple]] = {}
         self.add(list(cands))
@@ -323,6 +417,8 @@ class CandidateSet:
 
     def with_family(self, cands: list[Candidate]) -> list[Candidate]:
         """The candidates and the same facts of the other threads of their thread arrays."""
+        if not self.by_family:
+            return cands
         families = {c.family for c in cands if c.family}
         return cands + [c for c in self.items() if c.family in families and c not in cands]
 
@@ -352,7 +448,7 @@ def _compile_tuple(exprs: list[ir.Expr]) -> Callable[[tuple], tuple]:
     return namespace["f"]  # type: ignore[return-value]
 
 
-def candidates(program: Program, seed: int = 0) -> list[Candidate]:
+def candidates(program: Program, seed: int = 0, more: bool = False) -> list[Candidate]:
     """Every candidate that the initial states and the sampled reachable states satisfy."""
     model = program.model
     samples = sample_states(program, seed)
@@ -364,7 +460,7 @@ def candidates(program: Program, seed: int = 0) -> list[Candidate]:
         root = group.get(a, a)
         if b not in group and root != b:
             group[b] = root
-    return _survivors(model, thread_candidates(model, aliases), samples)
+    return _survivors(model, thread_candidates(model, aliases, more=more), samples)
 
 
 def _survivors(model: ir.Model, cands: list[Candidate], samples: list[tuple]) -> list[Candidate]:

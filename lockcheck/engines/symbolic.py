@@ -30,6 +30,7 @@ GoalForm = Literal["state", "step", "nesting"]
 class Settings:
     depth: int = DEFAULT_BMC_DEPTH
     timeout: float | None = None     # seconds for all of Z3's work in one run
+    more_candidates: bool = False    # induction: a third round with the costlier candidate shapes
 
     def validate(self) -> None:
         if self.depth < 1:
