@@ -79,6 +79,16 @@ def test_diff_usage_errors(tmp_path):
     assert cli("diff", str(tmp_path / "nope.lk"), str(tmp_path / "nope2.lk"))[0] == 2
 
 
+def _count_checks(monkeypatch) -> list[str]:
+    """The paths lockcheck diff explores, in order, as the test runs."""
+    import lockcheck.diff
+
+    checked: list[str] = []
+    real_check = lockcheck.diff._check
+    monkeypatch.setattr(lockcheck.diff, "_check", lambda path, options: checked.append(path) or real_check(path, options))
+    return checked
+
+
 def _git(repo, *args):
     subprocess.run(["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args], cwd=repo,
                    check=True, capture_output=True)
@@ -98,10 +108,7 @@ def test_diff_rev_on_a_commit_that_breaks_a_spec(tmp_path, monkeypatch):
     (repo / "specs" / "mini.lk").write_text(BROKEN)
     _git(repo, "commit", "-qam", "break mini")
     monkeypatch.chdir(repo)
-    import lockcheck.diff
-    checked = []
-    real_check = lockcheck.diff._check
-    monkeypatch.setattr(lockcheck.diff, "_check", lambda path, options: checked.append(path) or real_check(path, options))
+    checked = _count_checks(monkeypatch)
     code, out, err = cli("diff", "--rev", "HEAD~1")
     assert code == 1, out + err
     # ext4.lk and the models it imports are the same at HEAD~1: explored once, not twice
@@ -135,10 +142,7 @@ def test_diff_rev_checks_again_a_spec_whose_model_changed(tmp_path, monkeypatch)
     (repo / "models" / "helper.lk").write_text("proc set_a() { skip; }\n")   # the spec's text is unchanged
     _git(repo, "commit", "-qam", "helper no longer sets a")
     monkeypatch.chdir(repo)
-    import lockcheck.diff
-    checked = []
-    real_check = lockcheck.diff._check
-    monkeypatch.setattr(lockcheck.diff, "_check", lambda path, options: checked.append(path) or real_check(path, options))
+    checked = _count_checks(monkeypatch)
     code, out, _ = cli("diff", "--rev", "HEAD~1")
     assert len(checked) == 2 and "1 changed" in out
     assert "no_a" in out and "holds now" in out
