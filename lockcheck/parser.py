@@ -63,8 +63,14 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
         if err.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
+        previous = list(getattr(err, "token_history", None) or [])
         if err.token.type == "$END" and "'}'" in expected:
             message = "unexpected end of file: a '}' is missing"
+        elif ("';'" in expected and previous and previous[-1].end_line is not None
+              and err.token.type != "$END" and err.token.line > previous[-1].end_line):
+            # the statement on the line before did not end: point there, not at the next line
+            message = f"expected ';' at the end of this line (before {found} on line {err.token.line})"
+            line, column = previous[-1].end_line, previous[-1].end_column
         elif "';'" in expected and len(expected) <= 12:
             message = f"expected ';' before {found}"
         elif len(expected) <= 6:

@@ -16,6 +16,8 @@ ERRORS = [
     # (source, line, column, message fragment)
     ("thread t { skip }\n", 1, 17, "expected ';' before '}'"),
     ("thread t { skip;\n", 1, 17, "a '}' is missing"),
+    ("bool a;\nthread t { skip; }\ninvariant i: !a || a\nexpect holds i;\n", 3, 21,
+     "expected ';' at the end of this line (before 'expect' on line 4)"),
     ("thread t { x = 1 $ 2; }\n", 1, 18, "unexpected character '$'"),
     ("int[0..3] x = 0;\nthread t { y = 1; }\n", 2, 12, "unknown name 'y'"),
     ("int[0..3] count = 0;\nthread t { cout = 1; }\n", 2, 12, "did you mean 'count'?"),
