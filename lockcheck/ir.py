@@ -176,6 +176,13 @@ class Edge:
     acquires: Expr | None = None  # address of a lock this step acquires (for lock order)
     branch: str = ""        # which way a condition went: "true", "false", "branch 2"
     refs: tuple[tuple[str, int], ...] = ()  # names bound to objects here, and the slot holding each
+    returns_from: str = ""  # the step that ends a call (and stores its result): the proc it leaves
+
+    @property
+    def shown_text(self) -> str:
+        """The statement as traces and thread positions show it: a return step says so, or a
+        thread about to leave a_ops_writepage would read as about to call it."""
+        return f"return from {self.returns_from}: {self.text}" if self.returns_from else self.text
 
 
 # A failed check in one of these leaves no meaningful next state, so that path ends there;

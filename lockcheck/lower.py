@@ -167,7 +167,8 @@ class BodyLowering:
     def edge(self, src: int, dst: int, *, text: str, span: Span, guard: ir.Expr | None = None,
              checks: list[Check] | None = None, writes: list[Write] | None = None, shown: bool = True,
              force_step: bool = False, acquires: ir.Expr | None = None, branch: str = "",
-             names_from: list[dict[str, tuple[Binding | Place, list[int]]]] | None = None) -> None:
+             names_from: list[dict[str, tuple[Binding | Place, list[int]]]] | None = None,
+             returns_from: str = "") -> None:
         checks = checks or []
         writes = writes or []
         mine = self.my_locals
@@ -191,10 +192,11 @@ class BodyLowering:
                 else:
                     refs.pop(name, None)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
-                    tuple(self.context), local, shown or not local, acquires, branch, tuple(refs.items()))
+                    tuple(self.context), local, shown or not local, acquires, branch, tuple(refs.items()),
+                    returns_from)
         self.b.edges.append(edge)
         self.edge_ids.append(edge.id)
-        self.node_text.setdefault(src, (self._contextual(text), span))
+        self.node_text.setdefault(src, (self._contextual(edge.shown_text), span))
 
     def _contextual(self, text: str) -> str:
         return f"{self.context[-1]}: {text}" if self.context else text
@@ -863,7 +865,7 @@ class BodyLowering:
             checks += store_checks
         ret_writes += self.resets(frame.locals)
         self.edge(exit_, dst, text=st.text, span=st.span, writes=ret_writes, checks=checks,
-                  shown=target is not None)
+                  shown=target is not None, returns_from=c.name)
         return dst
 
     def contract_checks(self, proc: s.ProcDecl, kind: str, when: str) -> list[Check]:

@@ -148,6 +148,14 @@ def test_statements_the_spec_cannot_run_are_not_a_coverage_warning(spec):
     assert cov["unreached"] == [] and sorted(u["statement"] for u in cov["unused"]) == ["work: x = 2", "work: x = 3"]
 
 
+def test_a_thread_about_to_return_reads_as_returning():
+    # after ->writepage ran, the flusher stands at the step that stores its result: shown as
+    # the call statement alone, it would read as about to call ->writepage again
+    code, out, _ = cli("verify", str(REPO / "specs" / "ext4_truncate_nowait.lk"))
+    flusher = next(line for line in out.splitlines() if line.strip().startswith("flusher     ready"))
+    assert "at write_cache_page: return from a_ops_writepage: aop ret = a_ops_writepage(pages[0]" in flusher
+
+
 def test_progress_line_on_request():
     code, out, err = cli("verify", "--progress", "-D", "NPAGES=5", str(REPO / "specs" / "ext4.lk"))
     assert code == 0

@@ -50,7 +50,7 @@ def bind_names(model: Model, edge: Edge, state: tuple) -> str:
     `acquire p.locked` wants to know which page."""
     import re
 
-    text = edge.text
+    text = edge.shown_text
     for name, slot in edge.refs:
         shown = format_value(model, slot, state[slot])
         text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
