@@ -15,6 +15,7 @@ import z3
 
 from .. import ir
 from ..errors import SpecError
+from ..partial import known_after, peval
 from ..pycompile import Program
 from ..smt import domain_constraint, state_vars, to_z3
 
@@ -95,7 +96,7 @@ class _Grower:
         self.children.append([])
         if leaf:
             return index
-        after = _known_after(edge, known)
+        after = known_after(edge, known)
         if any(not _in_domain(self.slots[slot], value) for slot, value in after.items()):
             return index  # a value out of its range: the bounds check ends this way here
         key = (edge.dst, frozenset(after.items()))
@@ -105,63 +106,10 @@ class _Grower:
                             "that depends on the state; the symbolic engines cannot unroll such a loop "
                             "(use --engine explicit)", span)
         for nxt in self.by_node.get((thread.index, edge.dst), []):
-            if nxt.guard is not None and _peval(nxt.guard, after) == 0:
+            if nxt.guard is not None and peval(nxt.guard, after) == 0:
                 continue  # the values written on the way decide this branch: it cannot be taken
             self.children[index].append(self.grow(thread, nxt, index, after, seen | {key}))
         return index
-
-
-def _known_after(edge: ir.Edge, known: dict[int, int]) -> dict[int, int]:
-    """The slots whose values are known after the edge, from the values known before it."""
-    values = [(w, _peval(w.addr, known), _peval(w.value, known)) for w in edge.writes]
-    out = dict(known)
-    for w, addr, value in values:
-        if addr is not None and value is not None:
-            out[addr] = value
-        else:
-            for c in w.candidates:
-                out.pop(c, None)
-    return out
-
-
-def _peval(e: ir.Expr, known: dict[int, int]) -> int | None:
-    """The value of `e` if the known slots decide it, else None."""
-    if isinstance(e, ir.Lit):
-        return e.value
-    if isinstance(e, ir.Var):
-        return known.get(e.slot)
-    if isinstance(e, ir.Load):
-        addr = _peval(e.addr, known)
-        return None if addr is None else known.get(addr)
-    if isinstance(e, ir.Un):
-        a = _peval(e.arg, known)
-        return None if a is None else (int(not a) if e.op == "!" else -a)
-    if isinstance(e, ir.Ite):
-        c = _peval(e.cond, known)
-        return None if c is None else _peval(e.then if c else e.other, known)
-    if isinstance(e, ir.Bin):
-        a, b = _peval(e.left, known), _peval(e.right, known)
-        if e.op == "&&" and (a == 0 or b == 0):
-            return 0
-        if e.op == "||" and ((a is not None and a != 0) or (b is not None and b != 0)):
-            return 1
-        if e.op == "->" and (a == 0 or (b is not None and b != 0)):
-            return 1
-        if a is None or b is None:
-            return None
-        return _arith(e.op, a, b)
-    return None
-
-
-def _arith(op: str, a: int, b: int) -> int | None:
-    from ..pycompile import _cdiv, _cmod
-
-    if op in ("/", "%"):
-        return None if b == 0 else (_cdiv(a, b) if op == "/" else _cmod(a, b))
-    table = {"+": a + b, "-": a - b, "*": a * b, "==": int(a == b), "!=": int(a != b), "<": int(a < b),
-             "<=": int(a <= b), ">": int(a > b), ">=": int(a >= b), "&&": int(bool(a) and bool(b)),
-             "||": int(bool(a) or bool(b)), "->": int((not a) or bool(b))}
-    return table.get(op)
 
 
 # ---- terms for one copy of the state -----------------------------------------------------

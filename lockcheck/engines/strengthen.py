@@ -85,18 +85,17 @@ def _globals_named(model: ir.Model, thread: ir.Thread) -> set[int]:
     return {s for s in out if model.slots[s].thread < 0}
 
 
-def _exprs(edge: ir.Edge) -> list[ir.Expr]:
-    out = [c.cond for c in edge.checks] + [w.value for w in edge.writes] + [w.addr for w in edge.writes]
-    return out + ([edge.guard] if edge.guard is not None else [])
+def _exprs(edge: ir.Edge, when: str = "any") -> list[ir.Expr]:
+    """What an edge reads: `before` it (guard, checks, the writes' values and addresses),
+    `after` its writes (its `post` checks), or `any`."""
+    before = [c.cond for c in edge.checks if c.when != "post"] + [w.value for w in edge.writes]
+    before += [w.addr for w in edge.writes] + ([edge.guard] if edge.guard is not None else [])
+    after = [c.cond for c in edge.checks if c.when == "post"]
+    return before if when == "before" else after if when == "after" else before + after
 
 
-def _reads(edge: ir.Edge, before: bool) -> set[int]:
-    """The slots an edge reads in the state before it, or (a `post` check) after its writes."""
-    if not before:
-        return set().union(*(ir.slots_read(c.cond) for c in edge.checks if c.when == "post"))
-    exprs = [c.cond for c in edge.checks if c.when != "post"] + [w.value for w in edge.writes]
-    exprs += [w.addr for w in edge.writes] + ([edge.guard] if edge.guard is not None else [])
-    return set().union(*(ir.slots_read(x) for x in exprs))
+def _reads(edge: ir.Edge, when: str) -> set[int]:
+    return set().union(*(ir.slots_read(x) for x in _exprs(edge, when)))
 
 
 def live_locals(model: ir.Model, thread: ir.Thread) -> dict[int, set[int]]:
@@ -104,7 +103,7 @@ def live_locals(model: ir.Model, thread: ir.Thread) -> dict[int, set[int]]:
     local = set(thread.local_slots)
     edges = [e for e in model.edges if e.thread == thread.index]
     kills = {e.id: {w.addr.value for w in e.writes if isinstance(w.addr, ir.Lit)} & local for e in edges}
-    reads = {e.id: (_reads(e, before=True) | (_reads(e, before=False) - kills[e.id])) & local for e in edges}
+    reads = {e.id: (_reads(e, "before") | (_reads(e, "after") - kills[e.id])) & local for e in edges}
     live: dict[int, set[int]] = {pc: set() for pc in range(thread.node_count)}
     changed = True
     while changed:
@@ -183,10 +182,9 @@ def _tested_fields(model: ir.Model, thread: ir.Thread) -> set[str]:
     return out
 
 
-def _implications(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
-    """`a -> b` for two literals over fields the thread tests of one object a live reference
-    names (`p.io_pending -> p.writeback`)."""
-    tested = _tested_fields(model, thread)
+def _implications(model: ir.Model, tested: set[str], places: list[Place]) -> list[ir.Expr]:
+    """`a -> b` for two literals over fields the thread tests (`tested`) of one object a live
+    reference names (`p.io_pending -> p.writeback`)."""
     by_ref: dict[int, list[Place]] = {}
     for p in places:
         refs = ir.slots_read(p.addr)
@@ -241,19 +239,21 @@ def _counters(model: ir.Model, live: set[int]) -> list[ir.Expr]:
     return out
 
 
-def _guards_into(model: ir.Model, thread: ir.Thread, pc: int) -> list[ir.Expr]:
-    """The condition a thread last tested on its way here (`await p.io_pending ||
-    writeback_done`, a branch of an `if`): often it still holds."""
-    return [e.guard for e in model.edges
-            if e.thread == thread.index and e.dst == pc and e.guard is not None and not e.writes]
+def _guards_into(model: ir.Model, thread: ir.Thread) -> dict[int, list[ir.Expr]]:
+    """For each pc, the conditions a thread last tested on its way there (`await p.io_pending
+    || writeback_done`, a branch of an `if`): often they still hold."""
+    out: dict[int, list[ir.Expr]] = {}
+    for e in model.edges:
+        if e.thread == thread.index and e.guard is not None and not e.writes:
+            out.setdefault(e.dst, []).append(e.guard)
+    return out
 
 
 def _locks_held(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list[ir.Expr]:
-    """Which locks a thread can hold here: for every lock of the model, `held by me -> one of
-    my live references names it` (`not held by me` when none can), as one fact: without it a
-    step case may start with a thread holding the lock of a page it is long done with."""
-    if thread.index not in ir.lock_takers(model):
-        return []
+    """Which locks a thread that takes locks can hold here: for every lock of the model,
+    `held by me -> one of my live references names it` (`not held by me` when none can), as
+    one fact: without it a step case may start with a thread holding the lock of a page it
+    is long done with."""
     me = ir.Lit(thread.index + 1, "int")
     out: list[ir.Expr] = []
     for c, slot in enumerate(model.slots):
@@ -295,11 +295,13 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     equal. With them (pc -> ref -> the reference it is known equal to): everything else,
     said of one reference per group of equal ones; `more`: the costlier shapes too."""
     out: list[Candidate] = []
+    takers = ir.lock_takers(model)
     for thread in model.threads:
         live = live_locals(model, thread)
+        costly = _CostlyShapes(model, thread, takers) if more else None
         for pc in ir.resting_pcs(model, thread):
             held: list[ir.Expr] = []
-            costly: list[ir.Expr] = []
+            extra: list[ir.Expr] = []
             if aliases is None:
                 atoms = _ref_pairs(model, live[pc])
             else:
@@ -308,10 +310,11 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 places = _places(model, thread, reps)
                 atoms = [a for p in places for a in _atoms(model, p, thread.index + 1)]
                 atoms += [ir.Bin("==", ir.Var(r, "int"), ir.Var(rep, "int"), "bool") for r, rep in sorted(same.items())]
-                held = _locks_held(model, thread, places)
-                if more:
-                    costly = _costly_facts(model, thread, pc, live[pc], reps, places)
-            staged = [(a, 0) for a in atoms] + [(a, 1) for a in held] + [(a, 2) for a in costly]
+                if thread.index in takers:
+                    held = _locks_held(model, thread, places)
+                if costly is not None:
+                    extra = costly.at(pc, live[pc], reps, places)
+            staged = [(a, 0) for a in atoms] + [(a, 1) for a in held] + [(a, 2) for a in extra]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
             family = thread.name.split("[")[0]
             for a, stage in staged:
@@ -321,15 +324,22 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     return out
 
 
-def _costly_facts(model: ir.Model, thread: ir.Thread, pc: int, live: set[int], reps: set[int],
-                  places: list[Place]) -> list[ir.Expr]:
-    """The shapes --more-candidates adds: the guard the thread last passed, a loop index
-    agreeing with its reference, the array elements before or after a reference, and, for a
-    thread that takes no lock (an I/O completion), `a -> b` between two fields it tests."""
-    out = _guards_into(model, thread, pc) + _counters(model, live) + _ranges(model, reps)
-    if thread.index not in ir.lock_takers(model):
-        out += _implications(model, thread, places)
-    return out
+class _CostlyShapes:
+    """The shapes --more-candidates adds, for one thread: the guard it last passed, a loop
+    index agreeing with its reference, the array elements before or after a reference, and,
+    for a thread that takes no lock (an I/O completion), `a -> b` between two fields it
+    tests. What depends only on the thread is worked out once."""
+
+    def __init__(self, model: ir.Model, thread: ir.Thread, takers: set[int]):
+        self.model = model
+        self.guards = _guards_into(model, thread)
+        self.tested = _tested_fields(model, thread) if thread.index not in takers else None
+
+    def at(self, pc: int, live: set[int], reps: set[int], places: list[Place]) -> list[ir.Expr]:
+        out = self.guards.get(pc, []) + _counters(self.model, live) + _ranges(self.model, reps)
+        if self.tested is not None:
+            out += _implications(self.model, self.tested, places)
+        return out
 
 
 def _shape(model: ir.Model, e: ir.Expr, me: int) -> str:
