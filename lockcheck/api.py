@@ -2,7 +2,7 @@
 Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
 from .engines.explicit import Explorer, Limits, Progress, check_explicit
@@ -40,7 +40,8 @@ def load_model(path: str, options: Options, sources: Sources) -> Model:
 def verify(path: str, options: Options, sources: Sources,
            progress: Callable[[Progress], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
-    stops it before every verdict is known, k-induction; Result.engine says which answered."""
+    stops it before every verdict is known, k-induction for the properties left unknown
+    (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
     model = load_model(path, options, sources)
     program = compile_model(model)
     if options.engine in ("bmc", "induction"):
@@ -48,10 +49,21 @@ def verify(path: str, options: Options, sources: Sources,
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
     if options.engine == "auto" and result.exit_code == 3:
-        from .engines.symbolic import merge_auto  # the explicit verdicts stay; induction fills the unknowns
-
-        return merge_auto(result, _symbolic(program, Options(**{**options.__dict__, "engine": "induction"})))
+        return _merge_auto(result, _symbolic(program, replace(options, engine="induction")))
     return result
+
+
+def _merge_auto(explicit: Result, symbolic: Result) -> Result:
+    """The explicit engine's verdicts where it reached one (its violations keep their
+    traces), the symbolic engine's for the properties a limit left unknown."""
+    theirs = {p.name: p for p in symbolic.properties}
+    merged = [theirs.get(p.name, p) if p.verdict == "unknown" else p for p in explicit.properties]
+    warnings = [f"the explicit engine stopped at {explicit.stats.limit}; {symbolic.engine} answered for the "
+                "properties it left unknown"] + explicit.warnings + symbolic.warnings
+    # the states are the explicit engine's; the time is both engines'
+    stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
+                    limit=symbolic.stats.limit)
+    return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
 
 
 def _symbolic(program: Program, options: Options) -> Result:

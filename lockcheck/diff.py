@@ -34,6 +34,7 @@ class Side:
     result: Result | None = None
     edges: list[LockOrderEdge] = field(default_factory=list)
     error: str = ""                 # a spec error (syntax, types, imports), as printed
+    files: dict[str, str] = field(default_factory=dict)   # every file it read (path -> text)
 
 
 @dataclass
@@ -116,32 +117,39 @@ def _check(path: str, options: Options) -> Side:
         side.error = format_diagnostic(Diagnostic(str(err), err.span), sources)
     except RecursionError:
         side.error = f"{path}: error: the spec is nested too deeply to check"
+    side.files = {name: source.text for name, source in sources.files.items()}
     return side
 
 
-def _inputs(path: Path, options: Options, root: Path) -> dict[str, str] | None:
-    """The text of every file a spec reads (itself and its imports, the bundled models
-    too), keyed by path below `root` (absolute outside it); None if it does not load."""
+def _files_read(path: Path, options: Options) -> dict[str, str] | None:
+    """Every file a spec reads (itself and its imports, the bundled models too), loaded but
+    not explored; None if it does not load."""
     sources = Sources()
     try:
         load_model(str(path), options, sources)
     except (SpecError, LocalLoopError, RecursionError):
         return None
+    return {name: source.text for name, source in sources.files.items()}
+
+
+def _below(files: dict[str, str], root: Path) -> dict[str, str]:
+    """The same files keyed by their path below `root` (absolute outside it)."""
     out: dict[str, str] = {}
-    for name, source in sources.files.items():
+    for name, text in files.items():
         full = Path(name).resolve()
-        out[full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)] = source.text
+        out[full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)] = text
     return out
 
 
-def _check_both(old: Path, new: Path, shown: str, roots: tuple[Path, Path],
+def _check_both(old: Path, shown: str, roots: tuple[Path, Path],
                 options: tuple[Options, Options]) -> tuple[Side, Side]:
     """Both versions of a spec. When they read the same files with the same text (a spec
     the change did not touch), the old verdicts are the new ones: it is explored once."""
     new_side = _check(shown, options[1])
-    if new_side.error or _inputs(old, options[0], roots[0]) != _inputs(new, options[1], roots[1]):
+    old_files = _files_read(old, options[0])
+    if new_side.error or old_files is None or _below(old_files, roots[0]) != _below(new_side.files, roots[1]):
         return _check(str(old), options[0]), new_side
-    return Side(str(old), new_side.result, list(new_side.edges)), new_side
+    return Side(str(old), new_side.result, list(new_side.edges), files=old_files), new_side
 
 
 def is_spec(path: Path) -> bool:
@@ -243,7 +251,7 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
         (new_root if new_root.is_dir() else new_root.parent).resolve()
     for name, (o, n) in pairs.items():
         if o is not None and n is not None:
-            old_side, new_side = _check_both(o, n, str(n), roots, (old_options or options, options))
+            old_side, new_side = _check_both(o, str(n), roots, (old_options or options, options))
         else:
             old_side = _check(str(o), old_options or options) if o is not None else None
             new_side = _check(str(n), options) if n is not None else None
@@ -326,7 +334,7 @@ def diff_rev(rev: str, paths: list[str], options: Options, cwd: str = ".") -> Di
             o, n = old_specs.get(rel), new_specs.get(rel)
             shown = "" if n is None else str(n.relative_to(here) if n.is_relative_to(here) else n)
             if o is not None and n is not None:
-                old_side, new_side = _check_both(o, n, shown, (old_top.resolve(), top), (old_options, new_options))
+                old_side, new_side = _check_both(o, shown, (old_top.resolve(), top), (old_options, new_options))
             else:
                 old_side = _check(str(o), old_options) if o is not None else None
                 new_side = _check(shown, new_options) if n is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import z3
@@ -13,7 +13,7 @@ import z3
 from ..errors import SpecError
 from ..ir import FATAL_CHECKS
 from ..pycompile import CheckKey, Program
-from ..result import InductionCounterexample, PropertyResult, Result
+from ..result import InductionCounterexample, PropertyResult
 from ..smt import to_z3
 from .encoding import Encoder, Expansion, StepShape, concrete
 from .explicit import Exploration, Explorer, Limits, Violation
@@ -391,17 +391,3 @@ def nested_acquisition(explorer: Explorer, state: tuple) -> bool:
                 explorer.run_chain(t, ns, ex, 0)
     return bool(ex.lock_edges)
 
-
-# ---- auto: the explicit engine first, induction for what it left unknown ----------------
-
-def merge_auto(explicit: Result, symbolic: Result) -> Result:
-    """The explicit engine's verdicts where it reached one (its violations keep their
-    traces), the symbolic engine's for the properties a limit left unknown."""
-    theirs = {p.name: p for p in symbolic.properties}
-    merged = [theirs.get(p.name, p) if p.verdict == "unknown" else p for p in explicit.properties]
-    warnings = [f"the explicit engine stopped at {explicit.stats.limit}; {symbolic.engine} answered for the "
-                "properties it left unknown"] + explicit.warnings + symbolic.warnings
-    # the states are the explicit engine's; the time is both engines'
-    stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
-                    limit=symbolic.stats.limit)
-    return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
