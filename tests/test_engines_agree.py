@@ -22,7 +22,10 @@ from random_specs import random_spec_settings, specs as random_specs
 
 MIN_DEPTH = 3
 SPEC_DEPTH_CAP = 21     # bmc on a spec: as deep as its violations go, up to this
-RANDOM_EXAMPLES = 200
+RANDOM_EXAMPLES = 40         # the default run; `pytest -m slow` runs RANDOM_EXAMPLES_SLOW more
+RANDOM_EXAMPLES_SLOW = 300
+# the specs whose cross-check takes longest (bmc to depth 21 and induction): `pytest -m slow`
+SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "ext3_lock_only.lk"}
 
 
 def program_of(path: str) -> Program:
@@ -86,7 +89,8 @@ def _violates(path) -> bool:
     return any(p.verdict == "violated" for p in explicit.properties)
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_SPECS else p
+                                  for p in SPECS], ids=[p.name for p in SPECS])
 def test_every_spec_agrees(path):
     # induction's soundness can only fail where the explicit engine finds a violation
     cross_check(str(path), SPEC_DEPTH_CAP, induction_depth=1, induction=_violates(path))
@@ -131,6 +135,15 @@ def test_test_models_agree(spec, name):
 @random_spec_settings(RANDOM_EXAMPLES)
 @given(text=random_specs())
 def test_random_specs_agree(tmp_path, text):
+    path = tmp_path / "random.lk"
+    path.write_text(text)
+    cross_check(str(path))
+
+
+@pytest.mark.slow
+@random_spec_settings(RANDOM_EXAMPLES_SLOW)
+@given(text=random_specs())
+def test_many_random_specs_agree(tmp_path, text):
     path = tmp_path / "random.lk"
     path.write_text(text)
     cross_check(str(path))

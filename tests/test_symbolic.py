@@ -142,6 +142,7 @@ def test_lock_facts_prove_the_lock_checks_of_ext4():
         assert prop(result, name).verdict == "holds", (name, prop(result, name).detail)
 
 
+@pytest.mark.slow
 def test_more_candidates_prove_the_io_assertion_of_ext4():
     # the I/O completion's assertion needs what the flusher has not reached yet, that a loop
     # index and its page agree, and the await bio_end passed: the costlier shapes
