@@ -1,0 +1,66 @@
+"""The array operations the frontier engine is written in, in one place: numpy today; a
+GPU array library with the same interface (CuPy) could stand in for `xp` later."""
+from __future__ import annotations
+
+import numpy as xp
+
+Array = xp.ndarray
+
+VALUE = xp.int64          # expressions are evaluated in 64-bit integers, as Python would
+HASH = xp.uint64
+
+_M1 = xp.uint64(0xBF58476D1CE4E5B9)
+_M2 = xp.uint64(0x94D049BB133111EB)
+_GOLDEN = xp.uint64(0x9E3779B97F4A7C15)
+_S30, _S27, _S31 = xp.uint64(30), xp.uint64(27), xp.uint64(31)
+
+
+def row_dtype(low: int, high: int) -> xp.dtype:
+    """The narrowest integer type that holds every value low..high."""
+    for dtype in (xp.uint8, xp.int8, xp.uint16, xp.int16, xp.uint32, xp.int32):
+        info = xp.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return xp.dtype(dtype)
+    return xp.dtype(xp.int64)
+
+
+def padded_width(columns: int, dtype: xp.dtype) -> int:
+    """Columns rounded up so that a row is a whole number of 64-bit words (for hashing)."""
+    per_word = 8 // dtype.itemsize
+    return -(-columns // per_word) * per_word
+
+
+def _mix(x: Array) -> Array:
+    """splitmix64's finaliser, over a whole column of words."""
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+def hash_rows(rows: Array) -> Array:
+    """A 64-bit fingerprint of each row (rows are padded to whole words, padding zero)."""
+    words = xp.ascontiguousarray(rows).view(HASH)
+    h = xp.full(words.shape[0], _GOLDEN, dtype=HASH)
+    with xp.errstate(over="ignore"):
+        for c in range(words.shape[1]):
+            h = _mix(h ^ _mix(words[:, c] + xp.uint64(c + 1) * _GOLDEN))
+    return h
+
+
+def first_occurrences(keys: Array) -> tuple[Array, Array]:
+    """The distinct keys in order of first occurrence: (index of each first occurrence in
+    `keys`, and for every key the number of its distinct key in that order)."""
+    uniq, first, inverse = xp.unique(keys, return_index=True, return_inverse=True)
+    order = xp.argsort(first, kind="stable")
+    rank = xp.empty_like(order)
+    rank[order] = xp.arange(len(order))
+    return first[order], rank[inverse.reshape(-1)]
+
+
+def first_per_key(keys: Array) -> Array:
+    """Indices of the first row of each run of equal keys in an array sorted by key."""
+    if len(keys) == 0:
+        return xp.zeros(0, dtype=xp.int64)
+    starts = xp.ones(len(keys), dtype=bool)
+    starts[1:] = keys[1:] != keys[:-1]
+    return xp.nonzero(starts)[0]

@@ -1,0 +1,149 @@
+"""IR expressions evaluated over a whole block of states at once: each expression is
+turned once into a flat postfix program (no Python source, no recursion, so an expression
+of any size or depth evaluates), run over the rows of a state matrix."""
+from __future__ import annotations
+
+from typing import Union
+
+from ... import ir
+from .arrays import VALUE, Array, xp
+
+Value = Union[Array, int]
+
+# opcodes of the postfix program
+_LIT, _VAR, _LOAD, _UN, _BIN, _ITE = range(6)
+
+
+class Rows:
+    """A block of states (a row each) and the columns read from it so far, as 64-bit
+    integers, so an edge's guard, checks and writes read each slot once."""
+
+    def __init__(self, matrix: Array):
+        self.matrix = matrix
+        self.count = matrix.shape[0]
+        self.columns: dict[int, Array] = {}
+        self._index: Array | None = None
+
+    def column(self, slot: int) -> Array:
+        col = self.columns.get(slot)
+        if col is None:
+            col = self.matrix[:, slot].astype(VALUE)
+            self.columns[slot] = col
+        return col
+
+    def gather(self, addr: Value) -> Array:
+        width = self.matrix.shape[1]
+        if not isinstance(addr, xp.ndarray):
+            return self.column(min(max(int(addr), 0), width - 1))
+        if self._index is None:
+            self._index = xp.arange(self.count)
+        # an address out of the state can only be read where a check before it failed or a
+        # branch not taken: any slot will do there
+        return self.matrix[self._index, xp.clip(addr, 0, width - 1)].astype(VALUE)
+
+
+def _cdiv(a: Value, b: Value) -> Value:
+    """C division (towards zero); a zero divisor gives 0 where a bounds check has failed."""
+    safe = xp.where(xp.equal(b, 0), 1, b)
+    q = xp.floor_divide(xp.abs(a), xp.abs(safe))
+    return xp.where(xp.equal(xp.greater_equal(a, 0), xp.greater_equal(safe, 0)), q, -q)
+
+
+def _cmod(a: Value, b: Value) -> Value:
+    safe = xp.where(xp.equal(b, 0), 1, b)
+    return a - safe * _cdiv(a, safe)
+
+
+_BINARY = {
+    "+": xp.add, "-": xp.subtract, "*": xp.multiply, "/": _cdiv, "%": _cmod,
+    "==": xp.equal, "!=": xp.not_equal, "<": xp.less, "<=": xp.less_equal, ">": xp.greater,
+    ">=": xp.greater_equal, "&&": xp.logical_and, "||": xp.logical_or,
+    "->": lambda a, b: xp.logical_or(xp.logical_not(a), b),
+}
+
+
+def _flatten(e: ir.Bin) -> list[ir.Expr]:
+    """The operands of a chain of one associative operator (a && b && c ...), in order."""
+    out: list[ir.Expr] = []
+    stack: list[ir.Expr] = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, ir.Bin) and x.op == e.op:
+            stack += [x.right, x.left]
+        else:
+            out.append(x)
+    return out
+
+
+class ArrayExpr:
+    """One expression as a postfix program; calling it on Rows gives a value per row (or
+    one scalar when the expression reads no state)."""
+
+    def __init__(self, expr: ir.Expr):
+        self.code: list[tuple[int, object]] = []
+        tasks: list[tuple[bool, object]] = [(False, expr)]   # (is an instruction, payload)
+        while tasks:
+            is_code, item = tasks.pop()
+            if is_code:
+                self.code.append(item)  # type: ignore[arg-type]
+                continue
+            e = item
+            if isinstance(e, ir.Lit):
+                self.code.append((_LIT, int(e.value)))
+            elif isinstance(e, ir.Var):
+                self.code.append((_VAR, e.slot))
+            elif isinstance(e, ir.Load):
+                tasks += [(True, (_LOAD, None)), (False, e.addr)]
+            elif isinstance(e, ir.Un):
+                tasks += [(True, (_UN, e.op)), (False, e.arg)]
+            elif isinstance(e, ir.Bin):
+                fn = _BINARY[e.op]
+                operands = _flatten(e) if e.op in ("&&", "||", "+") else [e.left, e.right]
+                later: list[tuple[bool, object]] = []
+                for x in operands[1:]:
+                    later += [(False, x), (True, (_BIN, fn))]
+                tasks += list(reversed(later)) + [(False, operands[0])]
+            elif isinstance(e, ir.Ite):
+                tasks += [(True, (_ITE, None)), (False, e.other), (False, e.then), (False, e.cond)]
+            else:  # pragma: no cover
+                raise AssertionError(e)
+        self.constant = all(op == _LIT for op, _ in self.code)
+
+    def __call__(self, rows: Rows) -> Value:
+        stack: list[Value] = []
+        push, pop = stack.append, stack.pop
+        for op, arg in self.code:
+            if op == _VAR:
+                push(rows.column(arg))  # type: ignore[arg-type]
+            elif op == _LIT:
+                push(arg)  # type: ignore[arg-type]
+            elif op == _BIN:
+                b = pop()
+                push(arg(pop(), b))  # type: ignore[operator]
+            elif op == _UN:
+                a = pop()
+                push(xp.logical_not(a) if arg == "!" else xp.negative(a))
+            elif op == _LOAD:
+                push(rows.gather(pop()))
+            else:
+                other, then, cond = pop(), pop(), pop()
+                push(xp.where(cond, then, other))
+        return stack[0]
+
+    def mask(self, rows: Rows) -> Array:
+        """The value as a boolean per row."""
+        v = self(rows)
+        if isinstance(v, xp.ndarray) and v.shape == (rows.count,):
+            return v.astype(bool, copy=False)
+        return xp.full(rows.count, bool(v))
+
+    def values(self, rows: Rows) -> Array:
+        v = self(rows)
+        if isinstance(v, xp.ndarray) and v.shape == (rows.count,):
+            return v
+        return xp.full(rows.count, int(v), dtype=VALUE)
+
+    def scalar(self, state: tuple) -> int:
+        """The value in one state (replay, tools)."""
+        matrix = xp.asarray([state], dtype=VALUE)
+        return int(self.values(Rows(matrix))[0])
