@@ -43,7 +43,7 @@ def hash_rows(rows: Array) -> Array:
     h = xp.full(words.shape[0], _GOLDEN, dtype=HASH)
     with xp.errstate(over="ignore"):
         for c in range(words.shape[1]):
-            h = _mix(h ^ _mix(words[:, c] + xp.uint64(c + 1) * _GOLDEN))
+            h = _mix(h ^ words[:, c]) + _GOLDEN
     return h
 
 

@@ -22,7 +22,17 @@ class Rows:
         self.matrix = matrix
         self.count = matrix.shape[0]
         self.columns: dict[int, Array] = {}
+        self.masks: dict[int, Array] = {}
         self._index: Array | None = None
+
+    def guard(self, expr: "ArrayExpr", negated: bool) -> Array:
+        """A guard's value per row; the negation of one evaluated before reuses it."""
+        key = id(expr)
+        m = self.masks.get(key)
+        if m is None:
+            m = expr.mask(self)
+            self.masks[key] = m
+        return ~m if negated else m
 
     def column(self, slot: int) -> Array:
         col = self.columns.get(slot)
@@ -31,15 +41,17 @@ class Rows:
             self.columns[slot] = col
         return col
 
-    def gather(self, addr: Value) -> Array:
+    def gather(self, addr: Value, safe: bool) -> Array:
         width = self.matrix.shape[1]
         if not isinstance(addr, xp.ndarray):
             return self.column(min(max(int(addr), 0), width - 1))
         if self._index is None:
             self._index = xp.arange(self.count)
-        # an address out of the state can only be read where a check before it failed or a
-        # branch not taken: any slot will do there
-        return self.matrix[self._index, xp.clip(addr, 0, width - 1)].astype(VALUE)
+        if not safe:
+            # an address out of the state can only be read where a check before it failed or
+            # a branch not taken: any slot will do there
+            addr = xp.minimum(xp.maximum(addr, 0), width - 1)
+        return self.matrix[self._index, addr].astype(VALUE)
 
 
 def _cdiv(a: Value, b: Value) -> Value:
@@ -62,6 +74,55 @@ _BINARY = {
 }
 
 
+def slot_ranges(model: ir.Model, width: int) -> list[tuple[int, int]]:
+    """The values each column can hold (padding columns hold 0)."""
+    out = []
+    for s in model.slots:
+        values = s.values or (s.low, s.high)
+        out.append((min(values + (s.low,)), max(values + (s.high,))))
+    return out + [(0, 0)] * (width - len(out))
+
+
+def _interval(e: ir.Expr, ranges: list[tuple[int, int]], budget: list[int]) -> tuple[int, int] | None:
+    """Bounds on an address expression's value, or None when they are not easily known."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return None
+    if isinstance(e, ir.Lit):
+        return e.value, e.value
+    if isinstance(e, ir.Var):
+        return ranges[e.slot] if e.slot < len(ranges) else None
+    if isinstance(e, ir.Load):
+        spans = [ranges[c] for c in e.candidates if c < len(ranges)]
+        if not spans or len(spans) < len(e.candidates):
+            return None
+        return min(a for a, _ in spans), max(b for _, b in spans)
+    if isinstance(e, ir.Bin) and e.op in ("+", "-", "*"):
+        a, b = _interval(e.left, ranges, budget), _interval(e.right, ranges, budget)
+        if a is None or b is None:
+            return None
+        if e.op == "+":
+            return a[0] + b[0], a[1] + b[1]
+        if e.op == "-":
+            return a[0] - b[1], a[1] - b[0]
+        products = [x * y for x in a for y in b]
+        return min(products), max(products)
+    if isinstance(e, ir.Ite):
+        a, b = _interval(e.then, ranges, budget), _interval(e.other, ranges, budget)
+        if a is None or b is None:
+            return None
+        return min(a[0], b[0]), max(a[1], b[1])
+    return None
+
+
+def _inside(addr: ir.Expr, ranges: list[tuple[int, int]] | None) -> bool:
+    """Whether an address always falls inside the state, whatever values its slots hold."""
+    if ranges is None:
+        return False
+    bounds = _interval(addr, ranges, [64])
+    return bounds is not None and 0 <= bounds[0] and bounds[1] < len(ranges)
+
+
 def _flatten(e: ir.Bin) -> list[ir.Expr]:
     """The operands of a chain of one associative operator (a && b && c ...), in order."""
     out: list[ir.Expr] = []
@@ -79,7 +140,9 @@ class ArrayExpr:
     """One expression as a postfix program; calling it on Rows gives a value per row (or
     one scalar when the expression reads no state)."""
 
-    def __init__(self, expr: ir.Expr):
+    def __init__(self, expr: ir.Expr, ranges: list[tuple[int, int]] | None = None, address: bool = False):
+        """`ranges`: the values each slot can hold, to tell which dynamic addresses always
+        fall inside the state (`address`: this expression is one, of a store)."""
         self.code: list[tuple[int, object]] = []
         tasks: list[tuple[bool, object]] = [(False, expr)]   # (is an instruction, payload)
         while tasks:
@@ -93,7 +156,7 @@ class ArrayExpr:
             elif isinstance(e, ir.Var):
                 self.code.append((_VAR, e.slot))
             elif isinstance(e, ir.Load):
-                tasks += [(True, (_LOAD, None)), (False, e.addr)]
+                tasks += [(True, (_LOAD, _inside(e.addr, ranges))), (False, e.addr)]
             elif isinstance(e, ir.Un):
                 tasks += [(True, (_UN, e.op)), (False, e.arg)]
             elif isinstance(e, ir.Bin):
@@ -108,6 +171,7 @@ class ArrayExpr:
             else:  # pragma: no cover
                 raise AssertionError(e)
         self.constant = all(op == _LIT for op, _ in self.code)
+        self.safe = address and _inside(expr, ranges)
 
     def __call__(self, rows: Rows) -> Value:
         stack: list[Value] = []
@@ -124,7 +188,7 @@ class ArrayExpr:
                 a = pop()
                 push(xp.logical_not(a) if arg == "!" else xp.negative(a))
             elif op == _LOAD:
-                push(rows.gather(pop()))
+                push(rows.gather(pop(), arg))  # type: ignore[arg-type]
             else:
                 other, then, cond = pop(), pop(), pop()
                 push(xp.where(cond, then, other))

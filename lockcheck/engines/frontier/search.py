@@ -15,9 +15,9 @@ from typing import Callable
 
 from ... import ir
 from ..tracing import Path, Violation
-from .arrays import HASH, Array, first_occurrences, first_per_key, hash_rows, padded_width, row_dtype, xp
+from .arrays import HASH, Array, first_occurrences, hash_rows, padded_width, row_dtype, xp
 from .evaluate import ArrayExpr, Rows
-from .steps import Batch, Failures, LockNotes, Transitions, concat
+from .steps import Batch, Transitions, concat
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
@@ -172,7 +172,8 @@ class FrontierSearch:
         self.roots: dict[int, tuple] = {}
         self.found_at: dict[str, tuple[int, list[Candidate]]] = {}
         self.result = Found()
-        self.edge_thread = xp.asarray([e.thread for e in model.edges] + [0], dtype=xp.int64)
+        self.edge_thread = self.system.edge_thread
+        self.parent_stride = (len(self.system.threads) + 1) * self.system.base
         props = self.system.check_props
         self.check_prop_number = xp.asarray([props.index(p) for p in props] + [0], dtype=xp.int64)
         self.visited = Visited()
@@ -315,34 +316,23 @@ class FrontierSearch:
         failures = system.new_failures()
         locks = system.new_locks()
         moved = xp.zeros(len(block), dtype=bool)
-        batches: list[Batch] = []
-        threads: list[Array] = []
-        for t in range(T):
-            got = system.step(block, t, failures, locks, moved)
-            batches += got
-            threads += [xp.full(b.count, t, dtype=xp.int64) for b in got]
-        endings = concat(batches, self.width, self.dtype)
-        thread_of = xp.concatenate(threads) if threads else xp.zeros(0, dtype=xp.int64)
-        # the scalar engine's order: parent, thread and edge (rank by thread), the chain's branches
-        order = xp.lexsort((endings.order, endings.rank, thread_of, endings.parent))
-        ordered = endings.take(order)
-        thread_of = thread_of[order]
-        res.transitions += ordered.count
-
+        batches = [b for b in system.expand(block, failures, locks, moved) if b.count]
         best = costs.min(axis=1).astype(xp.int64) if T else xp.zeros(len(block), dtype=xp.int64)
         arg = xp.argmax(costs == best[:, None].astype(costs.dtype), axis=1) if T else best
-        nxt.add(ordered, thread_of, first_id, costs, best, arg)
+        if batches:
+            endings = Endings(batches, self.system)
+            res.transitions += len(endings.parent)
+            nxt.add(endings, first_id, costs, best, arg)
 
         # failed checks, in the same order
         if failures.parent:
             parent = xp.concatenate(failures.parent)
             root = xp.concatenate(failures.root)
-            rank = xp.concatenate(failures.rank)
             forder = xp.concatenate(failures.order)
             check = xp.concatenate(failures.check)
+            o = xp.lexsort((forder, parent * self.parent_stride + system.step_rank[root]))
+            parent, root, check = parent[o], root[o], check[o]
             ft = self.edge_thread[root]
-            o = xp.lexsort((forder, rank, ft, parent))
-            parent, root, check, ft = parent[o], root[o], check[o], ft[o]
             pnums = self.check_prop_number[check]
             for pnum in xp.unique(pnums).tolist():
                 prop = system.check_props[pnum]
@@ -374,13 +364,13 @@ class FrontierSearch:
         # lock order: the first step that takes each pair of locks in that order
         if locks.parent:
             lp = xp.concatenate(locks.parent)
-            lr = xp.concatenate(locks.rank)
+            lr = system.step_rank[xp.concatenate(locks.root)]
             lo = xp.concatenate(locks.order)
             le = xp.concatenate(locks.edge)
             lh = xp.concatenate(locks.held)
             lt = xp.concatenate(locks.taken)
             lth = self.edge_thread[le]
-            o = xp.lexsort((lo, lr, lth, lp))
+            o = xp.lexsort((lo, lp * self.parent_stride + lr))
             for i in o.tolist():
                 key = (int(lh[i]), int(lt[i]))
                 if key not in res.lock_edges:
@@ -436,6 +426,27 @@ class FrontierSearch:
         return Path(self.roots[i], tuple(edges), last, None, (), tuple(self.hash_of(k) for k in ids))
 
 
+class Endings:
+    """The resting states of one block's steps, put in the scalar engine's order (parent,
+    thread, edge, the branches of a chain): fingerprints and origins in that order, the rows
+    fetched by position when they are new."""
+
+    def __init__(self, batches: list[Batch], system: Transitions):
+        parent = xp.concatenate([b.parent for b in batches])
+        root = xp.concatenate([b.root for b in batches])
+        order = xp.concatenate([b.order for b in batches])
+        key = parent * ((len(system.threads) + 1) * system.base) + system.step_rank[root]
+        self.position = xp.lexsort((order, key)) if order.any() else xp.argsort(key, kind="stable")
+        self.parent = parent[self.position]
+        self.root = root[self.position]
+        self.matrix = batches[0].matrix if len(batches) == 1 else xp.concatenate([b.matrix for b in batches])
+        self.keys = hash_rows(self.matrix)[self.position]
+
+    def rows(self, idx: Array) -> Array:
+        """The rows at these positions (of the order)."""
+        return self.matrix[self.position[idx]]
+
+
 def _step_cost(costs: Array, t: int) -> tuple[int, int]:
     """Switches after one more step of thread t from a state with these costs, and the
     thread before it."""
@@ -469,76 +480,68 @@ class _NextLevel:
     def size(self) -> int:
         return self.hashes.size
 
-    def add(self, ordered: Batch, thread_of: Array, first_id: int, costs: Array, best: Array,
-            arg: Array) -> None:
+    def add(self, endings: "Endings", first_id: int, costs: Array, best: Array, arg: Array) -> None:
+        """The resting states of one block's steps, in order: the new ones get ids, and every
+        step into this level is weighed for the fewest-switch paths."""
         search = self.search
-        if ordered.count == 0:
-            return
-        keys = hash_rows(ordered.matrix)
-        first, group = first_occurrences(keys)
-        distinct = keys[first]
-        old = search.visited.contains(distinct)
-        # this level's states found by earlier blocks
-        local = xp.full(len(distinct), -1, dtype=xp.int64)
-        if len(self.sorted_hashes):
-            pos = xp.searchsorted(self.sorted_hashes, distinct)
+        uniq, first, inverse = xp.unique(endings.keys, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        old = search.visited.contains(uniq)
+        local = xp.full(len(uniq), -1, dtype=xp.int64)
+        if len(self.sorted_hashes):      # this level's states found by earlier blocks
+            pos = xp.searchsorted(self.sorted_hashes, uniq)
             pos[pos == len(self.sorted_hashes)] = 0
-            hit = self.sorted_hashes[pos] == distinct
+            hit = self.sorted_hashes[pos] == uniq
             local[hit] = self.sorted_ids[pos[hit]]
-            old &= ~hit
-        else:
-            hit = xp.zeros(len(distinct), dtype=bool)
-        new = xp.nonzero(~old & ~hit)[0]
-        ids = self.size + xp.arange(len(new))
-        local[new] = ids
-        src = first[new]
-        self.rows.extend(ordered.matrix[src])
-        self.hashes.extend(distinct[new])
-        self.parent.extend((first_id + ordered.parent[src]).astype(xp.int32))
-        self.via.extend(ordered.root[src].astype(xp.int32))
-        o = xp.argsort(distinct[new], kind="stable")
-        sh = distinct[new][o]
-        at = xp.searchsorted(self.sorted_hashes, sh)
-        self.sorted_hashes = xp.insert(self.sorted_hashes, at, sh)
-        self.sorted_ids = xp.insert(self.sorted_ids, at, ids[o])
+            old |= hit
+        fresh = xp.nonzero(~old)[0]                       # sorted by fingerprint
+        by_discovery = fresh[xp.argsort(first[fresh], kind="stable")]
+        ids = self.size + xp.arange(len(by_discovery))
+        local[by_discovery] = ids
+        src = first[by_discovery]
+        self.rows.extend(endings.rows(src))
+        self.hashes.extend(uniq[by_discovery])
+        self.parent.extend((first_id + endings.parent[src]).astype(xp.int32))
+        self.via.extend(endings.root[src].astype(xp.int32))
+        at = xp.searchsorted(self.sorted_hashes, uniq[fresh])
+        self.sorted_hashes = xp.insert(self.sorted_hashes, at, uniq[fresh])
+        self.sorted_ids = xp.insert(self.sorted_ids, at, local[fresh])
         if self.cost is not None:
-            grow = xp.full((len(new), self.T), UNREACHED, dtype=xp.uint8)
-            self.cost.extend(grow)
-            self.sw_parent.extend(xp.full((len(new), self.T), -1, dtype=xp.int32))
-            self.sw_last.extend(xp.zeros((len(new), self.T), dtype=xp.uint8))
-            self.sw_via.extend(xp.full((len(new), self.T), -1, dtype=xp.int32))
-            self._switches(ordered, thread_of, local[group], first_id, costs, best, arg)
+            n = len(by_discovery)
+            self.cost.extend(xp.full((n, self.T), UNREACHED, dtype=xp.uint8))
+            self.sw_parent.extend(xp.full((n, self.T), -1, dtype=xp.int32))
+            self.sw_last.extend(xp.zeros((n, self.T), dtype=xp.uint8))
+            self.sw_via.extend(xp.full((n, self.T), -1, dtype=xp.int32))
+            self._switches(endings, local[inverse], first_id, costs, best, arg)
 
-    def _switches(self, ordered: Batch, thread_of: Array, target: Array, first_id: int, costs: Array,
+    def _switches(self, endings: "Endings", target: Array, first_id: int, costs: Array,
                   best: Array, arg: Array) -> None:
         """Switches.reach for every step into this level, in order: the first step with the
         fewest switches into (state, thread) is the one a trace follows."""
-        into = target >= 0
-        if not into.any():
+        into = xp.nonzero(target >= 0)[0]
+        if len(into) == 0:
             return
-        p = ordered.parent[into]
-        t = thread_of[into]
-        j = target[into]
-        e = ordered.root[into]
+        p = endings.parent[into]
+        e = endings.root[into]
+        t = self.search.edge_thread[e]
         ct = costs[p, t].astype(xp.int64)
         b = best[p]
         stay = ct <= b + 1
-        c = xp.where(stay, ct, b + 1)
-        before = xp.where(stay, t, arg[p])
-        c = xp.minimum(c, 254)
-        key = j * self.T + t
-        seq = xp.arange(len(key))
-        o = xp.lexsort((seq, c, key))
-        first = o[first_per_key(key[o])]
-        key, c = key[first], c[first]
-        jj, tt = key // self.T, key % self.T
-        have = self.cost.data[jj, tt]
-        better = c < have
-        jj, tt, first = jj[better], tt[better], first[better]
-        self.cost.data[jj, tt] = c[better]
-        self.sw_parent.data[jj, tt] = (first_id + p[first]).astype(xp.int32)
-        self.sw_last.data[jj, tt] = before[first].astype(xp.uint8)
-        self.sw_via.data[jj, tt] = e[first].astype(xp.int32)
+        c = xp.minimum(xp.where(stay, ct, b + 1), 254).astype(xp.uint8)
+        key = target[into] * self.T + t
+        flat = self.cost.data.reshape(-1)
+        before_cost = flat[key]
+        xp.minimum.at(flat, key, c)
+        win = xp.nonzero((c == flat[key]) & (c < before_cost))[0]
+        if len(win) == 0:
+            return
+        # the first winning step into each (state, thread)
+        _, firsts = xp.unique(key[win], return_index=True)
+        win = win[firsts]
+        k = key[win]
+        self.sw_parent.data.reshape(-1)[k] = (first_id + p[win]).astype(xp.int32)
+        self.sw_last.data.reshape(-1)[k] = xp.where(stay[win], t[win], arg[p[win]]).astype(xp.uint8)
+        self.sw_via.data.reshape(-1)[k] = e[win].astype(xp.int32)
 
     def finish(self, depth: int) -> tuple[Array, Array]:
         """Store the level (fingerprints, parents, the switch paths, sparse) and return its

@@ -5,12 +5,13 @@ still inside them, until each row rests. The same semantics as the scalar engine
 node functions, one edge at a time."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from ... import ir
 from ..errors import LocalLoopError
 from .arrays import Array, xp
-from .evaluate import ArrayExpr, Rows
+from .evaluate import ArrayExpr, Rows, slot_ranges
 
 MAX_LOCAL_STEPS = 100_000
 
@@ -39,22 +40,22 @@ class CompiledEdge:
     post: tuple[CompiledCheck, ...]
     writes: tuple[CompiledWrite, ...]
     acquires: ArrayExpr | None
+    negated: bool = False   # the guard is the negation of a sibling's: `guard` is the sibling's
 
 
 @dataclass
 class Batch:
     """Rows of states on their way through one step, and where each came from: the row of
-    the block it started from, the first edge of the step (its `rank` orders the steps of
-    one state as the scalar engine takes them), and `order`, which way it went at each
-    branch of a chain (digits, most significant first), so the outcomes of one level can be
-    put in the scalar engine's order."""
+    the block it started from, the first edge of the step, and `order`, which way it went
+    at each branch of a chain (digits, most significant first), so that the outcomes of a
+    level can be put in the scalar engine's order."""
 
     matrix: Array
     parent: Array          # row in the block
     root: Array            # edge id of the step's first edge
-    rank: Array
     order: Array           # int64
     level: Array           # branches taken so far (digits of `order` used)
+    steps: int = 0         # chained steps taken so far (the most of any row)
 
     @property
     def count(self) -> int:
@@ -62,7 +63,7 @@ class Batch:
 
     def take(self, idx: Array, matrix: Array | None = None) -> "Batch":
         return Batch(self.matrix[idx] if matrix is None else matrix, self.parent[idx], self.root[idx],
-                     self.rank[idx], self.order[idx], self.level[idx])
+                     self.order[idx], self.level[idx], self.steps)
 
 
 @dataclass
@@ -71,40 +72,29 @@ class Failures:
 
     parent: list[Array]
     root: list[Array]
-    rank: list[Array]
     order: list[Array]
     check: list[Array]
 
-    def add(self, batch: Batch, rows: Array, check: int, order: Array | None = None) -> None:
+    def add(self, batch: Batch, rows: Array, check: int, order: Array) -> None:
         if len(rows) == 0:
             return
         self.parent.append(batch.parent[rows])
         self.root.append(batch.root[rows])
-        self.rank.append(batch.rank[rows])
-        self.order.append(batch.order[rows] if order is None else order[rows])
+        self.order.append(order[rows])
         self.check.append(xp.full(len(rows), check, dtype=xp.int64))
 
 
 @dataclass
 class LockNotes:
-    """Acquisitions made while holding another lock: block row, order, edge, held, taken."""
+    """Acquisitions made while holding another lock: block row, step, order, the acquiring
+    edge, the lock held and the lock taken."""
 
     parent: list[Array]
-    rank: list[Array]
+    root: list[Array]
     order: list[Array]
     edge: list[Array]
     held: list[Array]
     taken: list[Array]
-
-
-@dataclass
-class Outcome:
-    """The resting states one step leads to from a block, with their origins."""
-
-    endings: Batch
-    failures: Failures
-    locks: LockNotes
-    moved: Array            # per block row: some step ran (or failed a fatal check)
 
 
 def _cat(parts: list[Array], dtype=xp.int64) -> Array:
@@ -124,11 +114,12 @@ class Transitions:
         self.check_fatal: list[bool] = []
         self.coverage = bytearray(len(model.edges))
         self.by_node: list[dict[int, list[CompiledEdge]]] = [dict() for _ in self.threads]
-        self.rank: dict[int, int] = {}
+        self.ranges = slot_ranges(model, width)
+        rank = [0] * len(model.edges)
         for edge in model.edges:
             node = self.by_node[edge.thread].setdefault(edge.src, [])
-            self.rank[edge.id] = len(node)
-            node.append(self._compile(edge))
+            rank[edge.id] = len(node)
+            node.append(self._compile(edge, node))
         self.max_degree = max([len(es) for node in self.by_node for es in node.values()] + [1])
         self.base = self.max_degree + 1
         digits = 0
@@ -138,9 +129,12 @@ class Transitions:
         # the weight of the digit for the k-th branch of a chain (0 past the last digit)
         self.powers = xp.asarray([self.base ** (digits - 1 - k) for k in range(digits)] + [0], dtype=xp.int64)
         self.fatal_of = xp.asarray(self.check_fatal + [False], dtype=bool)
+        # the scalar engine takes a state's steps thread by thread, a thread's in edge order
+        self.step_rank = xp.asarray([e.thread * self.base + rank[e.id] for e in model.edges] + [0], dtype=xp.int64)
+        self.edge_thread = xp.asarray([e.thread for e in model.edges] + [0], dtype=xp.int64)
         self.lock_slots = [(lk.slot, lk.reader_slots) for lk in model.locks]
 
-    def _compile(self, edge: ir.Edge) -> CompiledEdge:
+    def _compile(self, edge: ir.Edge, siblings: list[CompiledEdge]) -> CompiledEdge:
         def checks(when: str) -> tuple[CompiledCheck, ...]:
             out = []
             for k, c in enumerate(edge.checks):
@@ -148,62 +142,90 @@ class Transitions:
                     self.check_keys.append((edge.id, k))
                     self.check_props.append(c.prop)
                     self.check_fatal.append(c.prop in ir.FATAL_CHECKS)
-                    out.append(CompiledCheck(len(self.check_keys) - 1, ArrayExpr(c.cond), c.prop in ir.FATAL_CHECKS))
+                    out.append(CompiledCheck(len(self.check_keys) - 1, ArrayExpr(c.cond, self.ranges),
+                                             c.prop in ir.FATAL_CHECKS))
             return tuple(out)
 
         attempt, exec_, post = checks("attempt"), checks("exec"), checks("post")
-        guard = ArrayExpr(edge.guard) if edge.guard is not None and edge.guard != ir.TRUE else None
-        writes = tuple(CompiledWrite(w.addr.value, None, ArrayExpr(w.value)) if isinstance(w.addr, ir.Lit)
-                       else CompiledWrite(-1, ArrayExpr(w.addr), ArrayExpr(w.value)) for w in edge.writes)
-        acquires = ArrayExpr(edge.acquires) if edge.acquires is not None else None
-        return CompiledEdge(edge, self.threads[edge.thread].pc_slot, attempt, guard, exec_, post, writes, acquires)
+        guard, negated = None, False
+        if edge.guard is not None and edge.guard != ir.TRUE:
+            # an if/else: `!g` after `g` reuses g's value
+            if isinstance(edge.guard, ir.Un) and edge.guard.op == "!":
+                for other in siblings:
+                    if other.guard is not None and not other.negated and other.edge.guard == edge.guard.arg:
+                        guard, negated = other.guard, True
+                        break
+            if guard is None:
+                guard = ArrayExpr(edge.guard, self.ranges)
+        writes = tuple(CompiledWrite(w.addr.value, None, ArrayExpr(w.value, self.ranges))
+                       if isinstance(w.addr, ir.Lit)
+                       else CompiledWrite(-1, ArrayExpr(w.addr, self.ranges, address=True),
+                                          ArrayExpr(w.value, self.ranges)) for w in edge.writes)
+        acquires = ArrayExpr(edge.acquires, self.ranges) if edge.acquires is not None else None
+        return CompiledEdge(edge, self.threads[edge.thread].pc_slot, attempt, guard, exec_, post, writes, acquires,
+                            negated)
 
     # ---- one edge over a batch ----
-    def apply(self, ce: CompiledEdge, batch: Batch, failures: Failures, locks: LockNotes | None,
+    def apply(self, ce: CompiledEdge, rows: Rows, batch: Batch, failures: Failures, locks: LockNotes | None,
               order: Array) -> tuple[Array, Array]:
-        """Run edge `ce` on every row of `batch` (all stand at its source). Failed checks go
-        to `failures` (with `order` for the rows); returns the rows that complete the step
-        and their next states."""
-        rows = Rows(batch.matrix)
+        """Run edge `ce` on every row of `batch` (all stand at its source; `rows` reads
+        them). Failed checks go to `failures` (with `order` for the rows); returns the rows
+        that complete the step and their next states."""
         n = rows.count
-        alive = xp.ones(n, dtype=bool)
+        alive: Array | None = None      # None: every row so far
         for c in ce.attempt:
             ok = c.cond.mask(rows)
-            failures.add(batch, xp.nonzero(~ok)[0], c.id, order)
-            if c.fatal:
-                alive &= ok
+            if not ok.all():
+                failures.add(batch, xp.nonzero(~ok)[0], c.id, order)
+                if c.fatal:
+                    alive = ok if alive is None else alive & ok
         if ce.guard is not None:
-            alive &= ce.guard.mask(rows)
+            g = rows.guard(ce.guard, ce.negated)
+            alive = g if alive is None else alive & g
         for c in ce.exec:
             ok = c.cond.mask(rows)
-            failures.add(batch, xp.nonzero(alive & ~ok)[0], c.id, order)
-            if c.fatal:
-                alive &= ok
-        idx = xp.nonzero(alive)[0]
-        if len(idx) == 0:
-            return idx, batch.matrix[:0]
-        values = [(w, w.value.values(rows)[idx], None if w.addr is None else w.addr.values(rows)[idx])
-                  for w in ce.writes]
-        new = batch.matrix[idx]
-        if values and any(w.slot < 0 for w, _, _ in values):
-            ar = xp.arange(len(idx))
+            bad = ~ok if alive is None else alive & ~ok
+            if bad.any():
+                failures.add(batch, xp.nonzero(bad)[0], c.id, order)
+                if c.fatal:
+                    alive = ok if alive is None else alive & ok
+        if alive is None:
+            idx, everything = xp.arange(n), True
+        else:
+            idx = xp.nonzero(alive)[0]
+            if len(idx) == 0:
+                return idx, batch.matrix[:0]
+            everything = len(idx) == n
+        values = []
+        for w in ce.writes:
+            v = w.value.values(rows)
+            a = None if w.addr is None else w.addr.values(rows)
+            if not everything:
+                v = v[idx]
+                a = None if a is None else a[idx]
+            values.append((w, v, a))
+        new = batch.matrix.copy() if everything else batch.matrix[idx]
         for w, v, a in values:
             if w.slot >= 0:
                 new[:, w.slot] = v
             else:
-                new[ar, xp.clip(a, 0, self.width - 1)] = v
+                if not w.addr.safe:  # type: ignore[union-attr]
+                    a = xp.minimum(xp.maximum(a, 0), self.width - 1)
+                new[xp.arange(len(idx)), a] = v
         new[:, ce.pc_slot] = ce.edge.dst
         self.coverage[ce.edge.id] = 1
         if ce.post:
             after = Rows(new)
-            keep = xp.ones(len(idx), dtype=bool)
-            sub = batch.take(idx, new)
+            keep: Array | None = None
+            sub = Batch(new, batch.parent[idx], batch.root[idx], order[idx], batch.level[idx])
             for c in ce.post:
                 ok = c.cond.mask(after)
-                failures.add(sub, xp.nonzero(keep & ~ok)[0], c.id, order[idx])
-                if c.fatal:
-                    keep &= ok
-            if not keep.all():
+                bad = ~ok if keep is None else keep & ~ok
+                if bad.any():
+                    failures.add(sub, xp.nonzero(bad)[0], c.id, sub.order)
+                    if c.fatal:
+                        keep = ok if keep is None else keep & ok
+            if keep is not None:
                 idx, new = idx[keep], new[keep]
         if locks is not None and ce.acquires is not None and len(idx):
             self._note_locks(ce, rows, idx, batch, order, locks)
@@ -224,85 +246,90 @@ class Transitions:
                 continue
             src = idx[sel]
             locks.parent.append(batch.parent[src])
-            locks.rank.append(batch.rank[src])
+            locks.root.append(batch.root[src])
             locks.order.append(order[src])
             locks.edge.append(xp.full(len(sel), ce.edge.id, dtype=xp.int64))
             locks.held.append(xp.full(len(sel), slot, dtype=xp.int64))
             locks.taken.append(taken[sel])
 
     # ---- whole steps ----
+    def expand(self, block: Array, failures: Failures, locks: LockNotes | None, moved: Array) -> list[Batch]:
+        """Every step each thread can take from each row of `block` (resting states): the
+        batches of resting states they end in. `moved[row]` is set where some step ran to
+        its end or failed a fatal check."""
+        endings: list[Batch] = []
+        for t in range(len(self.model.threads)):
+            endings += self.step(block, t, failures, locks, moved)
+        return endings
+
     def step(self, block: Array, t: int, failures: Failures, locks: LockNotes | None,
              moved: Array) -> list[Batch]:
-        """Every step thread t can take from each row of `block` (resting states): the
-        batches of resting states they end in."""
         thread = self.threads[t]
         nodes = self.by_node[t]
-        pcs = block[:, thread.pc_slot]
         endings: list[Batch] = []
-        pool: list[Batch] = []
-        for pc in xp.unique(pcs).tolist():
+        pool: dict[int, list[Batch]] = {}
+        before = len(failures.parent)
+        for pc, sel in _groups(block[:, thread.pc_slot]):
             edges = nodes.get(pc)
             if not edges:
                 continue
-            sel = xp.nonzero(pcs == pc)[0]
             zero = xp.zeros(len(sel), dtype=xp.int64)
-            base = Batch(block[sel], sel, zero, zero, zero, zero)
+            matrix = block[sel]
+            rows = Rows(matrix)
             for ce in edges:
-                start = Batch(base.matrix, sel, xp.full(len(sel), ce.edge.id, dtype=xp.int64),
-                              xp.full(len(sel), self.rank[ce.edge.id], dtype=xp.int64), zero, zero)
-                before = len(failures.parent)
-                idx, new = self.apply(ce, start, failures, locks, start.order)
-                for k in range(before, len(failures.parent)):
-                    moved[failures.parent[k][self.fatal_of[failures.check[k]]]] = True
-                if len(idx) == 0:
-                    continue
-                out = start.take(idx, new)
-                (pool if ce.edge.dst in thread.chained else endings).append(out)
+                start = Batch(matrix, sel, xp.full(len(sel), ce.edge.id, dtype=xp.int64), zero, zero)
+                idx, new = self.apply(ce, rows, start, failures, locks, zero)
+                if len(idx):
+                    out = start.take(idx, new)
+                    if ce.edge.dst in thread.chained:
+                        pool.setdefault(ce.edge.dst, []).append(out)
+                    else:
+                        endings.append(out)
         if pool:
-            self._chain(t, pool, endings, failures, locks, moved)
+            self._chain(t, pool, endings, failures, locks)
+        for k in range(before, len(failures.parent)):
+            moved[failures.parent[k][self.fatal_of[failures.check[k]]]] = True
         for b in endings:
             moved[b.parent] = True
         return endings
 
-    def _chain(self, t: int, pool: list[Batch], endings: list[Batch], failures: Failures,
-               locks: LockNotes | None, moved: Array | None) -> None:
-        """Run thread t's chained steps on the rows of `pool` until each rests (into
-        `endings`), fails a fatal check, or blocks inside an atomic body (it vanishes)."""
+    def _chain(self, t: int, pool: dict[int, list[Batch]], endings: list[Batch], failures: Failures,
+               locks: LockNotes | None) -> None:
+        """Run thread t's chained steps on the rows waiting in `pool` (by pc) until each
+        rests (into `endings`), fails a fatal check, or blocks inside an atomic body (it
+        vanishes). Rows that reach the same pc by different ways are run together."""
         thread = self.threads[t]
         nodes = self.by_node[t]
-        batch = _concat(pool)
-        steps = 0
-        while batch.count:
-            steps += 1
-            if steps > MAX_LOCAL_STEPS:
-                pc = int(batch.matrix[0, thread.pc_slot])
+        waiting = list(pool)
+        heapq.heapify(waiting)
+        while waiting:
+            pc = heapq.heappop(waiting)
+            here = _concat(pool.pop(pc))
+            if here.steps >= MAX_LOCAL_STEPS:
                 text, span = thread.node_text.get(pc, ("?", None))
                 raise LocalLoopError(thread.name, text, span)
-            pcs = batch.matrix[:, thread.pc_slot]
-            nxt: list[Batch] = []
-            for pc in xp.unique(pcs).tolist():
-                edges = nodes.get(pc)
-                if not edges:
+            edges = nodes.get(pc)
+            if not edges:
+                continue
+            rows = Rows(here.matrix)
+            branching = len(edges) > 1
+            for k, ce in enumerate(edges):
+                order = here.order
+                if branching:
+                    order = here.order + (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
+                idx, new = self.apply(ce, rows, here, failures, locks, order)
+                if len(idx) == 0:
                     continue
-                sel = xp.nonzero(pcs == pc)[0]
-                here = batch.take(sel)
-                branching = len(edges) > 1
-                for k, ce in enumerate(edges):
-                    order = here.order
-                    if branching:
-                        digit = (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
-                        order = here.order + digit
-                    before = len(failures.parent)
-                    idx, new = self.apply(ce, here, failures, locks, order)
-                    if moved is not None:
-                        for j in range(before, len(failures.parent)):
-                            moved[failures.parent[j][self.fatal_of[failures.check[j]]]] = True
-                    if len(idx) == 0:
-                        continue
-                    out = Batch(new, here.parent[idx], here.root[idx], here.rank[idx], order[idx],
-                                here.level[idx] + (1 if branching else 0))
-                    (nxt if ce.edge.dst in thread.chained else endings).append(out)
-            batch = _concat(nxt) if nxt else batch.take(xp.zeros(0, dtype=xp.int64))
+                out = Batch(new, here.parent[idx], here.root[idx], order[idx],
+                            here.level[idx] + 1 if branching else here.level[idx], here.steps + 1)
+                dst = ce.edge.dst
+                if dst in thread.chained:
+                    if dst not in pool:
+                        pool[dst] = []
+                        heapq.heappush(waiting, dst)
+                    pool[dst].append(out)
+                else:
+                    endings.append(out)
 
     def settle(self, block: Array, t: int, failures: Failures) -> list[Batch]:
         """Thread t's chained steps from each row of `block` (initial states): its rows at
@@ -311,32 +338,46 @@ class Transitions:
         n = block.shape[0]
         ar = xp.arange(n)
         zero = xp.zeros(n, dtype=xp.int64)
-        whole = Batch(block, ar, zero - 1, zero, zero, zero)
-        inside = xp.isin(block[:, thread.pc_slot], list(thread.chained)) if thread.chained else xp.zeros(n, bool)
+        whole = Batch(block, ar, zero - 1, zero, zero)
+        pcs = block[:, thread.pc_slot]
+        inside = xp.isin(pcs, list(thread.chained)) if thread.chained else xp.zeros(n, bool)
         endings = [whole.take(xp.nonzero(~inside)[0])]
-        if inside.any():
-            self._chain(t, [whole.take(xp.nonzero(inside)[0])], endings, failures, None, None)
+        pool: dict[int, list[Batch]] = {}
+        for pc, sel in _groups(pcs):
+            if pc in thread.chained:
+                pool[pc] = [whole.take(sel)]
+        if pool:
+            self._chain(t, pool, endings, failures, None)
         return endings
 
     def new_failures(self) -> Failures:
-        return Failures([], [], [], [], [])
+        return Failures([], [], [], [])
 
     @staticmethod
     def new_locks() -> LockNotes:
         return LockNotes([], [], [], [], [], [])
 
 
+def _groups(values: Array) -> list[tuple[int, Array]]:
+    """The rows with each distinct value, value by value (rows in order)."""
+    order = xp.argsort(values, kind="stable")
+    ordered = values[order]
+    cuts = xp.nonzero(ordered[1:] != ordered[:-1])[0] + 1
+    bounds = [0] + cuts.tolist() + [len(values)]
+    return [(int(ordered[a]), order[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def _concat(batches: list[Batch]) -> Batch:
     if len(batches) == 1:
         return batches[0]
     return Batch(xp.concatenate([b.matrix for b in batches]), _cat([b.parent for b in batches]),
-                 _cat([b.root for b in batches]), _cat([b.rank for b in batches]),
-                 _cat([b.order for b in batches]), _cat([b.level for b in batches]))
+                 _cat([b.root for b in batches]), _cat([b.order for b in batches]),
+                 _cat([b.level for b in batches]), max(b.steps for b in batches))
 
 
 def concat(batches: list[Batch], width: int, dtype: xp.dtype) -> Batch:
     batches = [b for b in batches if b.count]
     if not batches:
         z = xp.zeros(0, dtype=xp.int64)
-        return Batch(xp.zeros((0, width), dtype=dtype), z, z, z, z, z)
+        return Batch(xp.zeros((0, width), dtype=dtype), z, z, z, z)
     return _concat(batches)
