@@ -47,6 +47,34 @@ def hash_rows(rows: Array) -> Array:
     return h
 
 
+class Fingerprints:
+    """Simple tabulation hashing of rows: a random 64-bit word for every (column, value),
+    a row's fingerprint the XOR of its columns' words. Two different rows collide with
+    probability 2**-64, and a step that writes a few columns updates its parent's
+    fingerprint with a few lookups instead of rehashing the row."""
+
+    def __init__(self, ranges: list[tuple[int, int]], seed: int = 0x10C4C4EC):
+        self.low = xp.asarray([lo for lo, _ in ranges], dtype=xp.int64)
+        sizes = [hi - lo + 1 for lo, hi in ranges]
+        self.base = xp.asarray([0] + sizes[:-1], dtype=xp.int64).cumsum() - self.low
+        self.table = xp.frombuffer(xp.random.default_rng(seed).bytes(8 * sum(sizes)), dtype=HASH).copy()
+        self.columns = len(ranges)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.table.nbytes)
+
+    def rows(self, matrix: Array) -> Array:
+        """The fingerprint of every row, from scratch."""
+        if matrix.shape[0] == 0:
+            return xp.zeros(0, dtype=HASH)
+        idx = matrix[:, :self.columns].astype(xp.int64) + self.base[None, :]
+        return xp.bitwise_xor.reduce(self.table[idx], axis=1)
+
+    def word(self, column: int | Array, value: Array) -> Array:
+        return self.table[self.base[column] + value]
+
+
 def first_occurrences(keys: Array) -> tuple[Array, Array]:
     """The distinct keys in order of first occurrence: (index of each first occurrence in
     `keys`, and for every key the number of its distinct key in that order)."""

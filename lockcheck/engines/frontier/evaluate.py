@@ -80,6 +80,9 @@ def slot_ranges(model: ir.Model, width: int) -> list[tuple[int, int]]:
     for s in model.slots:
         values = s.values or (s.low, s.high)
         out.append((min(values + (s.low,)), max(values + (s.high,))))
+    for t in list(model.threads) + ([model.init_thread] if model.init_thread else []):
+        low, high = out[t.pc_slot]
+        out[t.pc_slot] = (min(low, 0), max(high, t.node_count))
     return out + [(0, 0)] * (width - len(out))
 
 

@@ -15,9 +15,9 @@ from typing import Callable
 
 from ... import ir
 from ..tracing import Path, Violation
-from .arrays import HASH, Array, first_occurrences, hash_rows, padded_width, row_dtype, xp
+from .arrays import HASH, Array, first_occurrences, padded_width, row_dtype, xp
 from .evaluate import ArrayExpr, Rows
-from .steps import Batch, Transitions, concat
+from .steps import Batch, Transitions, _groups as _groups_of, concat
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
@@ -186,7 +186,7 @@ class FrontierSearch:
         return m
 
     def state_hash(self, state: tuple) -> int:
-        return int(hash_rows(self.matrix([state]))[0])
+        return int(self.system.fingerprints.rows(self.matrix([state]))[0])
 
     # ---- candidates ----
     def note(self, prop: str, depth: int, make: Callable[[int], list[Candidate]], count: int) -> None:
@@ -214,29 +214,29 @@ class FrontierSearch:
         return res
 
     # ---- the search ----
-    def initial(self) -> tuple[Array, list[tuple[str, Path]]]:
+    def initial(self) -> tuple[Array, Array, list[tuple[str, Path]]]:
         system = self.system
         states = self.matrix([self.model.initial])
+        hashes = system.fingerprints.rows(states)
         violations: list[tuple[str, Path]] = []
         order = ([self.nthreads] if self.model.init_thread else []) + list(range(self.nthreads))
         for t in order:
             failures = system.new_failures()
-            endings = concat(system.settle(states, t, failures), self.width, self.dtype)
+            endings = concat(system.settle(states, hashes, t, failures), self.width, self.dtype)
             for checks in failures.check:
                 for c in checks.tolist():
                     key = system.check_keys[c]
                     violations.append((system.check_props[c], Path(self.model.initial, (), None, key)))
-            first, _ = first_occurrences(hash_rows(endings.matrix))
-            states = endings.matrix[first]
-        return states, violations
+            first, _ = first_occurrences(endings.hash)
+            states, hashes = endings.matrix[first], endings.hash[first]
+        return states, hashes, violations
 
     def _search(self, started: float) -> None:
         res, limits = self.result, self.limits
         T = self.nthreads
-        frontier, init_violations = self.initial()
+        frontier, hashes, init_violations = self.initial()
         for prop, path in init_violations:
             res.violations.setdefault(prop, Violation(prop, path))
-        hashes = hash_rows(frontier)
         n0 = len(frontier)
         for i in range(n0):
             self.roots[i] = tuple(int(v) for v in frontier[i, :self.slots])
@@ -261,8 +261,8 @@ class FrontierSearch:
                 stop = self._limit_hit(started, nxt.size)
                 if stop:
                     break
-                self._expand(frontier[a:a + self.block_rows], costs[a:a + self.block_rows],
-                             self.level_starts[-1] + a, depth, nxt)
+                self._expand(frontier[a:a + self.block_rows], hashes[a:a + self.block_rows],
+                             costs[a:a + self.block_rows], self.level_starts[-1] + a, depth, nxt)
                 now = time.perf_counter()
                 if self.progress is not None and now - last_report >= 0.5:
                     last_report = now
@@ -272,7 +272,7 @@ class FrontierSearch:
                 res.limit = stop
             if nxt.size:
                 res.max_depth = depth + 1
-            frontier, costs = nxt.finish(depth + 1)
+            frontier, hashes, costs = nxt.finish(depth + 1)
             res.count += len(frontier)
             if stop:
                 break
@@ -310,13 +310,14 @@ class FrontierSearch:
         level = bisect_right(self.level_starts, state) - 1
         return level, state - self.level_starts[level]
 
-    def _expand(self, block: Array, costs: Array, first_id: int, depth: int, nxt: "_NextLevel") -> None:
+    def _expand(self, block: Array, hashes: Array, costs: Array, first_id: int, depth: int,
+                nxt: "_NextLevel") -> None:
         system, res = self.system, self.result
         T = self.nthreads
         failures = system.new_failures()
         locks = system.new_locks()
         moved = xp.zeros(len(block), dtype=bool)
-        batches = [b for b in system.expand(block, failures, locks, moved) if b.count]
+        batches = [b for b in system.expand(block, hashes, failures, locks, moved) if b.count]
         best = costs.min(axis=1).astype(xp.int64) if T else xp.zeros(len(block), dtype=xp.int64)
         arg = xp.argmax(costs == best[:, None].astype(costs.dtype), axis=1) if T else best
         if batches:
@@ -439,12 +440,20 @@ class Endings:
         self.position = xp.lexsort((order, key)) if order.any() else xp.argsort(key, kind="stable")
         self.parent = parent[self.position]
         self.root = root[self.position]
-        self.matrix = batches[0].matrix if len(batches) == 1 else xp.concatenate([b.matrix for b in batches])
-        self.keys = hash_rows(self.matrix)[self.position]
+        self.keys = xp.concatenate([b.hash for b in batches])[self.position]
+        self.batches = batches
+        self.offsets = xp.cumsum([0] + [b.count for b in batches])
 
     def rows(self, idx: Array) -> Array:
         """The rows at these positions (of the order)."""
-        return self.matrix[self.position[idx]]
+        where = self.position[idx]
+        if len(self.batches) == 1:
+            return self.batches[0].matrix[where]
+        batch = xp.searchsorted(self.offsets, where, side="right") - 1
+        out = xp.empty((len(idx), self.batches[0].matrix.shape[1]), dtype=self.batches[0].matrix.dtype)
+        for b, sel in _groups_of(batch):
+            out[sel] = self.batches[b].matrix[where[sel] - self.offsets[b]]
+        return out
 
 
 def _step_cost(costs: Array, t: int) -> tuple[int, int]:
@@ -549,7 +558,7 @@ class _NextLevel:
         search = self.search
         n, T = self.size, self.T
         if n == 0:
-            return self.rows.view(), xp.zeros((0, T), dtype=xp.uint8)
+            return self.rows.view(), self.hashes.view(), xp.zeros((0, T), dtype=xp.uint8)
         if T:
             cost = self.cost.view()
             reached = cost.reshape(-1) != UNREACHED
@@ -568,4 +577,4 @@ class _NextLevel:
         search.visited.add(self.sorted_hashes)
         rows = self.rows.view().copy()
         search._check_invariants(rows, cost, self.start, depth)
-        return rows, cost.copy()
+        return rows, level.hashes, cost.copy()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ... import ir
 from ..errors import LocalLoopError
-from .arrays import Array, xp
+from .arrays import HASH, Array, Fingerprints, xp
 from .evaluate import ArrayExpr, Rows, slot_ranges
 
 MAX_LOCAL_STEPS = 100_000
@@ -41,6 +41,7 @@ class CompiledEdge:
     writes: tuple[CompiledWrite, ...]
     acquires: ArrayExpr | None
     negated: bool = False   # the guard is the negation of a sibling's: `guard` is the sibling's
+    pc_word: Array | None = None   # what moving the pc from src to dst does to a fingerprint
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Batch:
     level can be put in the scalar engine's order."""
 
     matrix: Array
+    hash: Array            # each row's fingerprint (Fingerprints)
     parent: Array          # row in the block
     root: Array            # edge id of the step's first edge
     order: Array           # int64
@@ -61,9 +63,9 @@ class Batch:
     def count(self) -> int:
         return int(self.matrix.shape[0])
 
-    def take(self, idx: Array, matrix: Array | None = None) -> "Batch":
-        return Batch(self.matrix[idx] if matrix is None else matrix, self.parent[idx], self.root[idx],
-                     self.order[idx], self.level[idx], self.steps)
+    def take(self, idx: Array) -> "Batch":
+        return Batch(self.matrix[idx], self.hash[idx], self.parent[idx], self.root[idx], self.order[idx],
+                     self.level[idx], self.steps)
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Transitions:
     def __init__(self, model: ir.Model, width: int, dtype: xp.dtype):
         self.model = model
         self.width = width          # columns of a row (slots, then padding)
+        self.slots = len(model.slots)
         self.dtype = dtype
         self.threads: list[ir.Thread] = list(model.threads) + ([model.init_thread] if model.init_thread else [])
         self.check_keys: list[tuple[int, int]] = []
@@ -115,6 +118,7 @@ class Transitions:
         self.coverage = bytearray(len(model.edges))
         self.by_node: list[dict[int, list[CompiledEdge]]] = [dict() for _ in self.threads]
         self.ranges = slot_ranges(model, width)
+        self.fingerprints = Fingerprints(self.ranges[:len(model.slots)])
         rank = [0] * len(model.edges)
         for edge in model.edges:
             node = self.by_node[edge.thread].setdefault(edge.src, [])
@@ -162,15 +166,16 @@ class Transitions:
                        else CompiledWrite(-1, ArrayExpr(w.addr, self.ranges, address=True),
                                           ArrayExpr(w.value, self.ranges)) for w in edge.writes)
         acquires = ArrayExpr(edge.acquires, self.ranges) if edge.acquires is not None else None
-        return CompiledEdge(edge, self.threads[edge.thread].pc_slot, attempt, guard, exec_, post, writes, acquires,
-                            negated)
+        pc = self.threads[edge.thread].pc_slot
+        pc_word = self.fingerprints.word(pc, xp.asarray(edge.src)) ^ self.fingerprints.word(pc, xp.asarray(edge.dst))
+        return CompiledEdge(edge, pc, attempt, guard, exec_, post, writes, acquires, negated, pc_word)
 
     # ---- one edge over a batch ----
     def apply(self, ce: CompiledEdge, rows: Rows, batch: Batch, failures: Failures, locks: LockNotes | None,
-              order: Array) -> tuple[Array, Array]:
+              order: Array) -> tuple[Array, Array, Array]:
         """Run edge `ce` on every row of `batch` (all stand at its source; `rows` reads
         them). Failed checks go to `failures` (with `order` for the rows); returns the rows
-        that complete the step and their next states."""
+        that complete the step, their next states and those states' fingerprints."""
         n = rows.count
         alive: Array | None = None      # None: every row so far
         for c in ce.attempt:
@@ -194,7 +199,7 @@ class Transitions:
         else:
             idx = xp.nonzero(alive)[0]
             if len(idx) == 0:
-                return idx, batch.matrix[:0]
+                return idx, batch.matrix[:0], batch.hash[:0]
             everything = len(idx) == n
         values = []
         for w in ce.writes:
@@ -205,19 +210,24 @@ class Transitions:
                 a = None if a is None else a[idx]
             values.append((w, v, a))
         new = batch.matrix.copy() if everything else batch.matrix[idx]
+        h = batch.hash ^ ce.pc_word if everything else batch.hash[idx] ^ ce.pc_word
+        table, base = self.fingerprints.table, self.fingerprints.base
         for w, v, a in values:
             if w.slot >= 0:
+                h ^= table[base[w.slot] + new[:, w.slot]] ^ table[base[w.slot] + v]
                 new[:, w.slot] = v
             else:
                 if not w.addr.safe:  # type: ignore[union-attr]
-                    a = xp.minimum(xp.maximum(a, 0), self.width - 1)
-                new[xp.arange(len(idx)), a] = v
+                    a = xp.minimum(xp.maximum(a, 0), self.slots - 1)
+                ar = xp.arange(len(idx))
+                h ^= table[base[a] + new[ar, a]] ^ table[base[a] + v]
+                new[ar, a] = v
         new[:, ce.pc_slot] = ce.edge.dst
         self.coverage[ce.edge.id] = 1
         if ce.post:
             after = Rows(new)
             keep: Array | None = None
-            sub = Batch(new, batch.parent[idx], batch.root[idx], order[idx], batch.level[idx])
+            sub = Batch(new, h, batch.parent[idx], batch.root[idx], order[idx], batch.level[idx])
             for c in ce.post:
                 ok = c.cond.mask(after)
                 bad = ~ok if keep is None else keep & ~ok
@@ -226,10 +236,10 @@ class Transitions:
                     if c.fatal:
                         keep = ok if keep is None else keep & ok
             if keep is not None:
-                idx, new = idx[keep], new[keep]
+                idx, new, h = idx[keep], new[keep], h[keep]
         if locks is not None and ce.acquires is not None and len(idx):
             self._note_locks(ce, rows, idx, batch, order, locks)
-        return idx, new
+        return idx, new, h
 
     def _note_locks(self, ce: CompiledEdge, rows: Rows, idx: Array, batch: Batch, order: Array,
                     locks: LockNotes) -> None:
@@ -253,16 +263,17 @@ class Transitions:
             locks.taken.append(taken[sel])
 
     # ---- whole steps ----
-    def expand(self, block: Array, failures: Failures, locks: LockNotes | None, moved: Array) -> list[Batch]:
-        """Every step each thread can take from each row of `block` (resting states): the
-        batches of resting states they end in. `moved[row]` is set where some step ran to
-        its end or failed a fatal check."""
+    def expand(self, block: Array, hashes: Array, failures: Failures, locks: LockNotes | None,
+               moved: Array) -> list[Batch]:
+        """Every step each thread can take from each row of `block` (resting states, with
+        their fingerprints): the batches of resting states they end in. `moved[row]` is set
+        where some step ran to its end or failed a fatal check."""
         endings: list[Batch] = []
         for t in range(len(self.model.threads)):
-            endings += self.step(block, t, failures, locks, moved)
+            endings += self.step(block, hashes, t, failures, locks, moved)
         return endings
 
-    def step(self, block: Array, t: int, failures: Failures, locks: LockNotes | None,
+    def step(self, block: Array, hashes: Array, t: int, failures: Failures, locks: LockNotes | None,
              moved: Array) -> list[Batch]:
         thread = self.threads[t]
         nodes = self.by_node[t]
@@ -276,11 +287,12 @@ class Transitions:
             zero = xp.zeros(len(sel), dtype=xp.int64)
             matrix = block[sel]
             rows = Rows(matrix)
+            start_hash = hashes[sel]
             for ce in edges:
-                start = Batch(matrix, sel, xp.full(len(sel), ce.edge.id, dtype=xp.int64), zero, zero)
-                idx, new = self.apply(ce, rows, start, failures, locks, zero)
+                start = Batch(matrix, start_hash, sel, xp.full(len(sel), ce.edge.id, dtype=xp.int64), zero, zero)
+                idx, new, h = self.apply(ce, rows, start, failures, locks, zero)
                 if len(idx):
-                    out = start.take(idx, new)
+                    out = Batch(new, h, sel[idx], start.root[idx], zero[idx], zero[idx])
                     if ce.edge.dst in thread.chained:
                         pool.setdefault(ce.edge.dst, []).append(out)
                     else:
@@ -312,15 +324,16 @@ class Transitions:
             if not edges:
                 continue
             rows = Rows(here.matrix)
-            branching = len(edges) > 1
+            # an if/else sends each row one way: only a real choice is a branch of the order
+            branching = len(edges) > 1 and not (len(edges) == 2 and edges[1].negated and not edges[1].attempt)
             for k, ce in enumerate(edges):
                 order = here.order
                 if branching:
                     order = here.order + (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
-                idx, new = self.apply(ce, rows, here, failures, locks, order)
+                idx, new, h = self.apply(ce, rows, here, failures, locks, order)
                 if len(idx) == 0:
                     continue
-                out = Batch(new, here.parent[idx], here.root[idx], order[idx],
+                out = Batch(new, h, here.parent[idx], here.root[idx], order[idx],
                             here.level[idx] + 1 if branching else here.level[idx], here.steps + 1)
                 dst = ce.edge.dst
                 if dst in thread.chained:
@@ -331,14 +344,14 @@ class Transitions:
                 else:
                     endings.append(out)
 
-    def settle(self, block: Array, t: int, failures: Failures) -> list[Batch]:
+    def settle(self, block: Array, hashes: Array, t: int, failures: Failures) -> list[Batch]:
         """Thread t's chained steps from each row of `block` (initial states): its rows at
         resting pcs as they are, the others run on until they rest."""
         thread = self.threads[t]
         n = block.shape[0]
         ar = xp.arange(n)
         zero = xp.zeros(n, dtype=xp.int64)
-        whole = Batch(block, ar, zero - 1, zero, zero)
+        whole = Batch(block, hashes, ar, zero - 1, zero, zero)
         pcs = block[:, thread.pc_slot]
         inside = xp.isin(pcs, list(thread.chained)) if thread.chained else xp.zeros(n, bool)
         endings = [whole.take(xp.nonzero(~inside)[0])]
@@ -370,7 +383,8 @@ def _groups(values: Array) -> list[tuple[int, Array]]:
 def _concat(batches: list[Batch]) -> Batch:
     if len(batches) == 1:
         return batches[0]
-    return Batch(xp.concatenate([b.matrix for b in batches]), _cat([b.parent for b in batches]),
+    return Batch(xp.concatenate([b.matrix for b in batches]), _cat([b.hash for b in batches], HASH),
+                 _cat([b.parent for b in batches]),
                  _cat([b.root for b in batches]), _cat([b.order for b in batches]),
                  _cat([b.level for b in batches]), max(b.steps for b in batches))
 
@@ -379,5 +393,5 @@ def concat(batches: list[Batch], width: int, dtype: xp.dtype) -> Batch:
     batches = [b for b in batches if b.count]
     if not batches:
         z = xp.zeros(0, dtype=xp.int64)
-        return Batch(xp.zeros((0, width), dtype=dtype), z, z, z, z)
+        return Batch(xp.zeros((0, width), dtype=dtype), z.astype(HASH), z, z, z, z)
     return _concat(batches)
