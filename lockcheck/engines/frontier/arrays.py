@@ -75,14 +75,44 @@ class Fingerprints:
         return self.table[self.base[column] + value]
 
 
+def distinct(keys: Array) -> tuple[Array, Array, Array]:
+    """np.unique(keys, return_index=True, return_inverse=True), on a quicksort (vectorised
+    on most CPUs) instead of a stable sort: the first occurrence of each key is the least
+    index among its equals."""
+    if len(keys) == 0:
+        e = xp.zeros(0, dtype=xp.int64)
+        return keys[:0], e, e
+    perm = xp.argsort(keys)
+    ordered = keys[perm]
+    starts = xp.ones(len(keys), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    at = xp.nonzero(starts)[0]
+    first = xp.minimum.reduceat(perm, at)
+    inverse = xp.empty(len(keys), dtype=xp.int64)
+    inverse[perm] = xp.cumsum(starts) - 1
+    return ordered[at], first, inverse
+
+
 def first_occurrences(keys: Array) -> tuple[Array, Array]:
     """The distinct keys in order of first occurrence: (index of each first occurrence in
     `keys`, and for every key the number of its distinct key in that order)."""
-    uniq, first, inverse = xp.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = distinct(keys)
     order = xp.argsort(first, kind="stable")
     rank = xp.empty_like(order)
     rank[order] = xp.arange(len(order))
-    return first[order], rank[inverse.reshape(-1)]
+    return first[order], rank[inverse]
+
+
+def stable_order(keys: Array) -> Array:
+    """argsort(keys, kind="stable") for non-negative int64 keys, by a quicksort of the
+    keys made distinct with their positions (when that fits in 63 bits)."""
+    n = len(keys)
+    if n == 0:
+        return xp.zeros(0, dtype=xp.int64)
+    top = int(keys.max())
+    if top < (1 << 62) // max(n, 1):
+        return xp.argsort(keys * n + xp.arange(n))
+    return xp.argsort(keys, kind="stable")
 
 
 def first_per_key(keys: Array) -> Array:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ... import ir
 from ..tracing import Path, Violation
-from .arrays import HASH, Array, first_occurrences, padded_width, row_dtype, xp
+from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
 from .steps import Batch, Transitions, _groups as _groups_of, concat
 
@@ -437,7 +437,7 @@ class Endings:
         root = xp.concatenate([b.root for b in batches])
         order = xp.concatenate([b.order for b in batches])
         key = parent * ((len(system.threads) + 1) * system.base) + system.step_rank[root]
-        self.position = xp.lexsort((order, key)) if order.any() else xp.argsort(key, kind="stable")
+        self.position = xp.lexsort((order, key)) if order.any() else stable_order(key)
         self.parent = parent[self.position]
         self.root = root[self.position]
         self.keys = xp.concatenate([b.hash for b in batches])[self.position]
@@ -493,8 +493,7 @@ class _NextLevel:
         """The resting states of one block's steps, in order: the new ones get ids, and every
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
-        uniq, first, inverse = xp.unique(endings.keys, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        uniq, first, inverse = distinct(endings.keys)
         old = search.visited.contains(uniq)
         local = xp.full(len(uniq), -1, dtype=xp.int64)
         if len(self.sorted_hashes):      # this level's states found by earlier blocks
@@ -545,7 +544,7 @@ class _NextLevel:
         if len(win) == 0:
             return
         # the first winning step into each (state, thread)
-        _, firsts = xp.unique(key[win], return_index=True)
+        _, firsts, _ = distinct(key[win])
         win = win[firsts]
         k = key[win]
         self.sw_parent.data.reshape(-1)[k] = (first_id + p[win]).astype(xp.int32)
