@@ -21,6 +21,7 @@ from .steps import Batch, Transitions, _groups as _groups_of, concat
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
+PROGRESS_SECONDS = 0.5    # between progress reports
 
 
 @dataclass
@@ -202,8 +203,8 @@ class FrontierSearch:
         started = time.perf_counter()
         try:
             self._search(started)
-        except KeyboardInterrupt:
-            self.result.limit = "interrupted"
+        except KeyboardInterrupt:   # Ctrl-C (or SIGTERM made one): what was found so far stands
+            self.result.limit = "an interrupt"
         res = self.result
         res.coverage = self.system.coverage
         for prop, (_, candidates) in self.found_at.items():
@@ -264,7 +265,7 @@ class FrontierSearch:
                 self._expand(frontier[a:a + self.block_rows], hashes[a:a + self.block_rows],
                              costs[a:a + self.block_rows], self.level_starts[-1] + a, depth, nxt)
                 now = time.perf_counter()
-                if self.progress is not None and now - last_report >= 0.5:
+                if self.progress is not None and now - last_report >= PROGRESS_SECONDS:
                     last_report = now
                     self.progress(SearchProgress(res.count + nxt.size, len(frontier), depth, now - started,
                                                  resident_bytes()))
@@ -323,7 +324,8 @@ class FrontierSearch:
         if batches:
             endings = Endings(batches, self.system)
             res.transitions += len(endings.parent)
-            nxt.add(endings, first_id, costs, best, arg)
+            room = None if self.limits.max_states is None else self.limits.max_states - res.count - nxt.size
+            nxt.add(endings, first_id, costs, best, arg, room)
 
         # failed checks, in the same order
         if failures.parent:
@@ -489,7 +491,8 @@ class _NextLevel:
     def size(self) -> int:
         return self.hashes.size
 
-    def add(self, endings: "Endings", first_id: int, costs: Array, best: Array, arg: Array) -> None:
+    def add(self, endings: "Endings", first_id: int, costs: Array, best: Array, arg: Array,
+            room: int | None = None) -> None:
         """The resting states of one block's steps, in order: the new ones get ids, and every
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
@@ -504,6 +507,9 @@ class _NextLevel:
             old |= hit
         fresh = xp.nonzero(~old)[0]                       # sorted by fingerprint
         by_discovery = fresh[xp.argsort(first[fresh], kind="stable")]
+        if room is not None and len(by_discovery) > room:   # --max-states: the first ones found
+            by_discovery = by_discovery[:max(room, 0)]
+            fresh = xp.sort(by_discovery)
         ids = self.size + xp.arange(len(by_discovery))
         local[by_discovery] = ids
         src = first[by_discovery]
