@@ -24,6 +24,27 @@ class _Parser(argparse.ArgumentParser):
         raise SpecError(message)
 
 
+class _VersionAsked(Exception):
+    pass
+
+
+class _Version(argparse.Action):
+    """--version: printed by main (argparse's own action would exit from inside the parser)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, help="print lockcheck's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        raise _VersionAsked()
+
+
+def version_text() -> str:
+    from . import DISTRIBUTION, __version__
+
+    return f"lockcheck {__version__} ({DISTRIBUTION})"
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -43,6 +64,7 @@ def _define(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lockcheck", description="Model checker for locking races in kernel code paths.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -203,7 +225,11 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
     stderr = stderr or sys.stderr
     sources = Sources()
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except _VersionAsked:
+            print(version_text(), file=stdout)
+            return EXIT_OK
         if args.command == "diff":
             return _diff(args, stdout, stderr)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
