@@ -3,6 +3,7 @@ Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .engines.explicit import Explorer, Limits, Progress, check_explicit
@@ -32,9 +33,28 @@ class Options:
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
-    """Parse, resolve, type-check and lower a spec (raises SpecError)."""
-    modules = load(path, options.include_dirs, sources)
+    """Parse, resolve, type-check and lower a spec (raises SpecError). Imports are searched
+    beside the spec, in the -I folders, in the project's models/ folder, then in the models
+    bundled with lockcheck."""
+    include_dirs = list(options.include_dirs)
+    project = project_models_dir(path)
+    if project is not None and all(Path(d).resolve() != project for d in include_dirs):
+        include_dirs.append(str(project))
+    modules = load(path, include_dirs, sources)
     return build_model(path, modules, options.defines, sources)
+
+
+def project_models_dir(spec: str) -> Path | None:
+    """The project's own models/: the first models/ folder in the spec's folder or above it,
+    looking no higher than the top of the git repository the spec is in (verify and diff
+    both search it, so `specs/x.lk` finds `models/` at the repository root)."""
+    folder = Path(spec).resolve().parent
+    for d in (folder, *folder.parents):
+        if (d / "models").is_dir():
+            return (d / "models").resolve()
+        if (d / ".git").exists():
+            return None
+    return None
 
 
 def verify(path: str, options: Options, sources: Sources,

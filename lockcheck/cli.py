@@ -24,6 +24,27 @@ class _Parser(argparse.ArgumentParser):
         raise SpecError(message)
 
 
+class _VersionAsked(Exception):
+    pass
+
+
+class _Version(argparse.Action):
+    """--version: printed by main (argparse's own action would exit from inside the parser)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, help="print lockcheck's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        raise _VersionAsked()
+
+
+def version_text() -> str:
+    from . import DISTRIBUTION, __version__
+
+    return f"lockcheck {__version__} ({DISTRIBUTION})"
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -43,6 +64,7 @@ def _define(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lockcheck", description="Model checker for locking races in kernel code paths.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -97,6 +119,9 @@ def _report_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--trace", choices=["text", "mermaid"], default="text",
                    help="mermaid: markdown with each counterexample as a Mermaid sequence diagram (text format only)")
     v.add_argument("--html", metavar="FILE", help="also write the results as one self-contained HTML page")
+    v.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="--trace mermaid: at most N characters (a review comment holds 65,536); diagrams are left "
+                        "out, those of expected violations first, until it fits")
 
 
 def _diff_parser(sub: argparse._SubParsersAction) -> None:
@@ -107,6 +132,9 @@ def _diff_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--format", choices=["text", "json"], default="text")
     d.add_argument("--output", metavar="FILE", help="write the diff to FILE instead of stdout")
     d.add_argument("--no-traces", action="store_true", help="do not print the new counterexamples")
+    d.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="at most N characters (a review comment holds 65,536): counterexamples are left out, "
+                        "last first, until it fits")
     d.add_argument("-D", dest="defines", action="append", type=_define, default=[], metavar="NAME=VALUE")
     d.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     d.add_argument("--max-states", type=_positive, default=2_000_000)
@@ -141,7 +169,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.format == "json":
         text = json.dumps(diff_json(report), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = render_diff_text(report, traces=not args.no_traces)
+        text = render_diff_text(report, traces=not args.no_traces, max_chars=args.max_chars)
     for spec in report.specs:
         if spec.new is not None and spec.new.error:
             print(spec.new.error, file=stderr)
@@ -167,6 +195,10 @@ def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text
         from .report.junit import render_junit
 
         text = render_junit(run)
+    elif args.trace == "mermaid" and args.max_chars:
+        from .report.mermaid import render_markdown_run
+
+        text = render_markdown_run(run.results, verbose=args.verbose, max_chars=args.max_chars)
     _write(text, args.output, stdout)   # the text report was collected too: it goes where the document goes
     if args.html:
         from .report.html import render_html
@@ -203,7 +235,11 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
     stderr = stderr or sys.stderr
     sources = Sources()
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except _VersionAsked:
+            print(version_text(), file=stdout)
+            return EXIT_OK
         if args.command == "diff":
             return _diff(args, stdout, stderr)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),

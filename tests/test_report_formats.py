@@ -16,7 +16,7 @@ from lockcheck.api import Options, verify
 from lockcheck.errors import Sources
 from lockcheck.report.json_report import SCHEMA, Run, run_json
 from lockcheck.report.junit import render_junit
-from lockcheck.report.mermaid import render_markdown, sequence_diagram
+from lockcheck.report.mermaid import idle_threads, render_markdown, sequence_diagram
 from lockcheck.report.sarif import sarif_log
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -280,8 +280,12 @@ def test_mermaid_for_every_counterexample(every_spec):
     for result, p in violated(every_spec):
         shape = check_sequence_diagram(sequence_diagram(p.trace, p.name))
         assert shape["rects"] == 1 and shape["highlighted"] >= 1, (result.spec, p.name)
-        threads = {f"T{i}" for i in range(len(p.trace.final))}
-        assert threads <= shape["participants"]
+        idle = idle_threads(p.trace, p.name)
+        threads = {f"T{i}" for i in range(len(p.trace.final) - len(idle))}
+        assert threads <= shape["participants"] and f"T{len(threads)}" not in shape["participants"]
+        text = sequence_diagram(p.trace, p.name)
+        for thread in idle:   # a thread that takes no step is not drawn
+            assert f" as {thread}\n" not in text and not any(s.thread == thread for s in p.trace.steps)
         checked += 1
     assert checked >= 10
 

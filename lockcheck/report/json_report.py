@@ -34,12 +34,10 @@ class Run:
 
 
 def tool_version() -> str:
-    try:
-        from importlib.metadata import version
+    """The version of lockcheck running (the code's own, installed or not)."""
+    from .. import __version__
 
-        return version("lockcheck")
-    except Exception:  # not installed (run from a checkout)
-        return "0.1.0"
+    return __version__
 
 
 def span_json(span: Span | None) -> dict[str, Any] | None:
