@@ -62,6 +62,25 @@ def verify(path: str, options: Options, sources: Sources,
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
+    result = _verify(path, options, sources, progress)
+    if not result.stats.peak_memory_mb:
+        result.stats.peak_memory_mb = peak_memory_mb()
+    return result
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (getrusage; 0.0 where it is unknown)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0.0
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)   # bytes on macOS, KB on Linux
+
+
+def _verify(path: str, options: Options, sources: Sources, progress: Callable[[Progress], None] | None) -> Result:
     model = load_model(path, options, sources)
     program = compile_model(model)
     if options.engine in ("bmc", "induction"):
