@@ -134,6 +134,7 @@ class ThreadCoverage:
     statements: int                          # statements the thread has (shown ones)
     unreached: tuple[tuple[str, Span], ...]  # (statement as written, where)
     unused: tuple[tuple[str, Span], ...] = ()  # never ran and cannot: the spec's constants rule them out
+    accepted: tuple[tuple[str, Span, str], ...] = ()  # never ran, as the spec expects: (statement, where, reason)
 
 
 @dataclass

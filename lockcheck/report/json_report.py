@@ -188,7 +188,9 @@ def result_json(result: Result) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "coverage": [{"thread": c.thread, "statements": c.statements,
                       "unreached": [{"statement": text, "location": span_json(span)} for text, span in c.unreached],
-                      "unused": [{"statement": text, "location": span_json(span)} for text, span in c.unused]}
+                      "unused": [{"statement": text, "location": span_json(span)} for text, span in c.unused],
+                      "accepted": [{"statement": text, "location": span_json(span), "reason": why}
+                                   for text, span, why in c.accepted]}
                      for c in result.coverage],
     }
 
@@ -289,7 +291,9 @@ SCHEMA: dict[str, Any] = {
             "coverage": {"type": "array", "items": _obj({
                 "thread": _STR, "statements": {"type": "integer", "minimum": 0},
                 "unreached": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})},
-                "unused": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})}})},
+                "unused": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})},
+                "accepted": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION,
+                                                             "reason": _STR})}})},
         })},
         "errors": {"type": "array", "items": _obj({"path": _STR, "message": _STR, "location": _LOCATION})},
     }),

@@ -21,6 +21,11 @@ def render_coverage(result: Result) -> str:
         lines.append(f"  {cov.thread}: {len(cov.unreached)} of {cov.statements}")
         for text, span in cov.unreached:
             lines.append(f"    {span.short:<24} {text}")
+    accepted = [(cov.thread, text, span, why) for cov in result.coverage for text, span, why in cov.accepted]
+    if accepted:
+        lines.append("statements the spec expects to leave unreached (expect unreached):")
+        for thread, text, span, why in accepted:
+            lines.append(f"  {thread}: {span.short:<24} {text}  -- {why}")
     unused = [(cov.thread, text, span) for cov in result.coverage for text, span in cov.unused]
     if unused:
         lines.append("statements this spec cannot run (its constant arguments and never-written fields rule them out):")
