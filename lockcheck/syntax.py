@@ -329,6 +329,24 @@ class ExpectDecl(Decl):
     prop_span: Span
 
 
+@dataclass(frozen=True)
+class UnreachedTarget:
+    """A proc's name (its own statements), or a "file.lk:LINE" string (the statements there)."""
+
+    text: str
+    is_line: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnreachedDecl(Decl):
+    """expect unreached TARGET, ... [in THREAD] because "REASON";"""
+
+    targets: tuple[UnreachedTarget, ...]
+    thread: str | None   # only in this thread (a thread array by its name), else in every thread
+    reason: str
+
+
 @dataclass
 class Module:
     path: str

@@ -15,7 +15,7 @@ from ..result import PropertyResult, Result, Trace
 from ..source import Span
 from .. import DISTRIBUTION
 from ..resolve import models_dir
-from .json_report import Run, tool_version
+from .json_report import Run, breaking_steps, tool_version
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -126,6 +126,13 @@ def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
     expect = _expect_line(result.spec, p.name)
     if loc.inside(expect):
         return expect   # a property of a bundled model: its expect line in the repository
+    if p.trace is not None:   # else the step in the repository nearest the break
+        breaking = min(breaking_steps(p.trace), default=len(p.trace.steps))
+        inside = [i for i, s in enumerate(p.trace.steps) if loc.inside(s.span)]
+        if inside:
+            return p.trace.steps[max((i for i in inside if i <= breaking), default=inside[0])].span
+    if loc.inside(Span(result.spec, 1, 1)):
+        return Span(result.spec, 1, 1)
     return next((s for s in candidates if s is not None), None) or expect or Span(result.spec, 1, 1)
 
 
