@@ -51,6 +51,17 @@ def format_value(model: Model, slot: int, value: int) -> str:
     return str(value)
 
 
+def data_value(model: Model, slot: int, value: int) -> bool | int | str:
+    """A value as data for machine-readable reports: bools and ints as themselves, enum
+    members, lock states and references by the name format_value prints."""
+    kind = model.slots[slot].kind
+    if kind in ("bool", "rw_reader"):
+        return bool(value)
+    if kind in ("enum", "lock", "rw_writer", "ref"):
+        return format_value(model, slot, value)
+    return int(value)
+
+
 def bind_names(model: Model, edge: Edge, state: tuple) -> str:
     """The statement with each name bound to an object replaced by that object: a reader of
     `acquire p.locked` wants to know which page."""
@@ -190,7 +201,8 @@ class TraceBuilder:
         for i, (a, b) in enumerate(zip(before, after)):
             if a != b and self.model.slots[i].visible:
                 out.append(Change(self.model.slots[i].name, format_value(self.model, i, a),
-                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0))
+                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0,
+                                  data_value(self.model, i, a), data_value(self.model, i, b)))
         return tuple(out)
 
     def _fail_last(self, steps: list[TraceStep], key: CheckKey, before: tuple) -> list[TraceStep]:
@@ -236,10 +248,12 @@ class TraceBuilder:
     def trace_for(self, path: Path, summary: str, reads: ir.Expr | None = None) -> tuple[Trace, str]:
         steps, end, failed = self.replay(path)
         values: tuple[tuple[str, str], ...] = ()
+        data: tuple[bool | int | str, ...] = ()
         if reads is not None:
-            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i]))
-                           for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible)
-        return Trace(tuple(steps), self.final_state(end), summary or failed, values), failed
+            read = [i for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible]
+            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i])) for i in read)
+            data = tuple(data_value(self.model, i, end[i]) for i in read)
+        return Trace(tuple(steps), self.final_state(end), summary or failed, values, data), failed
 
     def property_results(self, ex: "Exploration") -> list[PropertyResult]:
         model = self.model
