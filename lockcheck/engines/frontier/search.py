@@ -21,6 +21,7 @@ from .steps import Batch, Transitions, _groups as _groups_of, concat
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
+NOT_YET = (1 << 31) - 1
 SW_BLOCK = 64             # states per stored offset into a level's fewest-switch entries
 PROGRESS_SECONDS = 0.5    # between progress reports
 
@@ -124,6 +125,16 @@ class Growable:
             grown[:self.size] = self.data[:self.size]
             self.data = grown
         self.data[self.size:self.size + n] = values
+        self.size += n
+
+    def grow(self, n: int, fill: int) -> None:
+        """n more rows, each `fill`."""
+        if self.size + n > len(self.data):
+            cap = max(2 * len(self.data), self.size + n)
+            grown = xp.empty((cap, self.columns) if self.columns else cap, dtype=self.data.dtype)
+            grown[:self.size] = self.data[:self.size]
+            self.data = grown
+        self.data[self.size:self.size + n] = fill
         self.size += n
 
     def view(self) -> Array:
@@ -499,6 +510,7 @@ class _NextLevel:
         self.sw_parent = Growable(xp.int32, T) if T else None
         self.sw_last = Growable(xp.uint8, T) if T else None
         self.sw_via = Growable(xp.int32, T) if T else None
+        self.first = Growable(xp.int32, T) if T else None     # scratch for _switches, NOT_YET between blocks
 
     @property
     def size(self) -> int:
@@ -535,10 +547,11 @@ class _NextLevel:
         self.sorted_ids = xp.insert(self.sorted_ids, at, local[fresh])
         if self.cost is not None:
             n = len(by_discovery)
-            self.cost.extend(xp.full((n, self.T), UNREACHED, dtype=xp.uint8))
-            self.sw_parent.extend(xp.full((n, self.T), -1, dtype=xp.int32))
-            self.sw_last.extend(xp.zeros((n, self.T), dtype=xp.uint8))
-            self.sw_via.extend(xp.full((n, self.T), -1, dtype=xp.int32))
+            self.cost.grow(n, UNREACHED)
+            self.sw_parent.grow(n, -1)
+            self.sw_last.grow(n, 0)
+            self.sw_via.grow(n, -1)
+            self.first.grow(n, NOT_YET)
             self._switches(endings, local[inverse], first_id, costs, best, arg)
 
     def _switches(self, endings: "Endings", target: Array, first_id: int, costs: Array,
@@ -562,9 +575,12 @@ class _NextLevel:
         win = xp.nonzero((c == flat[key]) & (c < before_cost))[0]
         if len(win) == 0:
             return
-        # the first winning step into each (state, thread)
-        _, firsts, _ = distinct(key[win])
-        win = win[firsts]
+        # the first winning step into each (state, thread): the least position per key
+        wk = key[win]
+        first = self.first.data.reshape(-1)
+        xp.minimum.at(first, wk, win)
+        win = win[first[wk] == win]
+        first[wk] = NOT_YET
         k = key[win]
         self.sw_parent.data.reshape(-1)[k] = (first_id + p[win]).astype(xp.int32)
         self.sw_last.data.reshape(-1)[k] = xp.where(stay[win], t[win], arg[p[win]]).astype(xp.uint8)

@@ -276,7 +276,9 @@ class Transitions:
             self.coverage[ce.edge.id] = 1
         else:
             new[xp.arange(len(idx)) if ar is None else ar, ce.pc_slots[inst]] = ce.edge.dst
-            for e in xp.unique(ce.edge_ids[inst]).tolist():
+            ran = xp.zeros(len(ce.edge_ids), dtype=bool)
+            ran[inst] = True
+            for e in ce.edge_ids[ran].tolist():
                 self.coverage[e] = 1
         if ce.post:
             after = Rows(new, inst)
