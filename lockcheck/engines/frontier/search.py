@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ... import ir
-from ..tracing import Path, Violation
+from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
 from .steps import Batch, Transitions, _groups as _groups_of, concat
@@ -56,20 +56,6 @@ class Candidate:
     chain_key: tuple[int, int] | None
     switches: int
     thread: int
-
-
-@dataclass
-class Found:
-    """What the search found: violations with paths, lock-order edges, coverage, counts."""
-
-    violations: dict[str, Violation] = field(default_factory=dict)
-    lock_edges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # -> (state, edge, thread)
-    coverage: bytearray = field(default_factory=bytearray)
-    count: int = 0
-    transitions: int = 0
-    max_depth: int = 0
-    limit: str = ""
-    stored_bytes: int = 0     # what the search keeps per state, all told (fingerprints, parents, traces)
 
 
 def resident_bytes() -> int:
