@@ -17,7 +17,7 @@ from ... import ir
 from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
-from .steps import Batch, Transitions, _groups as _groups_of, concat
+from .steps import Batch, Transitions, concat, groups_of
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
@@ -463,7 +463,7 @@ class Endings:
             return self.batches[0].matrix[where]
         batch = xp.searchsorted(self.offsets, where, side="right") - 1
         out = xp.empty((len(idx), self.batches[0].matrix.shape[1]), dtype=self.batches[0].matrix.dtype)
-        for b, sel in _groups_of(batch):
+        for b, sel in groups_of(batch):
             out[sel] = self.batches[b].matrix[where[sel] - self.offsets[b]]
         return out
 

@@ -213,11 +213,12 @@ class Transitions:
 
     # ---- one edge over a batch ----
     def apply(self, ce: CompiledEdge, rows: Rows, batch: Batch, failures: Failures, locks: LockNotes | None,
-              order: Array) -> tuple[Array, Array, Array]:
+              order: Array, owned: bool = False) -> tuple[Array, Array, Array]:
         """Run edge `ce` on every row of `batch` (each stands at its source, in the instance
         `batch.inst` says; `rows` reads them). Failed checks go to `failures` (with `order`
         for the rows); returns the rows that complete the step, their next states and those
-        states' fingerprints."""
+        states' fingerprints. `owned`: nothing else uses batch.matrix, so when every row
+        takes the step it is written in place."""
         n = rows.count
         alive: Array | None = None      # None: every row so far
         for c in ce.attempt:
@@ -255,7 +256,10 @@ class Transitions:
             if w.slots is not None:
                 a = w.slots[inst]
             values.append((w, v, a))
-        new = batch.matrix.copy() if everything else batch.matrix[idx]
+        if everything:
+            new = batch.matrix if owned and ce.acquires is None else batch.matrix.copy()
+        else:
+            new = batch.matrix[idx]
         h = batch.hash if everything else batch.hash[idx]
         h = h ^ (ce.pc_words[0] if single else ce.pc_words[inst])
         table, base = self.fingerprints.table, self.fingerprints.base
@@ -346,7 +350,7 @@ class Transitions:
             pcs = block[:, thread.pc_slot]
         else:
             pcs = block[:, [self.threads[t].pc_slot for t in members]].reshape(-1)   # row-major: row, instance
-        for pc, where in _groups(pcs):
+        for pc, where in groups_of(pcs):
             edges = nodes.get(pc)
             if not edges:
                 continue
@@ -402,7 +406,7 @@ class Transitions:
                 order = here.order
                 if branching:
                     order = here.order + (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
-                idx, new, h = self.apply(ce, rows, here, failures, locks, order)
+                idx, new, h = self.apply(ce, rows, here, failures, locks, order, owned=len(edges) == 1)
                 if len(idx) == 0:
                     continue
                 out = Batch(new, h, here.parent[idx], here.root[idx], order[idx],
@@ -429,7 +433,7 @@ class Transitions:
         inside = xp.isin(pcs, list(thread.chained)) if thread.chained else xp.zeros(n, bool)
         endings = [whole.take(xp.nonzero(~inside)[0])]
         pool: dict[int, list[Batch]] = {}
-        for pc, sel in _groups(pcs):
+        for pc, sel in groups_of(pcs):
             if pc in thread.chained:
                 pool[pc] = [whole.take(sel)]
         if pool:
@@ -444,7 +448,7 @@ class Transitions:
         return LockNotes([], [], [], [], [], [])
 
 
-def _groups(values: Array) -> list[tuple[int, Array]]:
+def groups_of(values: Array) -> list[tuple[int, Array]]:
     """The rows with each distinct value, value by value (rows in order)."""
     order = xp.argsort(values, kind="stable")
     ordered = values[order]
