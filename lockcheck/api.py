@@ -3,8 +3,10 @@ Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from . import accepted
 from .engines.explicit import Explorer, Limits, Progress, check_explicit
 from .engines.tracing import format_value
 from .errors import Sources
@@ -13,6 +15,7 @@ from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
 from .result import LockOrderEdge, Result
+from .syntax import UnreachedDecl
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -32,9 +35,34 @@ class Options:
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
-    """Parse, resolve, type-check and lower a spec (raises SpecError)."""
-    modules = load(path, options.include_dirs, sources)
-    return build_model(path, modules, options.defines, sources)
+    """Parse, resolve, type-check and lower a spec (raises SpecError). Imports are searched
+    beside the spec, in the -I folders, in the project's models/ folder, then in the models
+    bundled with lockcheck."""
+    return _load(path, options, sources)[0]
+
+
+def _load(path: str, options: Options, sources: Sources) -> tuple[Model, list[UnreachedDecl]]:
+    """The model, and the statements the spec says it leaves unreached (expect unreached)."""
+    include_dirs = list(options.include_dirs)
+    project = project_models_dir(path)
+    if project is not None and all(Path(d).resolve() != project for d in include_dirs):
+        include_dirs.append(str(project))
+    modules = load(path, include_dirs, sources)
+    model = build_model(path, modules, options.defines, sources)
+    return model, accepted.declarations(modules)
+
+
+def project_models_dir(spec: str) -> Path | None:
+    """The project's own models/: the first models/ folder in the spec's folder or above it,
+    looking no higher than the top of the git repository the spec is in (verify and diff
+    both search it, so `specs/x.lk` finds `models/` at the repository root)."""
+    folder = Path(spec).resolve().parent
+    for d in (folder, *folder.parents):
+        if (d / "models").is_dir():
+            return (d / "models").resolve()
+        if (d / ".git").exists():
+            return None
+    return None
 
 
 def verify(path: str, options: Options, sources: Sources,
@@ -42,12 +70,32 @@ def verify(path: str, options: Options, sources: Sources,
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
-    model = load_model(path, options, sources)
+    result = _verify(path, options, sources, progress)
+    if not result.stats.peak_memory_mb:
+        result.stats.peak_memory_mb = peak_memory_mb()
+    return result
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (getrusage; 0.0 where it is unknown)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0.0
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)   # bytes on macOS, KB on Linux
+
+
+def _verify(path: str, options: Options, sources: Sources, progress: Callable[[Progress], None] | None) -> Result:
+    model, unreached = _load(path, options, sources)
     program = compile_model(model)
     if options.engine in ("bmc", "induction"):
         return _symbolic(program, options)
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
+    result = accepted.apply(result, unreached)
     if options.engine == "auto" and result.exit_code == 3:
         return _merge_auto(result, _symbolic(program, replace(options, engine="induction")))
     return result

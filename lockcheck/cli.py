@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +27,27 @@ class _Parser(argparse.ArgumentParser):
         raise SpecError(message)
 
 
+class _VersionAsked(Exception):
+    pass
+
+
+class _Version(argparse.Action):
+    """--version: printed by main (argparse's own action would exit from inside the parser)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, help="print lockcheck's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        raise _VersionAsked()
+
+
+def version_text() -> str:
+    from . import DISTRIBUTION, __version__
+
+    return f"lockcheck {__version__} ({DISTRIBUTION})"
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -43,6 +67,7 @@ def _define(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lockcheck", description="Model checker for locking races in kernel code paths.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -69,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--fail-on-uncovered", action="store_true",
                    help="exit 1 when some statement never ran (a racy path that never runs passes vacuously)")
     v.add_argument("--progress", action="store_true", help="a progress line on stderr even when it is not a terminal")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    v.add_argument("-q", "--quiet", action="store_true",
+                   help="for gates: no progress line, print only what is not as expected, then a summary line")
     v.add_argument("--fingerprints", action="store_true",
                    help="store a 64-bit hash per state, not the state (big runs: about 90 bytes a state)")
 
@@ -93,10 +119,13 @@ def _report_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text",
                    help="text (default), json (docs/output.md), sarif (SARIF 2.1.0 for code scanning), junit (XML); "
                         "one document for all the specs")
-    v.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    v.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout (-: stdout)")
     v.add_argument("--trace", choices=["text", "mermaid"], default="text",
                    help="mermaid: markdown with each counterexample as a Mermaid sequence diagram (text format only)")
     v.add_argument("--html", metavar="FILE", help="also write the results as one self-contained HTML page")
+    v.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="--trace mermaid: at most N characters (a review comment holds 65,536); diagrams are left "
+                        "out, those of expected violations first, until it fits")
 
 
 def _diff_parser(sub: argparse._SubParsersAction) -> None:
@@ -105,16 +134,23 @@ def _diff_parser(sub: argparse._SubParsersAction) -> None:
                    help="OLD NEW (two files or folders); with --rev, the specs to compare (default specs/)")
     d.add_argument("--rev", metavar="REV", help="compare the specs at git revision REV with the working tree")
     d.add_argument("--format", choices=["text", "json"], default="text")
-    d.add_argument("--output", metavar="FILE", help="write the diff to FILE instead of stdout")
+    d.add_argument("-o", "--output", metavar="FILE", help="write the diff to FILE instead of stdout (-: stdout)")
     d.add_argument("--no-traces", action="store_true", help="do not print the new counterexamples")
+    d.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="at most N characters (a review comment holds 65,536): counterexamples are left out, "
+                        "last first, until it fits")
     d.add_argument("-D", dest="defines", action="append", type=_define, default=[], metavar="NAME=VALUE")
     d.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     d.add_argument("--max-states", type=_positive, default=2_000_000)
     d.add_argument("--max-depth", type=_positive, default=1_000_000)
 
 
+def _to_file(output: str | None) -> bool:
+    return bool(output) and output != "-"
+
+
 def _write(text: str, output: str | None, stdout: TextIO) -> None:
-    if output:
+    if _to_file(output):
         with open(output, "w", encoding="utf-8") as out:
             out.write(text)
     else:
@@ -141,7 +177,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.format == "json":
         text = json.dumps(diff_json(report), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = render_diff_text(report, traces=not args.no_traces)
+        text = render_diff_text(report, traces=not args.no_traces, max_chars=args.max_chars)
     for spec in report.specs:
         if spec.new is not None and spec.new.error:
             print(spec.new.error, file=stderr)
@@ -149,12 +185,24 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return report.exit_code
 
 
-def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text: str, stdout: TextIO) -> None:
-    """verify --format/--output/--html: the one document for every spec of the run."""
+def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text: str, stdout: TextIO,
+                   summary: str) -> None:
+    """verify --format/--output/--html: the one document for every spec of the run. A
+    document written to a file leaves stdout to the -q text (what is not as expected, and
+    the summary line); one written to stdout sends the summary to stderr."""
     from .report.json_report import Run
 
     assert isinstance(run, Run)
     run.exit_code = next((c for c in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT) if c in codes), EXIT_OK)
+    if args.format != "text" and _to_file(args.output):
+        from .report.text import render_result
+
+        shown = [render_result(r, verbose=args.verbose, quiet=True) for r in run.results]
+        stdout.write("".join(s + "\n\n" for s in shown if s) + summary + "\n")
+    elif args.format != "text" and summary:
+        print(summary, file=args.stderr)
+    elif summary:
+        text += summary + "\n"
     if args.format == "json":
         from .report.json_report import render_json
 
@@ -167,6 +215,10 @@ def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text
         from .report.junit import render_junit
 
         text = render_junit(run)
+    elif args.trace == "mermaid" and args.max_chars:
+        from .report.mermaid import render_markdown_run
+
+        text = render_markdown_run(run.results, verbose=args.verbose, max_chars=args.max_chars)
     _write(text, args.output, stdout)   # the text report was collected too: it goes where the document goes
     if args.html:
         from .report.html import render_html
@@ -203,7 +255,11 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
     stderr = stderr or sys.stderr
     sources = Sources()
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except _VersionAsked:
+            print(version_text(), file=stdout)
+            return EXIT_OK
         if args.command == "diff":
             return _diff(args, stdout, stderr)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
@@ -229,6 +285,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
             return EXIT_SPEC_ERROR
         report, real_stdout, stdout = Run(), stdout, io.StringIO()
         args.report_run = report
+    args.checked = []   # every spec's Result, for the summary line
+    started = time.monotonic()
     for path in files:
         failure = ""
         span = None
@@ -245,8 +303,18 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
             codes.append(EXIT_SPEC_ERROR)
             if report is not None:
                 report.errors.append(LoadError(path, failure, span))
+    summary = ""
+    if args.command == "verify":
+        from .report.text import summary_line
+
+        summary = summary_line(args.checked, codes.count(EXIT_SPEC_ERROR), time.monotonic() - started)
+        if len(files) == 1 and not args.quiet and not (args.format != "text" and _to_file(args.output)):
+            summary = ""   # one spec's report ends with its own statistics
     if report is not None:
-        _finish_report(args, report, codes, stdout.getvalue(), real_stdout)
+        args.stderr = stderr
+        _finish_report(args, report, codes, stdout.getvalue(), real_stdout, summary)
+    elif summary:
+        print(_paint(summary, stdout), file=stdout)
     for severity in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT):
         if severity in codes:
             return severity
@@ -314,17 +382,50 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         print("\r\033[K", end="", file=stderr, flush=True)
     if getattr(args, "report_run", None) is not None:
         args.report_run.results.append(result)
+    args.checked.append(result)
     if args.trace == "mermaid":
         from .report.mermaid import render_markdown
 
         print(render_markdown(result, verbose=args.verbose), file=stdout)
     else:
-        print(render_result(result, verbose=args.verbose, coverage=args.coverage), file=stdout)
+        text = render_result(result, verbose=args.verbose, coverage=args.coverage, quiet=args.quiet)
+        if text:
+            print(_paint(text, stdout), file=stdout)
     if args.fail_on_uncovered and any(c.unreached for c in result.coverage):
         print(f"{path}: some statements never ran (--fail-on-uncovered)", file=stdout)
         return EXIT_UNEXPECTED
-    print(file=stdout)
+    if not args.quiet or result.exit_code != 0 or result.warnings:
+        print(file=stdout)
     return result.exit_code
+
+
+_COLOURS = [   # (pattern, SGR code): the text report's words that matter, on a terminal
+    (re.compile(r"UNEXPECTED|^-- \S+ violated \(UNEXPECTED\)$|\d+ UNEXPECTED \([^)]*\)", re.M), "1;31"),
+    (re.compile(r"\((?:ok|as expected)\)|every expectation met"), "32"),
+    (re.compile(r"^== .*$", re.M), "1"),
+    (re.compile(r"^(?:warning|stopped at)\b.*$", re.M), "33"),
+    (re.compile(r"\bunknown\b"), "33"),
+]
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org) or TERM=dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def paint(text: str) -> str:
+    for pattern, code in _COLOURS:
+        text = pattern.sub(lambda m: f"\033[{code}m{m.group(0)}\033[0m", text)
+    return text
+
+
+def _paint(text: str, stream: TextIO) -> str:
+    return paint(text) if use_colour(stream) else text
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -373,5 +373,15 @@ class _AstBuilder(IdiomBuilder):
         verdict, (prop, span) = children
         return s.ExpectDecl(self._span(meta), verdict, prop, span)
 
+    def unreached_target(self, meta, children):
+        token = children[0]
+        is_line = token.type == "STRING"
+        return s.UnreachedTarget(str(token)[1:-1] if is_line else str(token), is_line, self._span(meta))
+
+    def unreached_decl(self, meta, children):
+        *targets, thread, reason = children
+        return s.UnreachedDecl(self._span(meta), tuple(targets), None if thread is None else str(thread),
+                               str(reason)[1:-1])
+
     def start(self, meta, children):
         return list(children)

@@ -384,6 +384,24 @@ class ExpectDecl(Decl):
     when: Expr | None = None  # a constant condition: the line applies only where it holds
 
 
+@dataclass(frozen=True)
+class UnreachedTarget:
+    """A proc's name (its own statements), or a "file.lk:LINE" string (the statements there)."""
+
+    text: str
+    is_line: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnreachedDecl(Decl):
+    """expect unreached TARGET, ... [in THREAD] because "REASON";"""
+
+    targets: tuple[UnreachedTarget, ...]
+    thread: str | None   # only in this thread (a thread array by its name), else in every thread
+    reason: str
+
+
 @dataclass
 class Module:
     path: str

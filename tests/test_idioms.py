@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import cli, run, verdicts
-from test_engines_agree import cross_check
+from test_engines_agree import cross_check as symbolic_cross_check
+from test_frontier import assert_agree
+
+
+def cross_check(path: str, **kwargs) -> None:
+    """bmc and induction against the explicit engine, and the frontier engine against it."""
+    symbolic_cross_check(path, **kwargs)
+    assert_agree(path)
 
 
 def counts(result) -> tuple[int, int]:
