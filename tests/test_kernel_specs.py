@@ -46,6 +46,7 @@ VERDICTS: dict[str, dict[str, str]] = {
     "end_writeback_nrpages.lk": {"bug": "violated", "tree_and_count_agree": "holds"},
     "end_page_writeback_uaf.lk": {"use_after_free": "violated", "bug": "holds"},
     "lock_page_killable_starvation.lk": {"deadlock": "violated"},
+    "page_mkwrite_race.lk": {"dirty_page_has_metadata": "violated", "writepage_redirty_or_writeback": "holds"},
 }
 
 

@@ -286,6 +286,22 @@ FIXES: list[Question] = [
         "was already woken.",
         "Linux 4.10's PageWaiters rework (62906027091f) reopened a variant; a8b169afbf06 makes a woken "
         "lock_page_killable() take the lock before it looks at signals."),
+    Question(
+        "->page_mkwrite and writeback: a dirty page without its metadata",
+        "Can writeback clean a page between ->page_mkwrite and the fault's set_page_dirty, so that the "
+        "page ends up dirty without what the filesystem attached to it in ->page_mkwrite? (commit "
+        "b827e496c893, Nick Piggin, 2009, \"mm: close page_mkwrite races\")",
+        [
+            Run("specs/page_mkwrite_race.lk", show={"dirty_page_has_metadata":
+                "->page_mkwrite reserves and unlocks; the flusher cleans the page and ->writepage gives the "
+                "reservation up; the fault then relocks, unlocks and dirties the page: dirty, no reservation."}),
+            Run("specs/page_mkwrite_race.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: __do_fault dropped the page lock between ->page_mkwrite and "
+        "set_page_dirty_balance. With ->page_mkwrite returning VM_FAULT_LOCKED and set_page_dirty "
+        "before unlock_page, writeback cannot run in between.",
+        "Filesystems converted to return VM_FAULT_LOCKED (block_page_mkwrite, ext4, btrfs, nfs); "
+        "models/fault.lk has both versions of the fault path."),
 ]
 
 
