@@ -47,10 +47,11 @@ def test_the_killed_waiter_swallows_the_wakeup(tmp_path):
     assert {ts.status for ts in trace.final if ts.thread == "waiter"} == {"blocked"}
 
 
-@pytest.mark.parametrize("name", sorted(FIXES))
-@pytest.mark.parametrize("fixed", ["false", "true"])
-def test_engines_agree_on_both_sides(tmp_path, name, fixed):
-    text = (REPO / "specs" / name).read_text().replace("const FIXED = false;", f"const FIXED = {fixed};")
+# the FIXED=false side is each spec as committed: tests/test_engines_agree.py checks it
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "page_mkwrite_race.lk" else n
+                                  for n in sorted(FIXES)])
+def test_engines_agree_after_the_fix(tmp_path, name):
+    text = (REPO / "specs" / name).read_text().replace("const FIXED = false;", "const FIXED = true;")
     path = tmp_path / name
     path.write_text(text)
     cross_check(str(path), induction_depth=1)

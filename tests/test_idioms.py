@@ -343,3 +343,13 @@ def test_a_bounds_violation_names_the_variable_and_the_index(spec):
     assert "value of n outside int[0..1]" in message("int[0..1] n = 1;\nthread t { n = n + 1; }\n")
     assert "index out of bounds 0..1: i in a[i]" in message(
         "bool a[2];\nthread u { int[0..3] i = 3; a[i] = true; }\n")
+
+
+def test_statements_of_a_thread_array_name_the_instance_and_readers_their_thread(spec):
+    from conftest import model_of
+    model = model_of(spec('bool x[2];\nrwlock sem;\nthread t[2] { x[self] = true; assert x[self], "self"; '
+                          'acquire_read sem; release_read sem; }\n'))
+    texts = {(model.threads[e.thread].name, e.text) for e in model.edges}
+    assert ("t[0]", "x[0] = true") in texts and ("t[1]", "x[1] = true") in texts
+    assert ("t[1]", 'assert x[1], "self"') in texts          # not inside a string
+    assert {s.name for s in model.slots if s.kind == "rw_reader"} == {"sem.read_by[t[0]]", "sem.read_by[t[1]]"}
