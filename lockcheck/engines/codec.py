@@ -215,6 +215,10 @@ class BitCodec:
             out = z3.If(self.is_(_Num(num), domain[i]), z3.BitVecVal(i, width), out)
         return out
 
+    def number(self, value: _Value | z3.BoolRef) -> z3.BitVecRef:
+        """An int value as a signed bit-vector (for tests and tools)."""
+        return self._num(value)
+
     def _index(self, slot: int, c: int) -> z3.BitVecRef:
         domain = self.domains[slot]
         pos = self.position[slot].get(c, 0)   # a value outside the domain: behind a failing bounds check
