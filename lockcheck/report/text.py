@@ -109,7 +109,7 @@ def summary_line(results: list[Result], errors: int = 0, seconds: float | None =
         more = f"; {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
         parts.append(f"{len(unexpected)} UNEXPECTED ({names}{more})")
     if unknown:
-        parts.append(f"{unknown} unknown (a limit stopped the search)")
+        parts.append(f"{unknown} unknown")
     if errors:
         parts.append(f"{errors} spec{'s' if errors != 1 else ''} with errors")
     warned = sum(1 for r in results if r.warnings)
