@@ -9,9 +9,10 @@ from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import Edge, conj
 from .lowering.body import BodyLowering
-from .resolve import MAX_SLOTS, Env, build_env
+from .lowering.waitqueues import called_names
+from .resolve import MAX_SLOTS, Env, build_env, const_value
 from .source import Span
-from .lktypes import ArrayT, IntT, StructT, Type, size_of
+from .lktypes import ArrayT, BoolT, IntT, StructT, Type, size_of
 
 BUILTIN_PROPERTIES = {
     "deadlock": "some thread has not finished and none can move",
@@ -22,7 +23,10 @@ BUILTIN_PROPERTIES = {
     "exit_holding_lock": "a thread ends holding a lock",
     "bounds": "an int leaves its range, an index leaves its array, or a division by zero",
     "assertion": "an assert without a label fails",
+    "bug": "a BUG_ON condition is true (the kernel would oops: that run ends there)",
+    "use_after_free": "a thread touches a field, lock or flag of an object whose refcount is 0",
 }
+STEP_CHECKED_BUILTINS = frozenset({"bug", "use_after_free"})
 
 
 class ModelBuilder:
@@ -37,6 +41,10 @@ class ModelBuilder:
         self.edges: list[Edge] = []
         self.locks = self._locks()
         self.assertions: dict[str, s.Assert] = {}
+        self.checks_used: set[str] = set()   # the STEP_CHECKED_BUILTINS some step checks
+        bodies = [p.body for p in env.procs.values()] + [d.body for d, _ in env.threads]
+        self.uses_exclusive_waits = any(name == "prepare_to_wait_exclusive" for b in bodies
+                                        for name in called_names(b))
 
     def _locks(self) -> list[ir.LockInfo]:
         out: list[ir.LockInfo] = []
@@ -91,6 +99,30 @@ class ModelBuilder:
             if base == addr and t == type_:
                 return name
         return f"@{addr}"
+
+    def array_position(self, addr: int, type_: Type) -> tuple[int, int, int] | None:
+        """(base, stride, size) of the array whose element of this type sits at addr."""
+        nthreads = self.env.nthreads
+        for g in self.env.globals.values():
+            base, t = g.base, g.type
+            if not base <= addr < base + size_of(t, nthreads):
+                continue
+            while True:
+                if isinstance(t, ArrayT):
+                    stride = size_of(t.elem, nthreads)
+                    k = (addr - base) // stride
+                    if t.elem == type_ and base + k * stride == addr:
+                        return base, stride, t.size
+                    base, t = base + k * stride, t.elem
+                elif isinstance(t, StructT):
+                    f = next((f for f in t.fields if base + f.offset <= addr < base + f.offset
+                              + size_of(f.type, nthreads)), None)
+                    if f is None:
+                        return None
+                    base, t = base + f.offset, f.type
+                else:
+                    return None
+        return None
 
     def note_assertion(self, prop: str, st: s.Assert) -> None:
         self.assertions.setdefault(prop, st)
@@ -190,7 +222,7 @@ def _properties(builder: ModelBuilder, env: Env) -> dict[str, ir.Property]:
     for inv in env.invariants:
         cond, t = context.expr(inv.cond)
         context.want_bool(t, inv.cond)
-        guards = [c for c, _, _ in context.obligations]
+        guards = [c for c, _, _, prop in context.obligations if prop == "bounds"]
         context.obligations = []
         kind = "lemma" if inv.lemma else "invariant"
         props[inv.name] = ir.Property(inv.name, kind, inv.span, conj(guards + [cond]), builder.text_of(inv.cond))
@@ -209,19 +241,30 @@ def _properties(builder: ModelBuilder, env: Env) -> dict[str, ir.Property]:
                 props[f"{proc.name}.{kind}"] = ir.Property(f"{proc.name}.{kind}", kind, conds[0].cond.span, None,
                                                            text)
     for name, description in BUILTIN_PROPERTIES.items():
+        if name in STEP_CHECKED_BUILTINS and name not in builder.checks_used:
+            continue  # only a spec with a BUG_ON (or a refcount) has these
         if name in props:
             raise SpecError(f"'{name}' is the name of a built-in check", props[name].span)
-        props[name] = ir.Property(name, "builtin", None, None, description)
+        # a check of its own kind to the engines: they find every property a failing step can
+        # violate among the assertions
+        kind = "assertion" if name in STEP_CHECKED_BUILTINS else "builtin"
+        props[name] = ir.Property(name, kind, None, None, description)  # type: ignore[arg-type]
     return props
 
 
 def _expectations(env: Env, props: dict[str, ir.Property]) -> dict[str, ir.Expectation]:
     out: dict[str, ir.Expectation] = {}
     for exp in env.expects:
+        if exp.when is not None:
+            applies, type_ = const_value(env, exp.when)
+            if not isinstance(type_, BoolT):
+                raise SpecError(f"the condition after 'when' must be a constant bool, not {type_}", exp.when.span)
+            if not applies:
+                continue
         if exp.prop not in props:
             raise SpecError(f"expect names no property '{exp.prop}'{did_you_mean(exp.prop, set(props))}",
                             exp.prop_span)
         if exp.prop in out:
-            raise SpecError(f"'{exp.prop}' has two expect lines", exp.span, (Note(out[exp.prop].span, "first here"),))
+            raise SpecError(f"'{exp.prop}' has two expect lines that apply", exp.span, (Note(out[exp.prop].span, "first here"),))
         out[exp.prop] = ir.Expectation(exp.prop, exp.verdict, exp.span)  # type: ignore[arg-type]
     return out

@@ -6,10 +6,10 @@ from typing import Any
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.visitors import Transformer_NonRecursive
 
 from . import syntax as s
 from .errors import SpecError
+from .parse_idioms import IdiomBuilder
 from .source import SourceFile, Span
 
 MAX_NESTING = 200
@@ -40,7 +40,8 @@ def _describe(token_type: str) -> str:
 KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
 bool int lock spinlock rwlock requires ensures acquire release acquire_read release_read try_acquire
 await assert if else for in while choose or atomic return break continue skip forall exists held
-locked true false self result""".split())
+locked true false self result
+when extend waitqueue refcount BUG_ON end held_by index_of""".split())
 
 
 def _keyword_hint(err: UnexpectedToken) -> str:
@@ -105,7 +106,7 @@ def _one_line(text: str) -> str:
 
 
 @v_args(meta=True)
-class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
+class _AstBuilder(IdiomBuilder):
     """Builds syntax nodes bottom-up without recursion, so deep input cannot overflow."""
 
     def __init__(self, source: SourceFile):

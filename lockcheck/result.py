@@ -124,6 +124,7 @@ class Stats:
     seconds: float = 0.0
     limit: str = ""          # which limit stopped the run, if any
     peak_memory_mb: float = 0.0
+    bytes_per_state: float = 0.0   # what the explicit search keeps per state, all told (0: not measured)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 
 from .. import ir
@@ -30,6 +30,12 @@ class Path:
     chain_fail: CheckKey | None = None
     states: tuple[tuple, ...] = ()  # the resting states along the way, start first
     hashes: tuple[int, ...] = ()    # or only their fingerprints
+
+
+@dataclass
+class Violation:
+    prop: str
+    path: Path
 
 
 def format_value(model: Model, slot: int, value: int) -> str:
@@ -72,9 +78,10 @@ class TraceBuilder:
     """Replays paths one edge at a time (a program compiled without inlined chains), so
     every statement that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: "Explorer"):
+    def __init__(self, model: Model, explorer: "Explorer", state_hash: Callable[[tuple], int] = hash):
         self.model = model
         self.explorer = explorer
+        self.state_hash = state_hash   # how the search fingerprinted the states of a Path's `hashes`
         self._program: Program | None = None
 
     @property
@@ -94,7 +101,7 @@ class TraceBuilder:
         while stack:
             st, done = stack.pop()
             if st[pc_slot] not in chained:
-                if target is None or st == target or hash(st) == target:
+                if target is None or st == target or self.state_hash(st) == target:
                     return done, st
                 continue
             fn = fns[st[pc_slot]]

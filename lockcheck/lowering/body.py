@@ -11,9 +11,10 @@ from .exprs import ExprLowering
 from .graph import StepGraph
 from .locks import LockLowering
 from .scopes import ScopeLowering
+from .waitqueues import WaitqueueLowering
 
 
-class BodyLowering(CallLowering, ControlLowering, LockLowering, ExprLowering, ScopeLowering, StepGraph):
+class BodyLowering(WaitqueueLowering, CallLowering, ControlLowering, LockLowering, ExprLowering, ScopeLowering, StepGraph):
     """Lowers one thread instance (or the init block): every call inlined, own pc and locals."""
 
     def lower_body(self, body: s.Block, span: Span) -> ir.Thread:
@@ -25,6 +26,11 @@ class BodyLowering(CallLowering, ControlLowering, LockLowering, ExprLowering, Sc
         checks = [] if self.is_init else self.exit_checks(span)
         self.atomic_nodes.discard(done)
         self.edge(self.thread_exit, done, text="end of thread", span=span, checks=checks, shown=False)
+        for node, label_span in self.end_labels:
+            # resting at an end label for good is the same as finishing there: no deadlock
+            # waits on it, and nothing after it runs
+            self.edge(node, done, text="end: rests here for good", span=label_span, force_step=True,
+                      writes=self.resets(self.local_slots), branch="end state")
         mine = {e for e in self.edge_ids}
         out_edges: dict[int, list[Edge]] = {}
         for eid in mine:

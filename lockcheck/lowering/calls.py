@@ -10,6 +10,7 @@ from ..resolve import resolve_type
 from ..lktypes import BoolT, Type, is_scalar, same_kind
 from .places import Place, ValueBinding, RefBinding, Frame
 from .state import LoweringState
+from .waitqueues import WAITQUEUE_CALLS
 
 
 class CallLowering(LoweringState):
@@ -20,6 +21,8 @@ class CallLowering(LoweringState):
 
     def call(self, c: s.Call, src: int, target: s.Expr | None, st: s.Stmt) -> int:
         proc = self.env.procs.get(c.name)
+        if proc is None and c.name in WAITQUEUE_CALLS:
+            return self.waitqueue_call(c, src, target, st)
         if proc is None:
             known = set(self.env.procs)
             hint = " (try_acquire, acquire and release are statements)" if c.name in (

@@ -214,11 +214,39 @@ class ControlLowering(LoweringState):
         dst = self.new_node()
         for i, branch in enumerate(st.branches):
             entry = self.new_node()
-            self.edge(src, entry, text="choose", span=branch.span, force_step=True,
+            guard, checks, text, body = None, [], "choose", branch
+            if branch.body and isinstance(branch.body[0], s.When):
+                # a guarded branch (Promela's `:: guard -> ...`): the choice is enabled only
+                # when its guard holds, and choosing and testing are one step
+                when = branch.body[0]
+                guard, checks = self.condition(when.cond)
+                checks += self.spin_free(when.span, "a guarded choice (it waits)")
+                text = f"choose {when.text}"
+                body = s.Block(branch.span, branch.text, branch.body[1:])
+            self.edge(src, entry, text=text, span=branch.span, force_step=True, guard=guard, checks=checks,
                       branch=f"branch {i + 1} of {len(st.branches)}")
-            end = self.block(branch, entry)
+            end = self.block(body, entry)
             self.edge(end, dst, text="}", span=branch.span, shown=False)
         return dst
+
+    def stmt_When(self, st: s.When, src: int) -> int:
+        raise SpecError("'when' is a guard of a choose branch: it must be the branch's first statement", st.span)
+
+    def stmt_BugOn(self, st: s.BugOn, src: int) -> int:
+        cond, t = self.expr(st.cond)
+        self.want_bool(t, st.cond)
+        message = st.message or f"BUG_ON({self.b.text_of(st.cond)})"
+        self.b.checks_used.add("bug")
+        checks = self.take_obligations("exec") + [Check("bug", negate(cond), message, st.span, "exec")]
+        dst = self.new_node()
+        self.edge(src, dst, text=st.text, span=st.span, checks=checks)
+        return dst
+
+    def stmt_EndLabel(self, st: s.EndLabel, src: int) -> int:
+        if self.is_init:
+            raise SpecError("an end label is only meaningful in a thread", st.span)
+        self.end_labels.append((src, st.span))
+        return self.stmt(st.body, src)
 
     def stmt_Atomic(self, st: s.Atomic, src: int) -> int:
         self.atomic_depth += 1

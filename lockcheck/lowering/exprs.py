@@ -8,7 +8,7 @@ from ..errors import SpecError, did_you_mean
 from ..ir import FALSE, TRUE, Bin, Check, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
 from ..resolve import c_arith, const_int
 from ..source import Span
-from ..lktypes import ANY_INT, ArrayT, BoolT, IntT, StructT, Type, is_scalar, same_kind, size_of
+from ..lktypes import ANY_INT, ArrayT, BoolT, FieldInfo, IntT, RefcountT, StructT, Type, is_scalar, same_kind, size_of
 from .places import Place, ValueBinding, RefBinding, ConstBinding, Binding, addr_add, addr_mul
 from .state import LoweringState
 
@@ -16,11 +16,11 @@ from .state import LoweringState
 class ExprLowering(LoweringState):
     """Places and values of expressions, with their bounds obligations."""
 
-    def oblige(self, cond: ir.Expr, message: str, span: Span) -> None:
-        self.obligations.append((implies(conj(list(self.path)), cond), message, span))
+    def oblige(self, cond: ir.Expr, message: str, span: Span, prop: str = "bounds") -> None:
+        self.obligations.append((implies(conj(list(self.path)), cond), message, span, prop))
 
     def take_obligations(self, when: str) -> list[Check]:
-        out = [Check("bounds", c, m, sp, when) for c, m, sp in self.obligations if c != TRUE]
+        out = [Check(prop, c, m, sp, when) for c, m, sp, prop in self.obligations if c != TRUE]
         self.obligations = []
         return out
 
@@ -44,6 +44,7 @@ class ExprLowering(LoweringState):
                 raise SpecError(f"struct {base.type.name} has no field '{e.name}'{did_you_mean(e.name, names)}",
                                 e.span)
             off = self.offset_of(base.type, e.name)
+            self.oblige_alive(base, f, e)
             return Place(addr_add(base.addr, Lit(off, "int")), f.type, tuple(c + off for c in base.candidates))
         if isinstance(e, s.Index):
             base = self.place(e.base)
@@ -67,6 +68,19 @@ class ExprLowering(LoweringState):
             cands = tuple(sorted({c + k * stride for c in base.candidates for k in ks}))
             return Place(addr, base.type.elem, cands)
         raise SpecError("expected a variable, a field or an array element here", e.span)
+
+    def oblige_alive(self, base: Place, f: FieldInfo, e: s.Field) -> None:
+        """A field of a struct with a refcount, other than the count, may only be touched while
+        the count is above 0 (a thread's access; invariants read freed objects freely)."""
+        assert isinstance(base.type, StructT)
+        count = next((x for x in base.type.fields if isinstance(x.type, RefcountT)), None)
+        if count is None or count.name == f.name or self.me is None:
+            return
+        alive = Bin("!=", self.read(Place(addr_add(base.addr, Lit(count.offset, "int")), count.type,
+                                          tuple(c + count.offset for c in base.candidates))), Lit(0, "int"), "bool")
+        self.b.checks_used.add("use_after_free")
+        self.oblige(alive, f"use after free: .{e.name} of a {base.type.name} whose {count.name} is 0", e.span,
+                    "use_after_free")
 
     def offset_of(self, struct: StructT, name: str) -> int:
         off = 0
@@ -136,6 +150,10 @@ class ExprLowering(LoweringState):
             return self.quantifier(e)
         if isinstance(e, s.LockQuery):
             return self.lock_query(e), BoolT()
+        if isinstance(e, s.HeldBy):
+            return self.held_by_thread(e), BoolT()
+        if isinstance(e, s.IndexOf):
+            return self.index_of(e)
         if isinstance(e, s.Range):
             raise SpecError("a range is only allowed after 'in'", e.span)
         raise SpecError("unexpected expression", e.span)
@@ -198,6 +216,18 @@ class ExprLowering(LoweringState):
         del self.path[len(self.path) - pushed:]
         whole = conj(parts)
         return (whole if e.kind == "forall" else negate(whole)), BoolT()
+
+    def index_of(self, e: s.IndexOf) -> tuple[ir.Expr, Type]:
+        p = self.place(e.arg)
+        where = {self.b.array_position(c, p.type) for c in p.candidates}
+        if None in where or len(where) != 1:
+            raise SpecError("index_of() needs an element of an array (p in `for p in pages`, pages[i])", e.arg.span)
+        base, stride, size = where.pop()  # type: ignore[misc]
+        if isinstance(p.addr, Lit):
+            k = (p.addr.value - base) // stride
+            return Lit(k, "int"), IntT(k, k)
+        offset = Bin("-", p.addr, Lit(base, "int"), "int")
+        return (offset if stride == 1 else Bin("/", offset, Lit(stride, "int"), "int")), IntT(0, size - 1)
 
     def element_binding(self, addr: ir.Expr, elem: Type, cands: tuple[int, ...]) -> Binding | Place:
         """A quantifier's name for an array element."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .. import ir
 from .. import syntax as s
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
+from ..resolve import const_int
 from ..ir import FALSE, TRUE, Bin, Check, Lit, Load, Var, Write, conj, negate
 from ..source import Span
 from ..lktypes import BoolT, LockT
@@ -30,6 +31,24 @@ class LockLowering(LoweringState):
                 out = Bin("||", out, x, "bool")
             return out
         return Bin("!=", self.read_slot(p, 0), Lit(0, "int"), "bool")
+
+    def held_by_thread(self, e: s.HeldBy) -> ir.Expr:
+        """held_by(l, T) or held_by(l, T[k]): thread T (or T[k]) holds l; usable in invariants."""
+        p = self.lock_place(e.lock)
+        index = 0
+        for decl, count in self.env.threads:
+            if decl.name == e.thread:
+                k = 0
+                if e.index is not None:
+                    k = const_int(self.env, e.index, "a thread index")
+                    if not 0 <= k < count:
+                        raise SpecError(f"{e.thread}[{k}]: the thread array has {count} threads", e.index.span)
+                elif decl.count is not None:
+                    raise SpecError(f"'{e.thread}' is an array of threads: say which one, {e.thread}[k]", e.span)
+                return self.held_by(p, index + k + 1)
+            index += count
+        names = {decl.name for decl, _ in self.env.threads}
+        raise SpecError(f"held_by(): no thread '{e.thread}'{did_you_mean(e.thread, names)}", e.span)
 
     def held_by(self, p: Place, me: int) -> ir.Expr:
         writer = Bin("==", self.read_slot(p, 0), Lit(me, "int"), "bool")

@@ -38,7 +38,8 @@ class LoweringState:
         self.loops: list[Loop] = []
         self.context: list[str] = []
         self.path: list[ir.Expr] = []
-        self.obligations: list[tuple[ir.Expr, str, Span]] = []
+        self.obligations: list[tuple[ir.Expr, str, Span, str]] = []  # (cond, message, span, property)
+        self.end_labels: list[tuple[int, Span]] = []  # nodes where the thread may rest for good
         self.edge_ids: list[int] = []
 
     thread_exit = -1
