@@ -267,3 +267,29 @@ def test_itf_of_a_real_trace_has_typed_values(spec):
     assert states[0]["pages[0].writeback"] is False and states[-1]["pages[0].writeback"] is True
     assert states[0]["pages[0].locked"] == "free" and states[1]["pages[0].locked"] == "held by flusher"
     assert all(c.old_value is not None for s in p.trace.steps for c in s.changes)
+
+
+# ---- where imports are found --------------------------------------------------------------
+
+MY_MODEL = "bool flag = false;\nproc set_flag() { flag = true; }\n"
+MY_SPEC = 'import "my_model.lk";\nthread a { set_flag(); }\ninvariant off: !flag;\nexpect violation off;\n'
+
+
+def test_verify_and_diff_find_the_projects_models_folder(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "specs" / "sub").mkdir(parents=True)
+    (project / ".git").mkdir()            # the top of a repository: the search stops here
+    (project / "models").mkdir()
+    (project / "models" / "my_model.lk").write_text(MY_MODEL)
+    (project / "specs" / "sub" / "mine.lk").write_text(MY_SPEC)
+    monkeypatch.chdir(tmp_path)            # from outside the project, too
+    result = lockcheck.verify(project / "specs" / "sub" / "mine.lk")
+    assert result.exit_code == 0 and next(p for p in result.properties if p.name == "off").verdict == "violated"
+    code, out, _ = cli("diff", str(project / "specs"), str(project / "specs"))
+    assert code == 0 and "1 spec, 0 changed" in out
+    # a models/ folder above the repository's top is not the project's
+    (project / "models" / "my_model.lk").unlink()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "my_model.lk").write_text(MY_MODEL)
+    with pytest.raises(lockcheck.SpecError, match='import "my_model.lk" not found'):
+        lockcheck.verify(project / "specs" / "sub" / "mine.lk")
