@@ -205,7 +205,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text: str, stdout: TextIO,
-                   summary: str) -> None:
+                   stderr: TextIO, summary: str) -> None:
     """verify --format/--output/--html: the one document for every spec of the run. A
     document written to a file leaves stdout to the -q text (what is not as expected, and
     the summary line); one written to stdout sends the summary to stderr."""
@@ -219,7 +219,7 @@ def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text
         shown = [render_result(r, verbose=args.verbose, quiet=True) for r in run.results]
         stdout.write("".join(s + "\n\n" for s in shown if s) + summary + "\n")
     elif args.format != "text" and summary:
-        print(summary, file=args.stderr)
+        print(summary, file=stderr)
     elif summary:
         text += summary + "\n"
     if args.format == "json":
@@ -331,8 +331,7 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         if len(files) == 1 and not args.quiet and not (args.format != "text" and _to_file(args.output)):
             summary = ""   # one spec's report ends with its own statistics
     if report is not None:
-        args.stderr = stderr
-        _finish_report(args, report, codes, stdout.getvalue(), real_stdout, summary)
+        _finish_report(args, report, codes, stdout.getvalue(), real_stdout, stderr, summary)
     elif summary:
         print(_paint(summary, stdout), file=stdout)
     for severity in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT):
