@@ -196,7 +196,7 @@ QUESTIONS: list[Question] = [
     ),
 ]
 
-_TIMING = re.compile(r", [0-9.]+ s \([0-9,]+ states/s\)")
+_TIMING = re.compile(r", [0-9.]+ s(?=,| \()|  *\([0-9,]+ states/s\)")
 
 
 def run_cli(run: Run) -> tuple[int, str]:
