@@ -84,7 +84,7 @@ class StepGraph(LoweringState):
                 if isinstance(binding, RefBinding) or (
                         isinstance(binding, ValueBinding) and binding.slot in self.local_slots
                         and not self.b.slots[binding.slot].visible):
-                    refs[name] = binding.slot  # type: ignore[union-attr]
+                    refs[name] = binding.slot
                 else:
                     refs.pop(name, None)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
