@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 
 from .api import Options, describe_state, load_model, state_graph
-from .engines.explicit import Progress
+from .engines.frontier import SearchProgress as Progress
 from .errors import SpecError
 from .result import (Change, InductionCounterexample, LockOrderEdge, PropertyResult, Result, Stats,
                      ThreadCoverage, ThreadState, Trace, TraceStep)
@@ -38,9 +38,10 @@ __all__ = [
 
 def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | str] | None = None,
            include_dirs: Sequence[str | os.PathLike[str]] = (), engine: str = "explicit",
-           max_states: int = 2_000_000, max_depth: int = 1_000_000, depth: int | None = None,
+           max_states: int | None = None, max_depth: int = 1_000_000, depth: int | None = None,
            timeout: float | None = None, fingerprints: bool = False, more_candidates: bool = False,
-           progress: Callable[[Progress], None] | None = None, options: Options | None = None) -> Result:
+           progress: Callable[[Progress], None] | None = None, options: Options | None = None,
+           max_memory: int | None = None) -> Result:
     """Check one spec, as `lockcheck verify SPEC` does, and return its Result.
 
     - `defines` overrides the spec's consts (`-D`): `{"NPAGES": 4, "WAIT": False}`.
@@ -48,20 +49,22 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
       `models/` folder and the bundled models come after them, as for the command line.
     - `engine`: `explicit` (default), `bmc`, `induction` or `auto`; `depth` and `timeout`
       are bmc's and induction's (docs/language.md, Engines).
-    - `max_states`, `max_depth`: a search they stop has `stats.limit` set and its open
-      verdicts `unknown` (exit_code 3).
+    - `max_states`, `max_depth`, `max_memory` (bytes; default half of the machine's memory)
+      and `timeout` (seconds, also for the explicit search): a search they stop has
+      `stats.limit` set and its open verdicts `unknown` (exit_code 3).
     - `progress` is called now and then during an explicit search with a `Progress`.
     - `options`: an `Options` instead of the keywords (the keywords are then ignored).
 
     Raises SpecError for a spec that does not parse, resolve or type-check."""
     from .api import verify as _verify
-    from .engines.explicit import LocalLoopError
+    from .engines.errors import LocalLoopError
     from .errors import Diagnostic, Sources, format_diagnostic
 
     if options is None:
         options = Options(include_dirs=[os.fspath(d) for d in include_dirs],
                           defines={k: _define_text(v) for k, v in (defines or {}).items()},
                           max_states=max_states, max_depth=max_depth, fingerprints=fingerprints,
+                          max_memory=max_memory,
                           engine=engine, depth=depth, timeout=timeout, more_candidates=more_candidates)
     if options.engine not in ("explicit", "bmc", "induction", "auto"):
         raise SpecError(f"engine must be explicit, bmc, induction or auto, not '{options.engine}'")

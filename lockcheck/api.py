@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import accepted
-from .engines.explicit import Explorer, Limits, Progress, check_explicit
+from .engines.explicit import Explorer, Limits
+from .engines.frontier import SearchLimits, SearchProgress, check_frontier, default_max_memory
 from .engines.tracing import format_value
 from .errors import Sources
 from .ir import Model
@@ -25,12 +26,13 @@ if TYPE_CHECKING:
 class Options:
     include_dirs: list[str] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
-    max_states: int = 2_000_000
+    max_states: int | None = None   # explicit: stop after this many states (None: no count limit)
     max_depth: int = 1_000_000
-    fingerprints: bool = False
+    fingerprints: bool = False      # kept for old command lines: the explicit engine always fingerprints
     engine: str = "explicit"        # explicit | bmc | induction | auto
     depth: int | None = None        # for bmc and induction (their defaults when None)
-    timeout: float | None = None    # seconds of Z3 time for bmc and induction
+    timeout: float | None = None    # seconds: of the explicit search, and of Z3's time for bmc and induction
+    max_memory: int | None = None   # bytes the explicit search may use (None: default_max_memory())
     more_candidates: bool = False   # induction: the costlier candidate shapes too
 
 
@@ -65,8 +67,13 @@ def project_models_dir(spec: str) -> Path | None:
     return None
 
 
+def search_limits(options: Options) -> SearchLimits:
+    memory = options.max_memory if options.max_memory is not None else default_max_memory()
+    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout)
+
+
 def verify(path: str, options: Options, sources: Sources,
-           progress: Callable[[Progress], None] | None = None) -> Result:
+           progress: Callable[[SearchProgress], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
@@ -88,16 +95,15 @@ def peak_memory_mb() -> float:
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)   # bytes on macOS, KB on Linux
 
 
-def _verify(path: str, options: Options, sources: Sources, progress: Callable[[Progress], None] | None) -> Result:
+def _verify(path: str, options: Options, sources: Sources,
+            progress: Callable[[SearchProgress], None] | None) -> Result:
     model, unreached = _load(path, options, sources)
-    program = compile_model(model)
     if options.engine in ("bmc", "induction"):
-        return _symbolic(program, options)
-    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
-                               progress)
+        return _symbolic(compile_model(model), options)
+    result, _ = check_frontier(model, search_limits(options), progress)
     result = accepted.apply(result, unreached)
     if options.engine == "auto" and result.exit_code == 3:
-        return _merge_auto(result, _symbolic(program, replace(options, engine="induction")))
+        return _merge_auto(result, _symbolic(compile_model(model), replace(options, engine="induction")))
     return result
 
 
@@ -126,13 +132,12 @@ def _symbolic(program: Program, options: Options) -> Result:
 
 
 def verify_lock_order(path: str, options: Options, sources: Sources,
-                      progress: Callable[[Progress], None] | None = None) -> tuple[Result, list[LockOrderEdge]]:
+                      progress: Callable[[SearchProgress], None] | None = None
+                      ) -> tuple[Result, list[LockOrderEdge]]:
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
-    result, ex = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
-                                progress)
+    result, ex = check_frontier(model, search_limits(options), progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name
@@ -152,7 +157,7 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     statement and line. The flag says whether a limit cut the graph short."""
     model = load_model(path, options, sources)
     program = compile_model(model)
-    explorer = Explorer(program, Limits(options.max_states, options.max_depth), record_graph=True)
+    explorer = Explorer(program, Limits(options.max_states or 5_000, options.max_depth), record_graph=True)
     ex = explorer.explore()
     import networkx as nx  # imported here: it takes a tenth of a second to load
 

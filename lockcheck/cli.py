@@ -12,8 +12,8 @@ from typing import TextIO
 from typing import Callable
 
 from .api import Options, state_graph, verify
-from .engines.explicit import Progress
-from .engines.explicit import LocalLoopError
+from .engines.errors import LocalLoopError
+from .engines.frontier import SearchProgress as Progress
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .report.dot import write_dot
 from .report.text import render_result
@@ -58,6 +58,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """A memory size: bytes, or a number with K, M, G or T (powers of 1024)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    t = text.strip().upper().removesuffix("B")
+    scale = units.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if t[-1:] in units else t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size (say 2G, 500M or a number of bytes)") from None
+    if value < 1 << 20:
+        raise argparse.ArgumentTypeError(f"'{text}' is less than 1M")
+    return int(value)
+
+
 def _define(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
@@ -79,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="explore every interleaving and check every property")
     common(v)
-    v.add_argument("--max-states", type=_positive, default=2_000_000, help="stop after N states (exit 3)")
+    v.add_argument("--max-states", type=_positive, default=None,
+                   help="stop after N states (exit 3; default: no count limit, only --max-memory)")
+    v.add_argument("--max-memory", type=_size, default=None, metavar="SIZE",
+                   help="stop the explicit search when the process uses more than SIZE, e.g. 4G (exit 3; "
+                        "default: half of the machine's memory)")
     v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
     v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
     v.add_argument("--engine", choices=["explicit", "bmc", "induction", "auto"], default="explicit",
@@ -87,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or auto: explicit, then induction if a limit stops it")
     v.add_argument("--depth", type=_positive, default=None,
                    help="steps for bmc (default 30) or the largest k for induction (default 4)")
-    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="bound on Z3's time")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="bound on the explicit search's time and on Z3's (exit 3)")
     v.add_argument("--more-candidates", action="store_true",
                    help="induction: also try the costlier shapes of candidate invariants (proves more, slower)")
     v.add_argument("--coverage", action="store_true", help="list every statement that never ran")
@@ -97,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-q", "--quiet", action="store_true",
                    help="for gates: no progress line, print only what is not as expected, then a summary line")
     v.add_argument("--fingerprints", action="store_true",
-                   help="store a 64-bit hash per state, not the state (big runs: about 90 bytes a state)")
+                   help="(the default now: the explicit engine stores a 64-bit fingerprint per state)")
 
     c = sub.add_parser("check", help="parse, resolve and type-check only")
     common(c)
@@ -141,7 +160,7 @@ def _diff_parser(sub: argparse._SubParsersAction) -> None:
                         "last first, until it fits")
     d.add_argument("-D", dest="defines", action="append", type=_define, default=[], metavar="NAME=VALUE")
     d.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
-    d.add_argument("--max-states", type=_positive, default=2_000_000)
+    d.add_argument("--max-states", type=_positive, default=None)
     d.add_argument("--max-depth", type=_positive, default=1_000_000)
 
 
@@ -263,7 +282,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         if args.command == "diff":
             return _diff(args, stdout, stderr)
         options = Options(include_dirs=args.include_dirs, defines=dict(args.defines),
-                          max_states=getattr(args, "max_states", 2_000_000),
+                          max_states=getattr(args, "max_states", None),
+                          max_memory=getattr(args, "max_memory", None),
                           max_depth=getattr(args, "max_depth", 1_000_000),
                           fingerprints=getattr(args, "fingerprints", False),
                           engine=getattr(args, "engine", "explicit"), depth=getattr(args, "depth", None),
@@ -332,7 +352,8 @@ def _progress_printer(args: argparse.Namespace, stderr: TextIO) -> Callable[[Pro
             return
         last[0] = p.seconds
         rate = p.states / p.seconds if p.seconds else 0.0
-        line = f"{p.states:,} states, queue {p.queue:,}, depth {p.depth}, {rate:,.0f} states/s"
+        line = (f"{p.seconds:.0f} s, {p.states:,} states, {rate:,.0f} states/s, depth {p.depth}, "
+                f"frontier {p.frontier:,}, {p.memory / (1 << 20):,.0f} MB")
         if tty:
             print(f"\r{line}\033[K", end="", file=stderr, flush=True)
         else:
@@ -357,7 +378,7 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         from .report.locks import cyclic_edges, locks_to_dot
 
         # the whole exploration is needed, not a drawable graph: --max-states 5000 is the state graph's default
-        lock_options = replace(options, max_states=2_000_000) if options.max_states == 5_000 else options
+        lock_options = replace(options, max_states=None) if options.max_states == 5_000 else options
         result, edges = verify_lock_order(path, lock_options, sources)
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(locks_to_dot(edges))

@@ -70,7 +70,10 @@ class ModelBuilder:
             return "?"
         if sp.end_line == sp.line:
             return source.line_text(sp.line)[sp.column - 1:sp.end_column - 1]
-        return " ".join(source.line_text(sp.line)[sp.column - 1:].split())
+        lines = [source.line_text(sp.line)[sp.column - 1:]]
+        lines += [source.line_text(n) for n in range(sp.line + 1, sp.end_line)]
+        lines.append(source.line_text(sp.end_line)[:sp.end_column - 1])
+        return " ".join(" ".join(lines).split())
 
     def object_name(self, addr: int, type_: Type) -> str:
         """The name a user knows the object of this type at this address by: pages[1]."""

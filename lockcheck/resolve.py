@@ -456,7 +456,7 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
         if type_.kind == "rwlock":
             env.slots.append(Slot(name, "rw_writer", 0, env.nthreads, lock_kind="rwlock"))
             for t in range(env.nthreads):
-                env.slots.append(Slot(f"{name}.reader{t}", "rw_reader", 0, 1))
+                env.slots.append(Slot(f"{name}.read_by[{thread_name(env, t)}]", "rw_reader", 0, 1))
         else:
             env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
     elif isinstance(type_, WaitqueueT):

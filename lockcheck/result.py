@@ -154,7 +154,8 @@ class Result:
         s = self.stats
         if self.engine in ("bmc", "induction"):
             return f"{self.engine}: {'k up to' if self.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
-        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s"
+        stored = f", {s.bytes_per_state:.0f} bytes/state" if s.bytes_per_state else ""
+        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s{stored}"
 
     @property
     def exit_code(self) -> int:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import cli, run, verdicts
-from test_engines_agree import cross_check
+from test_engines_agree import cross_check as symbolic_cross_check
+from test_frontier import assert_agree
+
+
+def cross_check(path: str, **kwargs) -> None:
+    """bmc and induction against the explicit engine, and the frontier engine against it."""
+    symbolic_cross_check(path, **kwargs)
+    assert_agree(path)
 
 
 def counts(result) -> tuple[int, int]:
@@ -170,23 +177,22 @@ thread waker { cond = true; wake_up(wq); }
 
 
 def test_wait_event_sleeps_until_woken_and_rechecks(spec):
-    # waiter pcs: S (first check), Q (prepare_to_wait), C (recheck), Z (schedule), D (done);
-    # waker: 0 (before cond = true), 1 (before wake_up), 2 (done). The waiter's slot in wq is
-    # 1 from prepare_to_wait until the recheck passes (finish_wait) or wake_up clears it.
-    # waker 0 (cond false): S Q C(1) Z(1)                            = 4 states, 7 moves
-    # waker 1 (cond true):  S Q C(1) Z(1) D                          = 5 states, 8 moves
-    # waker 2 (woken):      S Q C(0) Z(0) D, and C(1) (queued again) = 6 states, 5 moves
+    # waiter pcs: Q (queue and test cond, one step), Z (schedule), D (done); waker: 0 (before
+    # cond = true), 1 (before wake_up), 2 (done). The waiter's slot in wq is 1 from a false
+    # test until wake_up clears it.
+    # waker 0 (cond false): Q Z(1)               = 2 states, 3 moves
+    # waker 1 (cond true):  Q Z(1) D             = 3 states, 4 moves
+    # waker 2 (woken):      Q Z(0) D             = 3 states, 2 moves (Z -> Q, Q -> D)
     result = run(spec(WAIT))
-    assert counts(result) == (15, 20) and result.stats.max_depth == 5
+    assert counts(result) == (8, 9) and result.stats.max_depth == 3
     assert verdicts(result)["deadlock"] == "holds"
 
 
 def test_a_condition_set_without_wake_up_is_a_lost_wakeup(spec):
-    # with waker: cond = true only, the waiter that queued and rechecked before it sleeps for
-    # good: 4 states before the store (7 moves), 5 after it (S Q C Z D; S, Q and C move: 3),
-    # Z stuck: deadlock
+    # with waker: cond = true only, a waiter that tested before the store sleeps for good:
+    # 2 states before the store (3 moves), 3 after it (Q Z D; Q -> D: 1 move), Z stuck
     result = run(spec(WAIT.replace(" wake_up(wq);", "")))
-    assert counts(result) == (9, 10)
+    assert counts(result) == (5, 4)
     assert verdicts(result)["deadlock"] == "violated"
 
 
@@ -316,3 +322,34 @@ def test_invariants_read_freed_objects_without_a_check(spec):
 def test_type_errors_of_the_new_types(spec, bad, message):
     code, _, err = cli("verify", spec(bad + "\nthread t { skip; }\n"))
     assert code == 2 and message in err
+
+
+# ---- small ones: `-> forall`, multi-line invariants, bounds messages -----------------------
+
+def test_an_implication_into_a_quantifier_needs_no_parentheses(spec):
+    path = spec("bool d = true;\nbool a[2];\nthread t { skip; }\n"
+                "invariant x: d -> forall i in 0..1: !a[i];\n"
+                "invariant y: d ->\n    exists i in 0..1:\n        a[i];\nexpect violation y;\n")
+    result = run(path)
+    assert verdicts(result)["x"] == "holds" and verdicts(result)["y"] == "violated"
+    y = next(p for p in result.properties if p.name == "y")
+    assert y.description == "d -> exists i in 0..1: a[i]"     # the whole invariant, not its first line
+
+
+def test_a_bounds_violation_names_the_variable_and_the_index(spec):
+    def message(text: str) -> str:
+        return next(p.message for p in run(spec(text)).properties if p.name == "bounds")
+
+    assert "value of n outside int[0..1]" in message("int[0..1] n = 1;\nthread t { n = n + 1; }\n")
+    assert "index out of bounds 0..1: i in a[i]" in message(
+        "bool a[2];\nthread u { int[0..3] i = 3; a[i] = true; }\n")
+
+
+def test_statements_of_a_thread_array_name_the_instance_and_readers_their_thread(spec):
+    from conftest import model_of
+    model = model_of(spec('bool x[2];\nrwlock sem;\nthread t[2] { x[self] = true; assert x[self], "self"; '
+                          'acquire_read sem; release_read sem; }\n'))
+    texts = {(model.threads[e.thread].name, e.text) for e in model.edges}
+    assert ("t[0]", "x[0] = true") in texts and ("t[1]", "x[1] = true") in texts
+    assert ("t[1]", 'assert x[1], "self"') in texts          # not inside a string
+    assert {s.name for s in model.slots if s.kind == "rw_reader"} == {"sem.read_by[t[0]]", "sem.read_by[t[1]]"}

@@ -155,7 +155,7 @@ def test_sarif_results_for_unexpected_verdicts(broken):
     # line nearest the break (the step that broke it, in models/), the invariant is a related location
     primary = inv["locations"][0]["physicalLocation"]
     assert primary["artifactLocation"] == {"uri": "models/pagecache.lk", "uriBaseId": "%SRCROOT%"}
-    assert primary["region"]["startLine"] == 46   # set_page_writeback's atomic block, step 9
+    assert primary["region"]["startLine"] == 69   # set_page_writeback's atomic block, step 9
     (related,) = inv["relatedLocations"]
     assert related["physicalLocation"]["region"]["startLine"] == 45  # the invariant line
     assert related["physicalLocation"]["artifactLocation"]["uri"].startswith("file://")  # outside the repo

@@ -78,11 +78,14 @@ class TraceBuilder:
     """Replays paths one edge at a time (a program compiled without inlined chains), so
     every statement that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: "Explorer", state_hash: Callable[[tuple], int] = hash):
+    def __init__(self, model: Model, explorer: "Explorer", state_hash: Callable[[tuple], int] = hash,
+                 program: "Program | None" = None):
+        """`program`: what a step means, one edge at a time (a node function per thread and
+        pc, as compile_model(inline_chains=False) gives); compiled when not given."""
         self.model = model
         self.explorer = explorer
         self.state_hash = state_hash   # how the search fingerprinted the states of a Path's `hashes`
-        self._program: Program | None = None
+        self._program: Program | None = program
 
     @property
     def program(self) -> Program:

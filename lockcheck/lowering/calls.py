@@ -71,7 +71,7 @@ class CallLowering(LoweringState):
                 slot = self.new_local(param.name, ptype, visible=False)
                 self.bind(param.name, ValueBinding(slot, ptype), param.span)
                 writes.append(Write(Lit(slot, "int"), value, (slot,)))
-                arg_checks += self.range_checks(ptype, value, vtype, st.span)
+                arg_checks += self.range_checks(ptype, value, vtype, st.span, f"argument '{param.name}' of {c.name}")
         if result_type is not None:
             frame.result_slot = self.new_local("result", result_type, visible=False)
             frame.result_type = result_type

@@ -203,7 +203,8 @@ class ControlLowering(LoweringState):
             assert frame.result_type is not None
             if not same_kind(frame.result_type, vtype):
                 raise SpecError(f"returns a {vtype}, but '{frame.proc.name}' returns {frame.result_type}", st.span)
-            checks = self.take_obligations("exec") + self.range_checks(frame.result_type, value, vtype, st.span)
+            checks = self.take_obligations("exec") + self.range_checks(frame.result_type, value, vtype, st.span,
+                                                                             f"result of {frame.proc.name}")
             writes.append(Write(Lit(frame.result_slot, "int"), value, (frame.result_slot,)))
         elif frame.result_slot is not None:
             raise SpecError(f"proc '{frame.proc.name}' must return a {frame.result_type}", st.span)

@@ -62,7 +62,8 @@ class ExprLowering(LoweringState):
             else:
                 self.oblige(Bin("&&", Bin(">=", idx, Lit(0, "int"), "bool"),
                                 Bin("<", idx, Lit(size, "int"), "bool"), "bool"),
-                            f"index out of bounds 0..{size - 1}", e.index.span)
+                            f"index out of bounds 0..{size - 1}: {self.b.text_of(e.index)} in "
+                            f"{self.b.text_of(e.base)}[{self.b.text_of(e.index)}]", e.index.span)
                 ks = range(size)
             addr = addr_add(base.addr, addr_mul(idx, stride))
             cands = tuple(sorted({c + k * stride for c in base.candidates for k in ks}))
@@ -256,10 +257,10 @@ class ExprLowering(LoweringState):
         if not same_kind(p.type, vtype):
             raise SpecError(f"cannot assign a {vtype} to a {p.type}", span)
         checks = self.take_obligations("exec")
-        checks += self.range_checks(p.type, value, vtype, span)
+        checks += self.range_checks(p.type, value, vtype, span, f"value of {self.b.text_of(target)}")
         return Write(p.addr, value, p.candidates), checks
 
-    def range_checks(self, target: Type, value: ir.Expr, vtype: Type, span: Span) -> list[Check]:
+    def range_checks(self, target: Type, value: ir.Expr, vtype: Type, span: Span, what: str = "value") -> list[Check]:
         if not isinstance(target, IntT) or not isinstance(vtype, IntT):
             return []
         if target.low <= vtype.low and vtype.high <= target.high:
@@ -268,4 +269,4 @@ class ExprLowering(LoweringState):
                    Bin("<=", value, Lit(target.high, "int"), "bool"), "bool")
         if isinstance(value, Lit) and not target.low <= value.value <= target.high:
             raise SpecError(f"{value.value} is outside {target}", span)
-        return [Check("bounds", cond, f"value outside {target}", span, "exec")]
+        return [Check("bounds", cond, f"{what} outside {target}", span, "exec")]

@@ -2,6 +2,8 @@
 whether it touches only the thread's locals, so it can run with the step before it)."""
 from __future__ import annotations
 
+import re
+
 from .. import ir
 from ..ir import Check, Edge, Lit, Write
 from ..resolve import default_values
@@ -9,6 +11,8 @@ from ..source import Span
 from ..lktypes import BoolT, EnumT, IntT, Type
 from .places import Place, ValueBinding, RefBinding, Binding
 from .state import LoweringState
+
+SELF_WORD = re.compile(r"(?<![\w.])self\b")
 
 
 class StepGraph(LoweringState):
@@ -62,6 +66,7 @@ class StepGraph(LoweringState):
              returns_from: str = "") -> None:
         checks = checks or []
         writes = writes or []
+        text = self.with_self(text)
         mine = self.my_locals
         reads: set[int] = set()
         for e in ([guard] if guard is not None else []) + [w.value for w in writes] + [w.addr for w in writes]:
@@ -88,6 +93,15 @@ class StepGraph(LoweringState):
         self.b.edges.append(edge)
         self.edge_ids.append(edge.id)
         self.node_text.setdefault(src, (self._contextual(edge.shown_text), span))
+
+    def with_self(self, text: str) -> str:
+        """The statement as this thread instance runs it: `pages[self]` in bio_end[1] is
+        pages[1] (outside string literals)."""
+        if self.is_init or self.me is None or "self" not in text:
+            return text
+        parts = text.split('"')
+        parts[::2] = [SELF_WORD.sub(str(self.self_binding.value), x) for x in parts[::2]]
+        return '"'.join(parts)
 
     def _contextual(self, text: str) -> str:
         return f"{self.context[-1]}: {text}" if self.context else text

@@ -9,8 +9,10 @@ built-in calls below lower to ordinary steps over those slots:
 - wake_up(wq): every non-exclusive waiter and one exclusive waiter (any one) are woken
   (taken off the queue, as autoremove_wake_function does), in one step
 - wake_up_all(wq): every waiter is woken
-- wait_event(wq, cond): the macro: if (cond) done; loop { prepare_to_wait; if (cond) break
-  (with finish_wait in the same step); schedule; }
+- abort_exclusive_wait(wq): leave the queue; a thread already woken passes the wakeup on
+  (wake_up) instead, so an exclusive wakeup is not lost (kernel/wait.c, since 2.6.29)
+- wait_event(wq, cond): the macro: loop { prepare_to_wait and test cond in one step (true:
+  finish_wait, done); schedule; }
 
 Nothing is remembered for a wakeup nobody waits for, so a condition set without wake_up
 (a lost wakeup) leaves a sleeper asleep: a deadlock, unless it sleeps at an end label."""
@@ -29,7 +31,7 @@ from .places import Place, addr_add
 from .state import LoweringState
 
 WAITQUEUE_CALLS = frozenset({"prepare_to_wait", "prepare_to_wait_exclusive", "schedule", "io_schedule",
-                             "finish_wait", "wake_up", "wake_up_all", "wait_event"})
+                             "finish_wait", "wake_up", "wake_up_all", "wait_event", "abort_exclusive_wait"})
 NOT_WAITING, WAITING, WAITING_EXCLUSIVE = 0, 1, 2
 
 
@@ -75,6 +77,11 @@ class WaitqueueLowering(LoweringState):
             self.edge(src, dst, text=st.text, span=st.span, force_step=True,
                       guard=Bin("==", mine, Lit(NOT_WAITING, "int"), "bool"),
                       checks=pre + self.spin_free(st.span, f"{c.name}()"))
+        elif c.name == "abort_exclusive_wait":
+            woken = Bin("==", mine, Lit(NOT_WAITING, "int"), "bool")
+            self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True, guard=negate(woken),
+                      writes=[self.set_waiter(wq, self.index, NOT_WAITING)], branch="still queued")
+            self.wake_up(wq, src, dst, st, pre, guard=woken, branch="woken: wakes the next")
         elif c.name == "wake_up_all":
             self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True,
                       writes=[self.set_waiter(wq, t, NOT_WAITING) for t in range(self.env.nthreads)])
@@ -92,7 +99,8 @@ class WaitqueueLowering(LoweringState):
     def slot_addr(self, wq: Place, thread: int) -> ir.Expr:
         return addr_add(wq.addr, Lit(thread, "int"))
 
-    def wake_up(self, wq: Place, src: int, dst: int, st: s.Stmt, pre: list[ir.Check]) -> None:
+    def wake_up(self, wq: Place, src: int, dst: int, st: s.Stmt, pre: list[ir.Check],
+                guard: ir.Expr | None = None, branch: str = "") -> None:
         """Non-exclusive waiters all woken; of the exclusive ones, any one (the kernel takes the
         first in queue order; the model does not keep the order)."""
         n = self.env.nthreads
@@ -107,36 +115,38 @@ class WaitqueueLowering(LoweringState):
                                                       Lit(NOT_WAITING, "int"), w, "int")))
             return out
 
+        first = [guard] if guard is not None else []
+        prefix = f"{branch}, " if branch else ""
         if not self.b.uses_exclusive_waits:
-            self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True, writes=wake_shared(-1))
+            self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True, writes=wake_shared(-1),
+                      guard=guard, branch=branch)
             return
         exclusive = [Bin("==", self.waiter(wq, t), Lit(WAITING_EXCLUSIVE, "int"), "bool") for t in range(n)]
         self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True, writes=wake_shared(-1),
-                  guard=conj([negate(x) for x in exclusive]), branch="no exclusive waiter")
+                  guard=conj(first + [negate(x) for x in exclusive]), branch=prefix + "no exclusive waiter")
         for t in range(n):
-            self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True, guard=exclusive[t],
-                      writes=wake_shared(t) + [self.set_waiter(wq, t, NOT_WAITING)],
-                      branch=f"wakes {thread_name(self.env, t)}")
+            self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True,
+                      guard=conj(first + [exclusive[t]]), writes=wake_shared(t) + [self.set_waiter(wq, t, NOT_WAITING)],
+                      branch=f"{prefix}wakes {thread_name(self.env, t)}")
 
     def wait_event(self, wq: Place, cond_expr: s.Expr, src: int, st: s.Stmt, pre: list[ir.Check]) -> int:
         """include/linux/wait.h: wait_event(wq, condition): if (condition) break; then
         for (;;) { prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE); if (condition) break;
-        schedule(); } finish_wait(&wq, &wait);"""
-        done, queue, check, sleep = self.new_node(), self.new_node(), self.new_node(), self.new_node()
+        schedule(); } finish_wait(&wq, &wait);
+        Lowered as: a step that queues and tests (true: off the queue again, done; false: on
+        the queue), and a step that sleeps until woken, then again. The macro's first test and
+        the queueing before the second are folded into that one step: a test has no effect of
+        its own, and whatever runs between queueing and testing (a wake_up) only makes the
+        schedule() after a false test return at once, to queue and test again."""
+        done, sleep = self.new_node(), self.new_node()
         cond, checks = self.condition(cond_expr)
         text = self.b.text_of(cond_expr)
         self.edge(src, done, text=f"wait_event: if ({text})", span=st.span, guard=cond, checks=pre + checks,
-                  branch="true", force_step=True)
-        self.edge(src, queue, text=f"wait_event: if ({text})", span=st.span, guard=negate(cond),
-                  checks=pre + checks, branch="false", force_step=True)
-        self.edge(queue, check, text="wait_event: prepare_to_wait", span=st.span, force_step=True,
+                  branch="true", force_step=True, writes=[self.set_waiter(wq, self.index, NOT_WAITING)])
+        self.edge(src, sleep, text=f"wait_event: prepare_to_wait; if ({text})", span=st.span, guard=negate(cond),
+                  checks=pre + checks, branch="false", force_step=True,
                   writes=[self.set_waiter(wq, self.index, WAITING)])
-        cond, checks = self.condition(cond_expr)
-        self.edge(check, done, text=f"wait_event: if ({text}) finish_wait", span=st.span, guard=cond,
-                  checks=checks, branch="true", force_step=True, writes=[self.set_waiter(wq, self.index, NOT_WAITING)])
-        self.edge(check, sleep, text=f"wait_event: if ({text})", span=st.span, guard=negate(cond), checks=checks,
-                  branch="false", force_step=True)
-        self.edge(sleep, queue, text="wait_event: schedule", span=st.span, force_step=True,
+        self.edge(sleep, src, text="wait_event: schedule", span=st.span, force_step=True,
                   guard=Bin("==", self.waiter(wq, self.index), Lit(NOT_WAITING, "int"), "bool"),
                   checks=self.spin_free(st.span, "wait_event"))
         return done

@@ -1,6 +1,7 @@
 """The explicit engine over whole frontiers (numpy): see search.py."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
 
@@ -8,7 +9,16 @@ from ...ir import Model, Thread
 from ...result import Result, Stats
 from ..explicit import coverage, coverage_warnings
 from ..tracing import CheckKey, Path, TraceBuilder
-from .search import Found, FrontierSearch, SearchLimits, SearchProgress
+from .scalar import ScalarProgram
+from .search import Found, FrontierSearch, SearchLimits, SearchProgress, resident_bytes
+
+
+def default_max_memory() -> int | None:
+    """Half of the machine's memory (None where it cannot be told)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 class _Paths:
@@ -34,7 +44,8 @@ def check_frontier(model: Model, limits: SearchLimits,
     search = FrontierSearch(model, limits, progress)
     found = search.run()
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(search), search.state_hash)  # type: ignore[arg-type]
+    builder = TraceBuilder(model, _Paths(search), search.state_hash,  # type: ignore[arg-type]
+                           ScalarProgram(search.system))  # type: ignore[arg-type]
     results = builder.property_results(found)  # type: ignore[arg-type]
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
@@ -44,4 +55,4 @@ def check_frontier(model: Model, limits: SearchLimits,
     return result, found
 
 
-__all__ = ["check_frontier", "SearchLimits", "SearchProgress", "Found"]
+__all__ = ["check_frontier", "SearchLimits", "SearchProgress", "Found", "default_max_memory", "resident_bytes"]

@@ -21,6 +21,8 @@ from .steps import Batch, Transitions, _groups as _groups_of, concat
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
+SW_BLOCK = 64             # states per stored offset into a level's fewest-switch entries
+PROGRESS_SECONDS = 0.5    # between progress reports
 
 
 @dataclass
@@ -136,16 +138,27 @@ class Level:
     start: int                  # id of the first state of the level
     hashes: Array               # uint64
     parent: Array               # int32 ids
-    via: Array                  # int32 edge ids
-    sw_key: Array               # int64 local id * threads + thread, sorted
+    via: Array                  # edge ids (int16 or int32)
+    sw_count: Array             # uint8 per state: its entries (one per thread it is reached by)
+    sw_block: Array             # int64: the first entry of every SW_BLOCK-th state
+    sw_thread: Array            # uint8 per entry, in state order: the thread of the step into it
     sw_parent: Array            # int32 id of the previous state
     sw_last: Array              # uint8 thread of the previous step
-    sw_via: Array               # int32 edge
+    sw_via: Array               # edge of the step (int16 or int32)
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.hashes, self.parent, self.via, self.sw_key, self.sw_parent,
-                                      self.sw_last, self.sw_via))
+        return sum(a.nbytes for a in (self.hashes, self.parent, self.via, self.sw_count, self.sw_block,
+                                      self.sw_thread, self.sw_parent, self.sw_last, self.sw_via))
+
+    def entry(self, local: int, t: int) -> int:
+        """Where the entry of (state, thread t) is."""
+        block = local // SW_BLOCK
+        first = int(self.sw_block[block]) + int(self.sw_count[block * SW_BLOCK:local].sum(dtype=xp.int64))
+        here = self.sw_thread[first:first + int(self.sw_count[local])]
+        hit = xp.nonzero(here == t)[0]
+        assert len(hit), "a fewest-switch path lost its way"
+        return first + int(hit[0])
 
 
 class FrontierSearch:
@@ -173,6 +186,7 @@ class FrontierSearch:
         self.found_at: dict[str, tuple[int, list[Candidate]]] = {}
         self.result = Found()
         self.edge_thread = self.system.edge_thread
+        self.edge_type = xp.int16 if len(model.edges) < (1 << 15) else xp.int32
         self.parent_stride = (len(self.system.threads) + 1) * self.system.base
         props = self.system.check_props
         self.check_prop_number = xp.asarray([props.index(p) for p in props] + [0], dtype=xp.int64)
@@ -202,8 +216,8 @@ class FrontierSearch:
         started = time.perf_counter()
         try:
             self._search(started)
-        except KeyboardInterrupt:
-            self.result.limit = "interrupted"
+        except KeyboardInterrupt:   # Ctrl-C (or SIGTERM made one): what was found so far stands
+            self.result.limit = "an interrupt"
         res = self.result
         res.coverage = self.system.coverage
         for prop, (_, candidates) in self.found_at.items():
@@ -241,8 +255,10 @@ class FrontierSearch:
         for i in range(n0):
             self.roots[i] = tuple(int(v) for v in frontier[i, :self.slots])
         z = xp.zeros(0, dtype=xp.int64)
-        self.levels.append(Level(0, hashes, xp.full(n0, -1, dtype=xp.int32), xp.full(n0, -1, dtype=xp.int32),
-                                 z, z.astype(xp.int32), z.astype(xp.uint8), z.astype(xp.int32)))
+        u8 = z.astype(xp.uint8)
+        self.levels.append(Level(0, hashes, xp.full(n0, -1, dtype=xp.int32), xp.full(n0, -1, dtype=self.edge_type),
+                                 xp.zeros(n0, dtype=xp.uint8), xp.zeros(n0 // SW_BLOCK + 1, dtype=xp.int64), u8,
+                                 z.astype(xp.int32), u8, z.astype(self.edge_type)))
         self.level_starts.append(0)
         self.visited.add(xp.sort(hashes))
         res.count = n0
@@ -264,7 +280,7 @@ class FrontierSearch:
                 self._expand(frontier[a:a + self.block_rows], hashes[a:a + self.block_rows],
                              costs[a:a + self.block_rows], self.level_starts[-1] + a, depth, nxt)
                 now = time.perf_counter()
-                if self.progress is not None and now - last_report >= 0.5:
+                if self.progress is not None and now - last_report >= PROGRESS_SECONDS:
                     last_report = now
                     self.progress(SearchProgress(res.count + nxt.size, len(frontier), depth, now - started,
                                                  resident_bytes()))
@@ -323,7 +339,8 @@ class FrontierSearch:
         if batches:
             endings = Endings(batches, self.system)
             res.transitions += len(endings.parent)
-            nxt.add(endings, first_id, costs, best, arg)
+            room = None if self.limits.max_states is None else self.limits.max_states - res.count - nxt.size
+            nxt.add(endings, first_id, costs, best, arg, room)
 
         # failed checks, in the same order
         if failures.parent:
@@ -395,9 +412,7 @@ class FrontierSearch:
             if level == 0:
                 break
             lv = self.levels[level]
-            key = local * T + t
-            k = int(xp.searchsorted(lv.sw_key, key))
-            assert k < len(lv.sw_key) and lv.sw_key[k] == key, "a fewest-switch path lost its way"
+            k = lv.entry(local, t)
             edges.append(int(lv.sw_via[k]))
             state, t = int(lv.sw_parent[k]), int(lv.sw_last[k])
             ids.append(state)
@@ -489,7 +504,8 @@ class _NextLevel:
     def size(self) -> int:
         return self.hashes.size
 
-    def add(self, endings: "Endings", first_id: int, costs: Array, best: Array, arg: Array) -> None:
+    def add(self, endings: "Endings", first_id: int, costs: Array, best: Array, arg: Array,
+            room: int | None = None) -> None:
         """The resting states of one block's steps, in order: the new ones get ids, and every
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
@@ -504,6 +520,9 @@ class _NextLevel:
             old |= hit
         fresh = xp.nonzero(~old)[0]                       # sorted by fingerprint
         by_discovery = fresh[xp.argsort(first[fresh], kind="stable")]
+        if room is not None and len(by_discovery) > room:   # --max-states: the first ones found
+            by_discovery = by_discovery[:max(room, 0)]
+            fresh = xp.sort(by_discovery)
         ids = self.size + xp.arange(len(by_discovery))
         local[by_discovery] = ids
         src = first[by_discovery]
@@ -558,19 +577,24 @@ class _NextLevel:
         n, T = self.size, self.T
         if n == 0:
             return self.rows.view(), self.hashes.view(), xp.zeros((0, T), dtype=xp.uint8)
+        edge_type = search.edge_type
         if T:
             cost = self.cost.view()
-            reached = cost.reshape(-1) != UNREACHED
-            sw_key = xp.nonzero(reached)[0].astype(xp.int64)
+            reached2 = cost != UNREACHED
+            count = reached2.sum(axis=1).astype(xp.uint8)
+            reached = reached2.reshape(-1)
+            sw_thread = (xp.nonzero(reached)[0] % T).astype(xp.uint8)
             sw_parent = self.sw_parent.view().reshape(-1)[reached]
             sw_last = self.sw_last.view().reshape(-1)[reached]
-            sw_via = self.sw_via.view().reshape(-1)[reached]
+            sw_via = self.sw_via.view().reshape(-1)[reached].astype(edge_type)
         else:
             cost = xp.zeros((n, 0), dtype=xp.uint8)
-            sw_key = xp.zeros(0, dtype=xp.int64)
-            sw_parent, sw_last, sw_via = sw_key.astype(xp.int32), sw_key.astype(xp.uint8), sw_key.astype(xp.int32)
-        level = Level(self.start, self.hashes.view().copy(), self.parent.view().copy(), self.via.view().copy(),
-                      sw_key, sw_parent.copy(), sw_last.copy(), sw_via.copy())
+            count = xp.zeros(n, dtype=xp.uint8)
+            sw_thread = xp.zeros(0, dtype=xp.uint8)
+            sw_parent, sw_last, sw_via = xp.zeros(0, xp.int32), sw_thread, xp.zeros(0, edge_type)
+        block = xp.concatenate([[0], xp.cumsum(count, dtype=xp.int64)])[::SW_BLOCK].copy()
+        level = Level(self.start, self.hashes.view().copy(), self.parent.view().copy(),
+                      self.via.view().astype(edge_type), count, block, sw_thread, sw_parent, sw_last.copy(), sw_via)
         search.levels.append(level)
         search.level_starts.append(self.start)
         search.visited.add(self.sorted_hashes)
