@@ -2,17 +2,18 @@
 Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
-from .engines.explicit import Explorer, Limits, Progress, check_explicit
+from .engines.explicit import INTERRUPTED, Explorer, Limits, Progress, check_explicit
 from .engines.tracing import format_value
-from .errors import Sources
+from .errors import Sources, SpecError
 from .ir import Model
 from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
-from .result import LockOrderEdge, Result
+from .result import LockOrderEdge, PropertyResult, Result, Stats
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -37,19 +38,35 @@ def load_model(path: str, options: Options, sources: Sources) -> Model:
     return build_model(path, modules, options.defines, sources)
 
 
+def compile_checked(model: Model) -> Program:
+    """The model compiled for the explicit engine, or a SpecError that says why not: Python
+    refuses generated code nested past about 200 levels (a forall over a few hundred array
+    elements, the spinlock checks over a large spinlock array), and a huge model can run out
+    of memory while it is compiled."""
+    try:
+        return compile_model(model)
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        why = "out of memory" if isinstance(err, MemoryError) else "an expression is nested too deeply"
+        raise SpecError(f"{model.path}: the model is too large to compile for checking ({why}: a deeply nested "
+                        "expression, or a forall, exists or built-in check over a few hundred array elements); "
+                        "split the expression or make the arrays smaller (-D)") from None
+
+
 def verify(path: str, options: Options, sources: Sources,
            progress: Callable[[Progress], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
+    program = compile_checked(model)
     if options.engine in ("bmc", "induction"):
-        return _symbolic(program, options)
+        return _symbolic_or_interrupted(program, options)
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
     if options.engine == "auto" and result.exit_code == 3:
-        return _merge_auto(result, _symbolic(program, replace(options, engine="induction")))
+        if result.stats.limit == INTERRUPTED:
+            return result
+        return _merge_auto(result, _symbolic_or_interrupted(program, replace(options, engine="induction")))
     return result
 
 
@@ -64,6 +81,27 @@ def _merge_auto(explicit: Result, symbolic: Result) -> Result:
     stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
                     limit=symbolic.stats.limit)
     return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
+
+
+def _symbolic_or_interrupted(program: Program, options: Options) -> Result:
+    """A symbolic engine's result; stopped by Ctrl-C or SIGTERM, what it had found: Z3 itself
+    turns an interrupt during a check into 'canceled', and one between checks leaves every
+    property unknown."""
+    started = time.perf_counter()
+    try:
+        result = _symbolic(program, options)
+    except KeyboardInterrupt:
+        model = program.model
+        properties = [PropertyResult(name, prop.kind, "unknown",
+                                     exp.verdict if (exp := model.expectations.get(name)) else None,
+                                     prop.span, prop.description, engine=options.engine,
+                                     detail=f"{INTERRUPTED} stopped {options.engine} before a verdict")
+                      for name, prop in model.properties.items()]
+        return Result(model.path, options.engine, properties,
+                      Stats(seconds=time.perf_counter() - started, limit=INTERRUPTED))
+    if result.stats.limit == "Z3 giving up (canceled)":   # no --timeout: only an interrupt cancels
+        result.stats.limit = INTERRUPTED
+    return result
 
 
 def _symbolic(program: Program, options: Options) -> Result:
@@ -82,7 +120,7 @@ def verify_lock_order(path: str, options: Options, sources: Sources,
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
+    program = compile_checked(model)
     result, ex = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                 progress)
     names: dict[int, str] = {}
@@ -103,7 +141,7 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     """The reachable state graph: nodes are states, edges are steps labelled with thread,
     statement and line. The flag says whether a limit cut the graph short."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
+    program = compile_checked(model)
     explorer = Explorer(program, Limits(options.max_states, options.max_depth), record_graph=True)
     ex = explorer.explore()
     import networkx as nx  # imported here: it takes a tenth of a second to load

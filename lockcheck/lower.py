@@ -9,7 +9,8 @@ from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import FALSE, TRUE, Bin, Check, Edge, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
 from .parser import KEYWORDS
-from .resolve import MAX_SLOTS, Env, build_env, c_arith, const_int, default_values, resolve_type
+from .resolve import (MAX_SLOTS, Env, build_env, c_arith, const_int, count_quantified, default_values,
+                      resolve_type)
 from .source import Span
 from .lktypes import ANY_INT, ArrayT, BoolT, EnumT, IntT, LockT, StructT, Type, is_scalar, same_kind, size_of
 
@@ -394,12 +395,14 @@ class BodyLowering:
         if isinstance(e.domain, s.Range):
             low = const_int(self.env, e.domain.low, "a quantifier bound")
             high = const_int(self.env, e.domain.high, "a quantifier bound")
+            count_quantified(self.env, high - low + 1, e.span)
             bindings = [ConstBinding(v, IntT(low, high)) for v in range(low, high + 1)]
         else:
             arr = self.place(e.domain)
             if not isinstance(arr.type, ArrayT):
                 raise SpecError(f"'{e.kind}' ranges over an array or a range lo..hi, not {arr.type}", e.domain.span)
             stride = size_of(arr.type.elem, self.env.nthreads)
+            count_quantified(self.env, arr.type.size, e.span)
             for k in range(arr.type.size):
                 addr = _add(arr.addr, Lit(k * stride, "int"))
                 bindings.append(self.element_binding(addr, arr.type.elem, tuple(c + k * stride for c in arr.candidates)))

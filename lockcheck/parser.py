@@ -1,6 +1,7 @@
 """Text -> AST: the Lark LALR parser and the Transformer that builds syntax nodes."""
 from __future__ import annotations
 
+import codecs
 from functools import lru_cache
 from typing import Any
 
@@ -10,9 +11,8 @@ from lark.visitors import Transformer_NonRecursive
 
 from . import syntax as s
 from .errors import SpecError
-from .source import SourceFile, Span
-
-MAX_NESTING = 200
+from .limits import MAX_NESTING, MAX_NUMBER_DIGITS
+from .source import SourceFile, Span, printable
 
 _TOKEN_NAMES = {
     "SEMICOLON": "';'", "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
@@ -30,11 +30,30 @@ def _lark() -> Lark:
 
 
 def _describe(token_type: str) -> str:
+    """A terminal as the user wrote it ('->', 'if'), never Lark's name for it (__ANON_0)."""
     if token_type in _TOKEN_NAMES:
         return _TOKEN_NAMES[token_type]
-    if token_type.startswith("__ANON") or token_type.isupper():
-        return token_type.lower()
-    return token_type
+    try:
+        pattern = _lark().get_terminal(token_type).pattern
+    except KeyError:
+        return "a token" if token_type.startswith("__") else token_type.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return "a token" if token_type.startswith("__") else token_type.lower()
+
+
+def _shown_token(token: Token) -> str:
+    """A token quoted for a message: printable, and cut short (a name can be a megabyte long)."""
+    text = printable(str(token))
+    return f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
+
+
+def _decode_string(literal: str) -> str:
+    """The text of a string literal: C escapes decoded, other characters kept as written;
+    a lone surrogate (\\udc80) becomes U+FFFD, so every report can encode the text."""
+    body = literal[1:-1]
+    decoded = codecs.decode(body.encode("latin-1", "backslashreplace"), "unicode_escape", errors="replace")
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in decoded)
 
 
 KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
@@ -55,11 +74,11 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
-        shown = ch if ch.isprintable() else repr(ch)
+        shown = ch if ch.isprintable() else repr(ch)[1:-1]
         return SpecError(f"unexpected character '{shown}'", Span(path, line, column))
     if isinstance(err, UnexpectedToken):
         expected = sorted({_describe(t) for t in err.expected})
-        found = "end of file" if err.token.type == "$END" else f"'{err.token}'"
+        found = "end of file" if err.token.type == "$END" else _shown_token(err.token)
         if err.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
@@ -81,7 +100,7 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     if isinstance(err, UnexpectedEOF):
         lines = text.splitlines() or [""]
         return SpecError("unexpected end of file", Span(path, len(lines), len(lines[-1]) + 1))
-    return SpecError(str(err).splitlines()[0], Span(path, line, column))
+    return SpecError("syntax error", Span(path, line, column))
 
 
 def parse(source: SourceFile) -> s.Module:
@@ -128,15 +147,16 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def _nest(self, node: Any, *children: Any) -> Any:
         d = 1 + max((self.depth.get(id(c), 0) for c in children), default=0)
         if d > MAX_NESTING:
-            raise SpecError(f"nested more than {MAX_NESTING} levels deep", node.span)
+            raise SpecError(f"nested more than {MAX_NESTING} levels deep (the nesting limit)", node.span)
         self.depth[id(node)] = d
         return node
 
     # -- expressions --
     def number(self, meta, children):
         tok = children[0]
-        if len(tok) > 18:
-            raise SpecError(f"number {tok[:20]}... is too large", self._tok_span(tok))
+        if len(tok) > MAX_NUMBER_DIGITS:
+            raise SpecError(f"number {tok[:20]}... has more digits than the number limit ({MAX_NUMBER_DIGITS})",
+                            self._tok_span(tok))
         return s.Number(self._tok_span(tok), int(tok))
 
     def true(self, meta, children):
@@ -250,7 +270,7 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         text = self._text(meta).rstrip(";")
         msg = None
         if message is not None:
-            msg = bytes(str(message)[1:-1], "utf-8").decode("unicode_escape", errors="replace")
+            msg = _decode_string(str(message))
         return s.Assert(self._span(meta), text, str(label) if label is not None else None, cond, msg)
 
     def if_stmt(self, meta, children):

@@ -22,6 +22,10 @@ MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest dept
 PROGRESS_EVERY = 50_000   # states between progress reports
 
 
+INTERRUPTED = "an interrupt"      # Stats.limit when Ctrl-C or SIGTERM stopped the search
+OUT_OF_MEMORY = "the memory limit"
+
+
 class LocalLoopError(Exception):
     """A thread ran too many local steps in a row: an infinite loop on local variables."""
 
@@ -179,6 +183,7 @@ class Explorer:
         self.model: Model = program.model
         self.limits = limits
         self.record_graph = record_graph
+        self.partial: Exploration | None = None  # the search so far, kept if it is interrupted
         self.threads = self.model.threads
         self.pcs = [t.pc_slot for t in self.threads]
         self.ends = [t.end for t in self.threads]
@@ -245,9 +250,22 @@ class Explorer:
         gc.disable()
         try:
             return self._explore(progress)
+        except KeyboardInterrupt:   # Ctrl-C, or SIGTERM (the CLI raises it): keep what was found
+            stop = INTERRUPTED
+        except MemoryError:         # the frontier is freed with the frame, before the report is built
+            stop = OUT_OF_MEMORY
         finally:
             if was_enabled:
                 gc.enable()
+        ex = self.partial
+        if ex is None:   # stopped before the search began: nothing to keep
+            raise KeyboardInterrupt if stop == INTERRUPTED else MemoryError
+        ex.limit = stop
+        ex.count = min(ex.count, len(ex.parent), len(ex.via))
+        for prop, (_, candidates) in ex.found.items():
+            if prop not in ex.violations:
+                ex.violations[prop] = Violation(prop, self.best_path(ex, candidates))
+        return ex
 
     def _explore(self, progress: Callable[[Progress], None] | None) -> Exploration:
         program = self.program
@@ -274,6 +292,7 @@ class Explorer:
         queue: deque[tuple[tuple, int, int]] = deque()  # (state, id, depth): the frontier
         ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None,
                          compact=compact)
+        self.partial = ex
         switches = None if fingerprints else Switches(nthreads)
         sw_depth = switches.depth if switches is not None else None
         ex.switches = switches

@@ -1,10 +1,12 @@
 """Results as text for a terminal or a review comment: a verdict table, then each
-counterexample as a table of steps and the state it ends in."""
+counterexample as a table of steps and the state it ends in. Control characters from a spec
+(an ANSI escape in a string, say) are shown escaped, never sent to the terminal."""
 from __future__ import annotations
 
 from tabulate import tabulate
 
 from ..result import PropertyResult, Result, Trace
+from ..source import printable_lines
 
 
 def _expect_cell(p: PropertyResult) -> str:
@@ -24,7 +26,7 @@ def render_coverage(result: Result) -> str:
         lines.append("statements this spec cannot run (its constant arguments and never-written fields rule them out):")
         for thread, text, span in unused:
             lines.append(f"  {thread}: {span.short:<24} {text}")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def render_result(result: Result, verbose: bool = False, coverage: bool = False) -> str:
@@ -64,7 +66,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     out.append(line)
     if s.limit:
         out.append(f"stopped at {s.limit}: properties not violated so far are unknown")
-    return "\n".join(out)
+    return printable_lines("\n".join(out))
 
 
 def render_violation(p: PropertyResult, verbose: bool = False) -> str:
@@ -78,7 +80,7 @@ def render_violation(p: PropertyResult, verbose: bool = False) -> str:
         lines.append(f"   {edge.span}: {edge.thread} takes {edge.acquired} while holding {edge.held}")
     if p.trace is not None:
         lines.append(render_trace(p.trace, verbose))
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def render_trace(trace: Trace, verbose: bool = False) -> str:
@@ -107,7 +109,7 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
             where = f"at {ts.at}" + (f" ({ts.span.short})" if ts.span else "")
         final.append([ts.thread, ts.status, where, ", ".join(ts.holds) or "-"])
     lines.append(_indent(tabulate(final, headers=["thread", "status", "where", "holds"], tablefmt="simple"), "   "))
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def _indent(text: str, prefix: str) -> str:
