@@ -14,7 +14,9 @@ MAX_NUMBER_DIGITS = 18             # a number literal
 MAX_CONST = 2**62                  # |value| of a const or of a step in computing one
 MAX_INT_VALUES = 1_000_000         # values of one int[lo..hi] type
 MAX_ARRAY = 4096                   # elements of one array
-MAX_THREADS = 64                   # threads of a spec, counting each of thread NAME[K]
+MAX_THREAD_ARRAY = 64              # K in thread NAME[K]
+MAX_THREADS = 128                  # threads of a spec, counting each of thread NAME[K]
+MAX_STEPS = 3000                   # steps of all threads, calls inlined (each call site copies its proc)
 MAX_SLOTS = 8192                   # variables in the state vector (globals, locals, pcs)
 MAX_QUANTIFIED = 100_000           # instances of a forall/exists body, nested ones multiplied
 
@@ -37,7 +39,9 @@ ALL = (
     Limit("const", MAX_CONST, "absolute value of a constant (and of each step computing it)"),
     Limit("int range", MAX_INT_VALUES, "values in one int[lo..hi]"),
     Limit("array size", MAX_ARRAY, "elements in one array"),
+    Limit("thread array", MAX_THREAD_ARRAY, "K in thread NAME[K]"),
     Limit("threads", MAX_THREADS, "threads in a spec"),
+    Limit("steps", MAX_STEPS, "steps of all threads, with every call inlined"),
     Limit("state size", MAX_SLOTS, "variables in the state vector"),
     Limit("quantifier size", MAX_QUANTIFIED, "instances of a forall/exists body, nested ones multiplied"),
 )

@@ -9,6 +9,7 @@ from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import FALSE, TRUE, Bin, Check, Edge, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
 from .parser import KEYWORDS
+from .limits import MAX_STEPS
 from .resolve import (MAX_SLOTS, Env, build_env, c_arith, const_int, count_quantified, default_values,
                       resolve_type)
 from .source import Span
@@ -192,6 +193,8 @@ class BodyLowering:
                     refs[name] = binding.slot  # type: ignore[union-attr]
                 else:
                     refs.pop(name, None)
+        if len(self.b.edges) >= MAX_STEPS:   # calls are inlined: each call site copies its proc's steps
+            raise SpecError(f"more than {MAX_STEPS:,} steps, with every call inlined (the steps limit)", span)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
                     tuple(self.context), local, shown or not local, acquires, branch, tuple(refs.items()),
                     returns_from)

@@ -13,7 +13,7 @@ from .parser import KEYWORDS, parse
 from .source import SourceFile, Span, printable
 from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, StructT, Type, size_of
 from .limits import (MAX_ARRAY, MAX_CONST, MAX_FILE_BYTES, MAX_IMPORT_NAME, MAX_INT_VALUES, MAX_QUANTIFIED,
-                     MAX_SLOTS, MAX_THREADS, MAX_TOTAL_BYTES)
+                     MAX_SLOTS, MAX_THREAD_ARRAY, MAX_THREADS, MAX_TOTAL_BYTES)
 
 
 def models_dir() -> Path:
@@ -188,8 +188,8 @@ def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
             count = 1
             if decl.count is not None:
                 count = const_int(env, decl.count, "thread count")
-                if not 1 <= count <= MAX_THREADS:
-                    raise SpecError(f"thread count must be between 1 and {MAX_THREADS}, not {count}",
+                if not 1 <= count <= MAX_THREAD_ARRAY:
+                    raise SpecError(f"thread count must be between 1 and {MAX_THREAD_ARRAY}, not {count}",
                                     decl.count.span)
             env.threads.append((decl, count))
             if sum(c for _, c in env.threads) > MAX_THREADS:

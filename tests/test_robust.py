@@ -63,9 +63,11 @@ LIMITS = [
     ("bool b;\nthread t { b = forall i in 0..100000000: b; }\n", 2, "quantifier size limit"),
     ("bool a[4096];\nthread t { skip; }\ninvariant i: forall x in a: forall y in a: x == y;\n", 3,
      "quantifier size limit"),
-    ("bool b;\n" + "".join(f"thread t{i} {{ b = true; }}\n" for i in range(70)), 66, "thread limit"),
+    ("bool b;\n" + "".join(f"thread t{i} {{ b = true; }}\n" for i in range(130)), 130, "thread limit"),
+    ("bool b;\nthread t[65] { b = true; }\n", 2, "thread count must be between 1 and 64"),
     ("bool b;\nthread t { " + "if (b) { " * 250 + "skip;" + " }" * 250 + " }\n", 2, "nesting limit"),
     ('import "' + "a" * 300 + '.lk";\nthread t { skip; }\n', 1, "import name limit"),
+    ("bool b;\nproc f() { " + "b = !b; " * 20 + "}\nthread t {\n" + "f();\n" * 200 + "}\n", 2, "steps limit"),
 ]
 
 
