@@ -5,9 +5,16 @@ its two racy variants, for growing NPAGES, in one run.
     python bench/engines.py                    # NPAGES 2 4 8 16 32, a markdown table on stdout
     python bench/engines.py --pages 2 4        # chosen sizes
     python bench/engines.py --cap 120          # seconds a run may take before it is stopped
+    python bench/engines.py --bmc-depth 30 --baseline REV   # bmc on every spec: REV's code beside this one
 
 Each run is `python -m lockcheck verify --engine E --format json` in a process of its own,
-timed from outside (start-up included). The table gives the
+timed from outside (start-up included). With --bmc-depth, every spec of specs/ is checked by
+bmc at that depth and at the depth of its deepest violation (from the explicit engine), once
+with the code of git revision REV (extracted with `git archive` into a temporary folder) and
+once with the working tree's; the table gives both times, their ratio, and whether the
+verdicts and counterexample lengths agree.
+
+The engines table gives the
 verdict of no_remove_under_writeback and what it means: bmc's "unknown" means "no violation
 up to the depth", not "holds". A run the cap stops is "stopped". Numbers are ratios within
 one run on one machine: compare rows, not runs on different days.
@@ -18,6 +25,8 @@ import argparse
 import json
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +85,64 @@ def run(engine: str, spec: str, pages: int, cap: float) -> Outcome:
     return Outcome(prop["verdict"], "; ".join(parts), seconds)
 
 
+def verify_json(argv: list[str], cap: float, code: Path) -> tuple[dict | None, float, str]:
+    """One `lockcheck verify --format json` run with the package found in `code`: the spec's
+    JSON (None if it failed or the cap stopped it), the wall time, and why it failed."""
+    cmd = [sys.executable, "-m", "lockcheck", "verify", "-q", "--format", "json", *argv]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=cap)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None, cap, f"stopped after {cap:g} s"
+    seconds = time.perf_counter() - started
+    try:
+        return json.loads(out)["specs"][0], seconds, ""
+    except (ValueError, KeyError, IndexError):
+        return None, seconds, (err.strip().splitlines() or ["?"])[-1]
+
+
+def verdicts(spec: dict | None) -> dict[str, tuple[str, int | None]] | None:
+    if spec is None:
+        return None
+    return {p["name"]: (p["verdict"], p["trace"]["length"] if p.get("trace") else None) for p in spec["properties"]}
+
+
+def extract(rev: str, into: Path) -> Path:
+    """The package as it was at git revision `rev`, unpacked under `into`."""
+    archive = subprocess.run(["git", "archive", rev, "lockcheck", "models"], cwd=REPO, check=True,
+                             capture_output=True).stdout
+    target = into / "baseline"
+    target.mkdir()
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(target)
+    return target
+
+
+def bmc_table(depth: int, baseline: str, cap: float, specs: list[str]) -> None:
+    """bmc on every spec at `depth` and at its deepest violation, baseline code beside this."""
+    print(f"| spec | depth | {baseline} s | now s | speed-up | same verdicts and lengths |")
+    print("|---|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        old_code = extract(baseline, Path(tmp))
+        for spec in specs:
+            path = str(REPO / "specs" / spec)
+            explicit, _, _ = verify_json(["--fingerprints", path], cap, REPO)
+            lengths = [n for _, n in (verdicts(explicit) or {}).values() if n is not None]
+            for d in sorted({depth, *(n for n in lengths if n < depth)}, reverse=True)[:2]:
+                argv = ["--engine", "bmc", "--depth", str(d), path]
+                old, old_s, old_why = verify_json(argv, cap, old_code)
+                new, new_s, new_why = verify_json(argv, cap, REPO)
+                same = "-" if old is None or new is None else ("yes" if verdicts(old) == verdicts(new) else "NO")
+                speedup = f"{old_s / new_s:.1f}x" if new is not None else "-"
+                if old is None and new is not None:
+                    speedup = f">= {old_s / new_s:.1f}x"
+                print(f"| {spec} | {d} | {old_s:.1f}{' (' + old_why + ')' if old_why else ''} | "
+                      f"{new_s:.1f}{' (' + new_why + ')' if new_why else ''} | {speedup} | {same} |", flush=True)
+
+
 def cell(o: Outcome) -> str:
     what = f"{o.verdict} ({o.detail})" if o.detail else o.verdict
     return f"{what}, {o.seconds:.1f} s"
@@ -86,7 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, nargs="+", default=[2, 4, 8, 16, 32])
     parser.add_argument("--cap", type=float, default=180.0, help="seconds before a run is stopped")
     parser.add_argument("--specs", nargs="+", default=list(SPECS), choices=list(SPECS))
+    parser.add_argument("--bmc-depth", type=int, default=None, help="the bmc table at this depth instead")
+    parser.add_argument("--baseline", default="HEAD", help="git revision for the bmc table's baseline")
+    parser.add_argument("--bmc-specs", nargs="+", default=None, help="spec files (names in specs/) for the bmc table")
     args = parser.parse_args(argv)
+    if args.bmc_depth is not None:
+        specs = args.bmc_specs or sorted(p.name for p in (REPO / "specs").glob("*.lk"))
+        bmc_table(args.bmc_depth, args.baseline, args.cap, specs)
+        return 0
     print(f"| spec | NPAGES | explicit | bmc (--depth {BMC_DEPTH}) | induction (--depth {INDUCTION_DEPTH}) |")
     print("|---|---:|---|---|---|")
     for name in args.specs:

@@ -1,18 +1,17 @@
 """Text -> AST: the Lark LALR parser and the Transformer that builds syntax nodes."""
 from __future__ import annotations
 
-import codecs
 from functools import lru_cache
 from typing import Any
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.visitors import Transformer_NonRecursive
 
 from . import syntax as s
 from .errors import SpecError
 from .limits import MAX_NESTING, MAX_NUMBER_DIGITS
-from .source import SourceFile, Span, printable
+from .parse_idioms import IdiomBuilder
+from .source import SourceFile, Span, printable, string_literal
 
 _TOKEN_NAMES = {
     "SEMICOLON": "';'", "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
@@ -48,18 +47,11 @@ def _shown_token(token: Token) -> str:
     return f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
 
 
-def _decode_string(literal: str) -> str:
-    """The text of a string literal: C escapes decoded, other characters kept as written;
-    a lone surrogate (\\udc80) becomes U+FFFD, so every report can encode the text."""
-    body = literal[1:-1]
-    decoded = codecs.decode(body.encode("latin-1", "backslashreplace"), "unicode_escape", errors="replace")
-    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in decoded)
-
-
 KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
 bool int lock spinlock rwlock requires ensures acquire release acquire_read release_read try_acquire
 await assert if else for in while choose or atomic return break continue skip forall exists held
-locked true false self result""".split())
+locked true false self result
+when extend waitqueue refcount BUG_ON end held_by index_of""".split())
 
 
 def _keyword_hint(err: UnexpectedToken) -> str:
@@ -124,7 +116,7 @@ def _one_line(text: str) -> str:
 
 
 @v_args(meta=True)
-class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
+class _AstBuilder(IdiomBuilder):
     """Builds syntax nodes bottom-up without recursion, so deep input cannot overflow."""
 
     def __init__(self, source: SourceFile):
@@ -270,7 +262,7 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         text = self._text(meta).rstrip(";")
         msg = None
         if message is not None:
-            msg = _decode_string(str(message))
+            msg = string_literal(str(message))
         return s.Assert(self._span(meta), text, str(label) if label is not None else None, cond, msg)
 
     def if_stmt(self, meta, children):
@@ -391,6 +383,16 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def expect_decl(self, meta, children):
         verdict, (prop, span) = children
         return s.ExpectDecl(self._span(meta), verdict, prop, span)
+
+    def unreached_target(self, meta, children):
+        token = children[0]
+        is_line = token.type == "STRING"
+        return s.UnreachedTarget(str(token)[1:-1] if is_line else str(token), is_line, self._span(meta))
+
+    def unreached_decl(self, meta, children):
+        *targets, thread, reason = children
+        return s.UnreachedDecl(self._span(meta), tuple(targets), None if thread is None else str(thread),
+                               str(reason)[1:-1])
 
     def start(self, meta, children):
         return list(children)

@@ -11,7 +11,7 @@ from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import Slot
 from .parser import KEYWORDS, parse
 from .source import SourceFile, Span, printable
-from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, StructT, Type, size_of
+from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, RefcountT, StructT, Type, WaitqueueT, size_of
 from .limits import (MAX_ARRAY, MAX_CONST, MAX_FILE_BYTES, MAX_IMPORT_NAME, MAX_INT_VALUES, MAX_QUANTIFIED,
                      MAX_SLOTS, MAX_THREAD_ARRAY, MAX_THREADS, MAX_TOTAL_BYTES)
 
@@ -181,9 +181,6 @@ def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
     consts = [d for d in decls if isinstance(d, s.ConstDecl)]
     _eval_consts(env, consts, overrides)
     for decl in decls:
-        if isinstance(decl, s.StructDecl):
-            env.structs[decl.name] = _struct_type(env, decl)
-    for decl in decls:
         if isinstance(decl, s.ThreadDecl):
             count = 1
             if decl.count is not None:
@@ -195,10 +192,28 @@ def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
             if sum(c for _, c in env.threads) > MAX_THREADS:
                 raise SpecError(f"more than {MAX_THREADS} threads (the thread limit)", decl.span)
     env.nthreads = sum(count for _, count in env.threads)
+    # after the thread count: an rwlock or a waitqueue field takes a slot per thread
+    extensions = _extensions(env, decls)
+    for decl in decls:
+        if isinstance(decl, s.StructDecl):
+            fields = decl.fields + tuple(f for ext in extensions.get(decl.name, []) for f in ext.fields)
+            env.structs[decl.name] = _struct_type(env, s.StructDecl(decl.span, decl.name, fields))
     for decl in decls:
         if isinstance(decl, s.GlobalDecl):
             _lay_out_global(env, decl.var)
     return env
+
+
+def _extensions(env: Env, decls: list[s.Decl]) -> dict[str, list[s.ExtendDecl]]:
+    """`extend struct NAME { ... }` blocks by the struct they extend, in file order."""
+    out: dict[str, list[s.ExtendDecl]] = {}
+    for decl in decls:
+        if isinstance(decl, s.ExtendDecl):
+            if decl.name not in env.structs:
+                raise SpecError(f"extend struct {decl.name}: no struct '{decl.name}' is declared"
+                                f"{did_you_mean(decl.name, set(env.structs))}", decl.span)
+            out.setdefault(decl.name, []).append(decl)
+    return out
 
 
 def _declare(env: Env, decl: s.Decl) -> None:
@@ -394,6 +409,13 @@ def resolve_type(env: Env, ref: s.TypeRef) -> Type:
         return IntT(low, high)
     if isinstance(ref, s.LockTypeRef):
         return LockT(ref.kind)
+    if isinstance(ref, s.WaitqueueTypeRef):
+        return WaitqueueT()
+    if isinstance(ref, s.RefcountTypeRef):
+        high = const_int(env, ref.high, "a refcount bound")
+        if not 1 <= high <= 64:
+            raise SpecError(f"a refcount counts up to between 1 and 64, not {high}", ref.span)
+        return RefcountT(0, high)
     assert isinstance(ref, s.NamedTypeRef)
     if ref.name in env.enums:
         return env.enums[ref.name]
@@ -449,6 +471,10 @@ def default_values(env: Env, type_: Type, init: s.Expr | tuple[s.Expr, ...] | No
         if init is not None:
             raise SpecError("a lock starts free and takes no initial value", init.span)
         return [0] * size_of(type_, env.nthreads)
+    if isinstance(type_, WaitqueueT):
+        if init is not None:
+            raise SpecError("a waitqueue starts empty and takes no initial value", init.span)
+        return [0] * env.nthreads
     if init is None:
         return [type_.low if isinstance(type_, IntT) and type_.low > 0 else
                 (type_.high if isinstance(type_, IntT) and type_.high < 0 else 0)]
@@ -497,12 +523,26 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
         if type_.kind == "rwlock":
             env.slots.append(Slot(name, "rw_writer", 0, env.nthreads, lock_kind="rwlock"))
             for t in range(env.nthreads):
-                env.slots.append(Slot(f"{name}.reader{t}", "rw_reader", 0, 1))
+                env.slots.append(Slot(f"{name}.read_by[{thread_name(env, t)}]", "rw_reader", 0, 1))
         else:
             env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
+    elif isinstance(type_, WaitqueueT):
+        for t in range(env.nthreads):
+            env.slots.append(Slot(f"{name}.{thread_name(env, t)}", "enum", 0, 2, WAITER_STATES))
     elif isinstance(type_, BoolT):
         env.slots.append(Slot(name, "bool", 0, 1))
     elif isinstance(type_, IntT):
         env.slots.append(Slot(name, "int", type_.low, type_.high))
     elif isinstance(type_, EnumT):
         env.slots.append(Slot(name, "enum", 0, len(type_.members) - 1, type_.members))
+
+
+WAITER_STATES = ("not waiting", "waiting", "waiting exclusively")
+
+
+def thread_name(env: Env, index: int) -> str:
+    for decl, count in env.threads:
+        if index < count:
+            return decl.name if decl.count is None else f"{decl.name}[{index}]"
+        index -= count
+    raise AssertionError(index)

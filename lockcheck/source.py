@@ -70,6 +70,15 @@ def valid_unicode(text: str) -> str:
     return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
+def string_literal(literal: str) -> str:
+    """The text of a string literal as written ("..."): C escapes decoded, other characters
+    kept; a lone surrogate (\\udc80) becomes U+FFFD, so every report can encode the text."""
+    import codecs
+
+    decoded = codecs.decode(literal[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape", errors="replace")
+    return valid_unicode(decoded)
+
+
 def printable_lines(text: str) -> str:
     """printable() for each line of a multi-line text, keeping the line breaks."""
     if text.isprintable():

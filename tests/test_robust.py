@@ -22,28 +22,31 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 # ---- specs that `check` accepts but `verify` could not compile ---------------------------
 
-def test_deeply_nested_expression_is_an_error(spec):
-    # 198 levels: under the nesting limit, but Python's compiler refuses the generated code
-    path = spec("int[0..3] x;\nthread t { x = " + "(" * 99 + "x" + " + 1) % 4" * 99 + "; }\n")
-    assert run("check", path)[0] == 0
-    code, out, err = run("verify", path)
-    assert code == 2 and "too large to compile" in err and "split the expression" in err
+NESTED = "int[0..3] x;\nthread t { x = " + "(" * 99 + "x" + " + 1) % 4" * 99 + "; }\n"   # 198 levels
+FORALL = "bool a[1000];\nthread t { skip; }\ninvariant i: forall x in a: !x;\n"
+SPINLOCKS = ("spinlock l[300];\nbool b;\nthread t { for x in l { acquire x; release x; } await b; }\n"
+             "thread u { b = true; }\n")
 
 
-@pytest.mark.parametrize("text", [
-    "bool a[1000];\nthread t { skip; }\ninvariant i: forall x in a: !x;\n",
-    "spinlock l[300];\nbool b;\nthread t { for x in l { acquire x; release x; } await b; }\n"
-    "thread u { b = true; }\n",
-], ids=["forall over 1000", "spinlock array of 300 with an await"])
-def test_too_large_to_compile_is_an_error(spec, text):
+@pytest.mark.parametrize("text", [NESTED, FORALL], ids=["nested 198 deep", "forall over 1000"])
+def test_explicit_engine_checks_what_python_cannot_compile(spec, text):
+    """The frontier engine interprets expressions: no generated code to refuse."""
     path = spec(text)
     assert run("check", path)[0] == 0
-    code, out, err = run("verify", path)
+    assert run("verify", path)[0] == 0
+
+
+@pytest.mark.parametrize("text", [NESTED, FORALL, SPINLOCKS],
+                         ids=["nested 198 deep", "forall over 1000", "spinlock array of 300 with an await"])
+def test_too_large_to_compile_is_an_error(spec, text):
+    """bmc and induction start from the compiled model: Python refuses code nested past ~200."""
+    path = spec(text)
+    code, out, err = run("verify", "--engine", "bmc", "--depth", "2", path)
     assert code == 2 and "too large to compile" in err and "make the arrays smaller" in err
 
 
 def test_one_bad_spec_does_not_abort_a_folder_run(tmp_path):
-    (tmp_path / "a_bad.lk").write_text("bool a[1000];\nthread t { skip; }\ninvariant i: forall x in a: !x;\n")
+    (tmp_path / "a_bad.lk").write_text('import "/etc/passwd";\nthread t { skip; }\n')
     (tmp_path / "b_good.lk").write_text("bool b;\nthread t { b = true; }\n")
     code, out, err = run("verify", "--format", "json", str(tmp_path))
     doc = json.loads(out)
@@ -331,6 +334,30 @@ def test_interrupted_explicit_search_every_format(sig, fmt):
     _check_partial(fmt, out)
 
 
+@pytest.mark.parametrize("engine", ["bmc", "induction"])
+def test_symbolic_engine_interrupted_between_checks(monkeypatch, engine):
+    """Ctrl-C while the engine's Python code runs (between Z3 checks): every property unknown,
+    limit 'an interrupt', exit 3, in the JSON document."""
+    from lockcheck.engines import symbolic
+
+    calls = []
+    real = symbolic.Budget.check
+
+    def check(self, solver, *assumptions):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, solver, *assumptions)
+
+    monkeypatch.setattr(symbolic.Budget, "check", check)
+    code, out, err = run("verify", "--format", "json", "--engine", engine, "--depth", "3",
+                         str(REPO / "specs" / "ext4_unlock_early.lk"))
+    doc = json.loads(out)
+    assert code == 3 and doc["specs"][0]["stats"]["limit"] == "an interrupt"
+    assert {p["verdict"] for p in doc["specs"][0]["properties"]} == {"unknown"}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("engine,sig", [("bmc", "SIGTERM"), ("induction", "SIGINT")])
 def test_interrupted_symbolic_engines(engine, sig):
     import signal
@@ -338,7 +365,7 @@ def test_interrupted_symbolic_engines(engine, sig):
     argv = ["--engine", engine, "-D", "NPAGES=16", "specs/ext4.lk"]
     if engine == "bmc":
         argv += ["--depth", "40"]
-    code, out, err = _interrupt(getattr(signal, sig), "json", *argv, wait_for_progress=False, delay=4.0)
+    code, out, err = _interrupt(getattr(signal, sig), "json", *argv, wait_for_progress=False, delay=12.0)
     assert code == 3, err
     doc = json.loads(out)
     assert doc["exit_code"] == 3 and doc["specs"][0]["stats"]["limit"] == "an interrupt"

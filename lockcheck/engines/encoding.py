@@ -5,7 +5,8 @@ bodies) the same thread runs before it rests again, exactly as the explicit engi
 Those macro-steps are enumerated once per model as a trie of edge paths (`StepShape`); for
 one copy of the state variables the trie is expanded into terms (`Expansion`): when each
 path completes, the state it leaves, and every check that can fail on the way. Expressions
-go through smt.to_z3 only: one meaning for both engines and for the explicit engine's tests.
+go through a codec (codec.py): smt.to_z3, the reference meaning, for induction; bit-vector
+indices for bmc.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .. import ir
 from ..errors import SpecError
 from ..partial import known_after, peval
 from ..pycompile import Program
-from ..smt import domain_constraint, state_vars, to_z3
+from .codec import BitCodec, Codec, IntCodec
 
 MAX_TRIE_NODES = 200_000
 
@@ -148,35 +149,47 @@ class Expansion:
         return z3.Or(parts) if parts else z3.BoolVal(False)
 
 
-def _coerce(term: z3.ExprRef, like: z3.ExprRef) -> z3.ExprRef:
-    if z3.is_bool(like) and not z3.is_bool(term):
-        return term != 0
-    if not z3.is_bool(like) and z3.is_bool(term):
-        return z3.If(term, z3.IntVal(1), z3.IntVal(0))
-    return term
-
-
-def apply_writes(edge: ir.Edge, pc_slot: int, pre: list[z3.ExprRef]) -> list[z3.ExprRef]:
+def apply_writes(codec: Codec, edge: ir.Edge, pc_slot: int, pre: list[z3.ExprRef]) -> list[z3.ExprRef]:
     """The state after the edge's writes (all values from `pre`) and its pc move."""
-    values = [(w, to_z3(w.addr, pre), to_z3(w.value, pre)) for w in edge.writes]
+    values = [(w, codec.value(w.addr, pre), codec.value(w.value, pre)) for w in edge.writes]
     post = list(pre)
     for w, addr, value in values:
         if isinstance(w.addr, ir.Lit):
-            post[w.addr.value] = _coerce(value, post[w.addr.value])
+            post[w.addr.value] = codec.write(w.addr.value, value)
             continue
         for c in w.candidates:
-            post[c] = z3.If(addr == c, _coerce(value, post[c]), post[c])
-    post[pc_slot] = z3.IntVal(edge.dst)
+            post[c] = z3.If(codec.is_(addr, c), codec.write(c, value), post[c])
+    post[pc_slot] = codec.const(pc_slot, edge.dst)
     return post
 
 
-class Encoder:
-    """Builds the terms of a model's steps; holds nothing that changes after construction."""
+@dataclass(frozen=True)
+class Template:
+    """The terms of one step, built once over the template states x0 -> x1 (selector sel0;
+    sel1 picks the step after x1), for Unrolling to copy to each step by substitution: far
+    cheaper than building them again for every copy of the state."""
 
-    def __init__(self, program: Program, shape: StepShape | None = None):
+    x0: list[z3.ExprRef]
+    x1: list[z3.ExprRef]
+    sel0: z3.ExprRef
+    sel1: z3.ExprRef
+    exp0: "Expansion"
+    transition: z3.BoolRef      # x1 is the state after the step sel0 from x0
+    order: z3.BoolRef           # the steps sel0 then sel1 are not two independent ones out of order
+
+
+class Encoder:
+    """Builds the terms of a model's steps; holds nothing that changes after construction.
+    `bits`: bit-vector slots (BitCodec), for a solver that bit-blasts; else Z3 Ints."""
+
+    def __init__(self, program: Program, shape: StepShape | None = None, bits: bool = False):
         self.program = program
         self.model = program.model
         self.shape = shape or build_shape(program)
+        self.bits = bits
+        self.codec: Codec = BitCodec(self.model, len(self.shape.leaves)) if bits else IntCodec(self.model)
+        self._template: Template | None = None
+        self._touched: dict[tuple[int, str], tuple[Expansion, z3.ExprRef, dict[int, z3.BoolRef]]] = {}
         self.shared = frozenset(i for i, slot in enumerate(self.model.slots) if slot.thread < 0)
         self._written: dict[int, frozenset[int]] = {}
 
@@ -193,15 +206,33 @@ class Encoder:
             cached = self._written[t] = frozenset(slots | {self.model.threads[t].pc_slot})
         return cached
 
-    def selector(self, name: str) -> z3.ArithRef:
+    def template(self) -> Template:
+        if self._template is None:
+            x0, x1 = self.state("@T0"), self.state("@T1")
+            sel0, sel1 = self.selector("step@T0"), self.selector("step@T1")
+            exp0, exp1 = self.expand(x0), self.expand(x1)
+            self._template = Template(x0, x1, sel0, sel1, exp0, fast_and(self.transition(exp0, x1, sel0)),
+                                      self.independent_order(exp0, sel0, exp1, sel1))
+        return self._template
+
+    def selector(self, name: str) -> z3.ExprRef:
         """Which macro-step (a position in shape.leaves) a step takes."""
-        return z3.Int(name)
+        return self.codec.selector(name)
+
+    def solver(self) -> z3.Solver:
+        """A solver for this encoding's terms: with bit-vector slots, Z3's incremental SAT
+        solver (which bit-blasts); else the SMT solver."""
+        if self.bits:
+            return z3.SolverFor("QF_BV")
+        solver = z3.Solver()
+        solver.set("smt.relevancy", 0)   # measured: a third faster on the specs' unrollings
+        return solver
 
     def state(self, tag: str) -> list[z3.ExprRef]:
-        return state_vars(self.model, tag)
+        return self.codec.state(tag)
 
     def domain(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
-        return domain_constraint(self.model, xs)
+        return self.codec.domain(xs)
 
     def resting(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         """Every thread stands where it can rest (ir.resting_pcs: not inside a local chain or
@@ -209,22 +240,22 @@ class Encoder:
         any, has run."""
         parts: list[z3.BoolRef] = []
         for t in self.model.threads:
-            parts.append(z3.Or([xs[t.pc_slot] == pc for pc in ir.resting_pcs(self.model, t)]))
+            parts.append(z3.Or([self.codec.slot_is(xs, t.pc_slot, pc) for pc in ir.resting_pcs(self.model, t)]))
         init = self.model.init_thread
         if init is not None:
-            parts.append(xs[init.pc_slot] == init.end)
+            parts.append(self.codec.slot_is(xs, init.pc_slot, init.end))
         return z3.And(parts) if parts else z3.BoolVal(True)
 
     def owners(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         """A lock is free or held by a thread that takes locks: no step writes any other
         thread's number into a lock."""
         takers = sorted(t + 1 for t in ir.lock_takers(self.model))
-        return z3.And([z3.Or([xs[c] == v for v in [0, *takers]])
+        return z3.And([z3.Or([self.codec.slot_is(xs, c, v) for v in [0, *takers]])
                        for c, slot in enumerate(self.model.slots) if slot.kind in ("lock", "rw_writer")])
 
     def equals(self, xs: list[z3.ExprRef], state: tuple) -> z3.BoolRef:
-        return z3.And([x == (z3.BoolVal(bool(v)) if z3.is_bool(x) else z3.IntVal(int(v)))
-                       for x, v in zip(xs, state)])
+        return z3.And([self.codec.slot_is(xs, j, int(v)) for j, v in enumerate(state)
+                       if not self.codec.is_constant(j)])
 
     def expand(self, pre: list[z3.ExprRef]) -> Expansion:
         exp = Expansion(pre)
@@ -234,7 +265,7 @@ class Encoder:
             thread = model.threads[node.thread]
             if node.parent < 0:
                 before = pre
-                reach: z3.BoolRef = pre[thread.pc_slot] == node.edge.src
+                reach: z3.BoolRef = self.codec.slot_is(pre, thread.pc_slot, node.edge.src)
             else:
                 before = states[node.parent]
                 reach = exp.ok[node.parent]
@@ -246,7 +277,7 @@ class Encoder:
             elif shape.children[node.index]:
                 states[node.index] = after
             if node.edge.acquires is not None:
-                exp.acquires.append((node.index, to_z3(node.edge.acquires, before), before))
+                exp.acquires.append((node.index, self.codec.value(node.edge.acquires, before), before))
         return exp
 
     def _edge(self, exp: Expansion, node: MacroNode, thread: ir.Thread, pre: list[z3.ExprRef],
@@ -258,7 +289,7 @@ class Encoder:
 
         def run(checks: list[tuple[int, ir.Check]], state: list[z3.ExprRef], reach: z3.BoolRef) -> z3.BoolRef:
             for i, c in checks:
-                holds = to_z3(c.cond, state)
+                holds = self.codec.bool(c.cond, state)
                 fatal = c.prop in ir.FATAL_CHECKS
                 exp.fails.append(Fail(c.prop, node.index, (edge.id, i), fatal, z3.And(reach, z3.Not(holds))))
                 if fatal:
@@ -267,9 +298,9 @@ class Encoder:
 
         reach = run(phases["attempt"], pre, reach)
         if edge.guard is not None and edge.guard != ir.TRUE:
-            reach = z3.And(reach, to_z3(edge.guard, pre))
+            reach = z3.And(reach, self.codec.bool(edge.guard, pre))
         reach = run(phases["exec"], pre, reach)
-        post = apply_writes(edge, thread.pc_slot, pre)
+        post = apply_writes(self.codec, edge, thread.pc_slot, pre)
         reach = run(phases["post"], post, reach)
         return post, reach
 
@@ -286,31 +317,38 @@ class Encoder:
             if isinstance(w.addr, ir.Lit):
                 _touch(writes, w.addr.value, z3.BoolVal(True), self.shared)
             else:
-                addr = to_z3(w.addr, pre)
+                addr = self.codec.value(w.addr, pre)
                 for c in w.candidates:
-                    _touch(writes, c, addr == c, self.shared)
+                    _touch(writes, c, self.codec.is_(addr, c), self.shared)
         for expr, state in exprs:
-            for slot, when in _reads(expr, state):
+            for slot, when in _reads(self.codec, expr, state):
                 _touch(reads, slot, when, self.shared)
         exp.reads[node.index], exp.writes[node.index] = reads, writes
 
-    def independent_order(self, first: Expansion, sel1: z3.ArithRef, second: Expansion,
-                          sel2: z3.ArithRef) -> z3.BoolRef:
+    def independent_order(self, first: Expansion, sel1: z3.ExprRef, second: Expansion,
+                          sel2: z3.ExprRef) -> z3.BoolRef:
         """Two steps in a row by different threads that touch no shared slot in conflict could
         run the other way round to the same state: allow only the order with the lower thread
         first. Every state reachable in n steps stays reachable in n steps."""
         leaves = self.shape.leaves
         thread_of = [self.shape.nodes[leaf].thread for leaf in leaves]
 
-        def touched(exp: Expansion, sel: z3.ArithRef, table: dict[int, dict[int, z3.BoolRef]]) -> dict[int, z3.BoolRef]:
+        def touched(exp: Expansion, sel: z3.ExprRef, kind: str) -> dict[int, z3.BoolRef]:
+            key = (id(exp), kind)   # each step is the first of one pair, the second of another
+            cached = self._touched.get(key)
+            if cached is not None and cached[0] is exp and cached[1].eq(sel):
+                return cached[2]
+            table = exp.reads if kind == "r" else exp.writes
             parts: dict[int, list[z3.BoolRef]] = {}
             for i, leaf in enumerate(leaves):
                 for slot, when in table[leaf].items():
-                    parts.setdefault(slot, []).append(z3.And(sel == i, when))
-            return {slot: z3.Or(ps) for slot, ps in parts.items()}
+                    parts.setdefault(slot, []).append(z3.And(sel == self.codec.sel_const(i), when))
+            out = {slot: z3.Or(ps) for slot, ps in parts.items()}
+            self._touched[key] = (exp, sel, out)
+            return out
 
-        r1, w1 = touched(first, sel1, first.reads), touched(first, sel1, first.writes)
-        r2, w2 = touched(second, sel2, second.reads), touched(second, sel2, second.writes)
+        r1, w1 = touched(first, sel1, "r"), touched(first, sel1, "w")
+        r2, w2 = touched(second, sel2, "r"), touched(second, sel2, "w")
         conflicts = []
         for slot, w in w1.items():
             other = [x for x in (r2.get(slot), w2.get(slot)) if x is not None]
@@ -319,31 +357,35 @@ class Encoder:
         for slot, w in w2.items():
             if slot in r1:
                 conflicts.append(z3.And(w, r1[slot]))
-        t1 = _select(sel1, thread_of)
-        t2 = _select(sel2, thread_of)
-        return z3.Implies(t2 < t1, z3.Or(conflicts) if conflicts else z3.BoolVal(False))
+        t1 = _select(self.codec, sel1, thread_of)
+        t2 = _select(self.codec, sel2, thread_of)
+        return z3.Implies(self.codec.sel_lt(t2, t1), z3.Or(conflicts) if conflicts else z3.BoolVal(False))
 
     # ---- relations between two copies ----
-    def transition(self, exp: Expansion, nxt: list[z3.ExprRef], sel: z3.ArithRef) -> list[z3.BoolRef]:
+    def transition(self, exp: Expansion, nxt: list[z3.ExprRef], sel: z3.ExprRef) -> list[z3.BoolRef]:
         """`nxt` is the state after the macro-step selected by `sel` (a leaf position)."""
         leaves = self.shape.leaves
-        out: list[z3.BoolRef] = [sel >= 0, sel < len(leaves)]
-        out += [z3.Implies(sel == i, exp.ok[leaf]) for i, leaf in enumerate(leaves)]
+        codec = self.codec
+        picks = [sel == codec.sel_const(i) for i in range(len(leaves))]
+        out: list[z3.BoolRef] = [codec.sel_range(sel, 0, len(leaves))]
+        out += [z3.Implies(picks[i], exp.ok[leaf]) for i, leaf in enumerate(leaves)]
         for j, x in enumerate(exp.pre):
+            if codec.is_constant(j):
+                continue
             term = x
             for i, leaf in enumerate(leaves):
                 v = exp.post[leaf][j]
                 if not v.eq(x):
-                    term = z3.If(sel == i, v, term)
+                    term = z3.If(picks[i], v, term)
             out.append(nxt[j] == term)
         return out
 
     def differ(self, a: list[z3.ExprRef], b: list[z3.ExprRef]) -> z3.BoolRef:
-        return z3.Or([x != y for x, y in zip(a, b)])
+        return z3.Or([x != y for j, (x, y) in enumerate(zip(a, b)) if not self.codec.is_constant(j)])
 
     # ---- properties as predicates on a state ----
     def deadlock(self, exp: Expansion) -> z3.BoolRef:
-        unfinished = [exp.pre[t.pc_slot] != t.end for t in self.model.threads]
+        unfinished = [z3.Not(self.codec.slot_is(exp.pre, t.pc_slot, t.end)) for t in self.model.threads]
         return z3.And(z3.Not(exp.moves(self.shape)), z3.Or(unfinished))
 
     def nested_acquire(self, exp: Expansion) -> z3.BoolRef:
@@ -353,11 +395,11 @@ class Encoder:
             t = self.shape.nodes[node].thread
             for lk in self.model.locks:
                 held = self.held_by(before, lk, t)
-                parts.append(z3.And(exp.ok[node], held, addr != lk.slot))
+                parts.append(z3.And(exp.ok[node], held, z3.Not(self.codec.is_(addr, lk.slot))))
         return z3.Or(parts) if parts else z3.BoolVal(False)
 
     def held_by(self, xs: list[z3.ExprRef], lk: ir.LockInfo, t: int) -> z3.BoolRef:
-        held = xs[lk.slot] == t + 1
+        held = self.codec.slot_is(xs, lk.slot, t + 1)
         if lk.reader_slots:
             held = z3.Or(held, xs[lk.reader_slots[t]])
         return held
@@ -369,12 +411,13 @@ class Encoder:
                 if p.kind in ("assertion", "requires", "ensures") or name in CHECK_PROPS_ALWAYS]
 
 
-def _select(sel: z3.ArithRef, values: list[int]) -> z3.ArithRef:
-    """values[sel] as a term, for values that come in runs (the leaves of one thread)."""
-    term: z3.ArithRef = z3.IntVal(values[-1])
+def _select(codec: Codec, sel: z3.ExprRef, values: list[int]) -> z3.ExprRef:
+    """values[sel] as a term of the selector's sort, for values that come in runs (the leaves
+    of one thread)."""
+    term = codec.sel_const(values[-1])
     for i in range(len(values) - 2, -1, -1):
         if values[i] != values[i + 1]:
-            term = z3.If(sel <= i, z3.IntVal(values[i]), term)
+            term = z3.If(codec.sel_lt(sel, codec.sel_const(i + 1)), codec.sel_const(values[i]), term)
     return term
 
 
@@ -385,7 +428,7 @@ def _touch(table: dict[int, z3.BoolRef], slot: int, when: z3.BoolRef, shared: fr
     table[slot] = when if old is None or z3.is_true(when) else (old if z3.is_true(old) else z3.Or(old, when))
 
 
-def _reads(expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef]]:
+def _reads(codec: Codec, expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef]]:
     """Every slot `expr` reads in `state`, with the condition under which it reads it."""
     out: list[tuple[int, z3.BoolRef]] = []
     stack = [expr]
@@ -394,8 +437,8 @@ def _reads(expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef
         if isinstance(e, ir.Var):
             out.append((e.slot, z3.BoolVal(True)))
         elif isinstance(e, ir.Load):
-            addr = to_z3(e.addr, state)
-            out += [(c, addr == c) for c in e.candidates]
+            addr = codec.value(e.addr, state)
+            out += [(c, codec.is_(addr, c)) for c in e.candidates]
             stack.append(e.addr)
         elif isinstance(e, ir.Un):
             stack.append(e.arg)
@@ -406,12 +449,15 @@ def _reads(expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef
     return out
 
 
-def concrete(model_: z3.ModelRef, xs: list[z3.ExprRef]) -> tuple:
+def concrete(model_: z3.ModelRef, xs: list[z3.ExprRef], codec: Codec) -> tuple:
     """The values of state variables in a model (0 / false for one the model leaves free, as
     model completion would)."""
     ctx = model_.ctx.ref()
     out = []
-    for x in xs:   # through the C API: the Python wrappers cost more than the lookups
+    for j, x in enumerate(xs):   # through the C API: the Python wrappers cost more than the lookups
+        if codec.is_constant(j):
+            out.append(codec.decode(j, 0))
+            continue
         decl = z3.Z3_get_app_decl(ctx, x.as_ast())
         v = z3.Z3_model_get_const_interp(ctx, model_.model, decl)
         if not v:
@@ -419,7 +465,7 @@ def concrete(model_: z3.ModelRef, xs: list[z3.ExprRef]) -> tuple:
         elif z3.is_bool(x):
             out.append(1 if z3.Z3_get_bool_value(ctx, v) == z3.Z3_L_TRUE else 0)
         else:
-            out.append(int(z3.Z3_get_numeral_string(ctx, v)))
+            out.append(codec.decode(j, int(z3.Z3_get_numeral_string(ctx, v))))
     return tuple(out)
 
 

@@ -15,23 +15,12 @@ from ..deadcode import dead_edges
 from ..pycompile import CheckKey, Program
 from ..result import Result, Stats, ThreadCoverage
 from ..source import Span
-from .tracing import Path, TraceBuilder
+from .errors import LocalLoopError
+from .tracing import Path, TraceBuilder, Violation
 
 MAX_LOCAL_STEPS = 100_000
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 PROGRESS_EVERY = 50_000   # states between progress reports
-
-
-INTERRUPTED = "an interrupt"      # Stats.limit when Ctrl-C or SIGTERM stopped the search
-OUT_OF_MEMORY = "the memory limit"
-
-
-class LocalLoopError(Exception):
-    """A thread ran too many local steps in a row: an infinite loop on local variables."""
-
-    def __init__(self, thread: str, text: str, span):
-        super().__init__(f"thread {thread} loops forever on local variables at '{text}'")
-        self.span = span
 
 
 @dataclass
@@ -39,12 +28,6 @@ class Limits:
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
     fingerprints: bool = False  # keep a 64-bit hash per state instead of the state itself
-
-
-@dataclass
-class Violation:
-    prop: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -183,7 +166,6 @@ class Explorer:
         self.model: Model = program.model
         self.limits = limits
         self.record_graph = record_graph
-        self.partial: Exploration | None = None  # the search so far, kept if it is interrupted
         self.threads = self.model.threads
         self.pcs = [t.pc_slot for t in self.threads]
         self.ends = [t.end for t in self.threads]
@@ -250,22 +232,9 @@ class Explorer:
         gc.disable()
         try:
             return self._explore(progress)
-        except KeyboardInterrupt:   # Ctrl-C, or SIGTERM (the CLI raises it): keep what was found
-            stop = INTERRUPTED
-        except MemoryError:         # the frontier is freed with the frame, before the report is built
-            stop = OUT_OF_MEMORY
         finally:
             if was_enabled:
                 gc.enable()
-        ex = self.partial
-        if ex is None:   # stopped before the search began: nothing to keep
-            raise KeyboardInterrupt if stop == INTERRUPTED else MemoryError
-        ex.limit = stop
-        ex.count = min(ex.count, len(ex.parent), len(ex.via))
-        for prop, (_, candidates) in ex.found.items():
-            if prop not in ex.violations:
-                ex.violations[prop] = Violation(prop, self.best_path(ex, candidates))
-        return ex
 
     def _explore(self, progress: Callable[[Progress], None] | None) -> Exploration:
         program = self.program
@@ -292,7 +261,6 @@ class Explorer:
         queue: deque[tuple[tuple, int, int]] = deque()  # (state, id, depth): the frontier
         ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None,
                          compact=compact)
-        self.partial = ex
         switches = None if fingerprints else Switches(nthreads)
         sw_depth = switches.depth if switches is not None else None
         ex.switches = switches
@@ -465,12 +433,11 @@ class Explorer:
 
 
 
-def coverage(program: Program) -> list[ThreadCoverage]:
+def coverage(model: Model, covered: bytearray) -> list[ThreadCoverage]:
     """Per thread (instances of a thread array together), the statements no step ran.
     A statement counts as run if it ran at any of its call sites or on any branch; one that
     no run can reach (deadcode.py: behind a condition the spec's constant arguments decide)
     is listed apart, as unused."""
-    model = program.model
     dead = dead_edges(model)
     groups: dict[str, dict[tuple[str, int, int], tuple[str, Span, bool, bool]]] = {}
     for edge in model.edges:
@@ -479,7 +446,7 @@ def coverage(program: Program) -> list[ThreadCoverage]:
         group = model.threads[edge.thread].name.split("[")[0]
         where = (edge.span.path, edge.span.line, edge.span.column)
         text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
-        ran, unusable = bool(program.coverage[edge.id]), edge.id in dead
+        ran, unusable = bool(covered[edge.id]), edge.id in dead
         known = groups.setdefault(group, {}).get(where)
         if known is not None:
             ran, unusable = ran or known[2], unusable and known[3]
@@ -501,15 +468,22 @@ def check_explicit(program: Program, limits: Limits,
     builder = TraceBuilder(program.model, explorer)
     results = builder.property_results(ex)
     stats = Stats(ex.count, ex.transitions, ex.max_depth, seconds, ex.limit)
-    result = Result(program.model.path, "explicit", results, stats, coverage=coverage(program))
+    result = Result(program.model.path, "explicit", results, stats,
+                    coverage=coverage(program.model, program.coverage))
     if not ex.limit:
-        for cov in result.coverage:
-            if cov.unreached:
-                first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
-                more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
-                result.warnings.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements} statements "
-                                       f"never ran: {first}{more} (--coverage lists them)")
+        result.warnings += coverage_warnings(result.coverage)
     return result, ex
+
+
+def coverage_warnings(covered: list[ThreadCoverage]) -> list[str]:
+    out = []
+    for cov in covered:
+        if cov.unreached:
+            first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
+            more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
+            out.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements} statements "
+                       f"never ran: {first}{more} (--coverage lists them)")
+    return out
 
 
 __all__ = ["Explorer", "Limits", "check_explicit", "LocalLoopError", "Exploration"]

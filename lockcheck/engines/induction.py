@@ -17,12 +17,11 @@ import z3
 from .. import ir
 from ..pycompile import Program, compile_expr
 from ..result import InductionCounterexample, Result, Stats, Trace
-from ..smt import to_z3
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
 from .encoding import Encoder, fast_and, fast_or
 from .explicit import Explorer, LocalLoopError
 from .strengthen import Candidate, CandidateSet, candidates, live_locals, successors
-from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, bad_term, goals_of,
+from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
 from .tracing import Path, TraceBuilder, format_value
 
@@ -79,9 +78,9 @@ class StepCase:
         term = self.terms.get(key)
         if term is None:
             if isinstance(item, Candidate):
-                term = to_z3(item.expr(self.enc.model), self.unroll.xs[i])
+                term = self.enc.codec.bool(item.expr(self.enc.model), self.unroll.xs[i])
             else:
-                term = z3.Not(bad_term(self.enc, item, self.unroll.expansion(i)))
+                term = z3.Not(self.unroll.bad(item, i))
             self.terms[key] = term
         return term
 
@@ -146,8 +145,7 @@ class StepCase:
     def moves(self, t: int) -> z3.BoolRef:
         """The last step is one of thread t's (its macro-steps are a run of selector values)."""
         lo, hi = self.enc.thread_leaves(t)
-        sel = self.unroll.sels[-1]
-        return z3.And(sel >= lo, sel < hi)
+        return self.enc.codec.sel_range(self.unroll.sels[-1], lo, hi)
 
     def affected(self, item: Item, t: int) -> bool:
         """A step of thread t can change whether the item holds."""

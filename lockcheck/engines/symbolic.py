@@ -14,7 +14,6 @@ from ..errors import SpecError
 from ..ir import FATAL_CHECKS
 from ..pycompile import CheckKey, Program
 from ..result import InductionCounterexample, PropertyResult
-from ..smt import to_z3
 from .encoding import Encoder, Expansion, StepShape, concrete
 from .explicit import Exploration, Explorer, Limits, Violation
 from .tracing import Path, TraceBuilder
@@ -81,7 +80,7 @@ def bad_term(enc: Encoder, goal: Goal, exp: Expansion) -> z3.BoolRef:
         return enc.deadlock(exp)
     cond = enc.model.properties[goal.name].cond
     assert cond is not None
-    return z3.Not(to_z3(cond, exp.pre))
+    return z3.Not(enc.codec.bool(cond, exp.pre))
 
 
 def trivially_safe(enc: Encoder, goal: Goal) -> bool:
@@ -90,6 +89,17 @@ def trivially_safe(enc: Encoder, goal: Goal) -> bool:
 
 
 # ---- time --------------------------------------------------------------------------------
+
+def _restore_sigint() -> None:
+    """Z3 takes SIGINT during a check and does not always give it back (a check inside a check
+    restores Z3's own handler): put Python's back, so a Ctrl-C after the check still stops."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is \
+            signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @dataclass
 class Budget:
@@ -117,8 +127,12 @@ class Budget:
                 return z3.unknown
             solver.set("timeout", ms)
         result = solver.check(*assumptions)
+        _restore_sigint()
         if result == z3.unknown:
             reason = solver.reason_unknown()
+            if "canceled" in reason and (self.seconds is None or (self.left_ms() or 0) > 1000):
+                # Ctrl-C (or SIGTERM) during the check: Z3 took the signal; stop as Python would have
+                raise KeyboardInterrupt
             if self.seconds is not None and ("timeout" in reason or "canceled" in reason or self.left_ms() <= 0):
                 self.ran_out = True
             else:
@@ -147,31 +161,54 @@ class Unrolling:
     enc: Encoder
     tag: str
     xs: list[list[z3.ExprRef]] = field(default_factory=list)
-    sels: list[z3.ArithRef] = field(default_factory=list)
-    exps: list[Expansion] = field(default_factory=list)
+    sels: list[z3.ExprRef] = field(default_factory=list)
     reduce: bool = True     # only one order of two independent steps in a row
+    _pairs: dict[int, tuple[int, tuple]] = field(default_factory=dict)
+    _bad: dict[str, z3.BoolRef] = field(default_factory=dict)
 
     def add_state(self) -> list[z3.BoolRef]:
         """A new last state; returns the constraints tying it to the one before."""
         k = len(self.xs)
-        x = self.enc.state(f"@{self.tag}{k}")
-        cons: list[z3.BoolRef] = []
-        if k > 0:
-            sel = self.enc.selector(f"step@{self.tag}{k - 1}")
-            cons = self.enc.transition(self.expansion(k - 1), x, sel)
-            if k > 1 and self.reduce:
-                cons.append(self.enc.independent_order(self.expansion(k - 2), self.sels[-1], self.expansion(k - 1), sel))
-            self.sels.append(sel)
-        self.xs.append(x)
+        self.xs.append(self.enc.state(f"@{self.tag}{k}"))
+        if k == 0:
+            return []
+        self.sels.append(self.enc.selector(f"step@{self.tag}{k - 1}"))
+        tmpl = self.enc.template()
+        cons = [self.at(tmpl.transition, k - 1)]
+        if k > 1 and self.reduce:
+            cons.append(self.at(tmpl.order, k - 2))
         return cons
 
-    def expansion(self, k: int) -> Expansion:
-        while len(self.exps) <= k:
-            self.exps.append(self.enc.expand(self.xs[len(self.exps)]))
-        return self.exps[k]
+    def at(self, term: z3.ExprRef, i: int) -> z3.ExprRef:
+        """A term over the template (Encoder.template) copied to the step from state i:
+        x0 -> xs[i], sel0 -> sels[i], x1 -> xs[i+1], sel1 -> sels[i+1], as far as they exist."""
+        have = len(self.xs) + len(self.sels)
+        cached = self._pairs.get(i)
+        if cached is None or cached[0] != have:
+            tmpl, codec = self.enc.template(), self.enc.codec
+            pairs = []
+            for template, xs in ((tmpl.x0, i), (tmpl.x1, i + 1)):
+                if xs < len(self.xs):
+                    pairs += [(t, x) for j, (t, x) in enumerate(zip(template, self.xs[xs])) if not codec.is_constant(j)]
+            for template, n in ((tmpl.sel0, i), (tmpl.sel1, i + 1)):
+                if n < len(self.sels):
+                    pairs.append((template, self.sels[n]))
+            src = (z3.Ast * len(pairs))(*[a.as_ast() for a, _ in pairs])
+            dst = (z3.Ast * len(pairs))(*[b.as_ast() for _, b in pairs])
+            cached = self._pairs[i] = (have, (len(pairs), src, dst))
+        n, src, dst = cached[1]   # through the C API: z3.substitute checks each pair's sorts in Python
+        ctx = term.ctx
+        return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), term.as_ast(), n, src, dst), ctx)
+
+    def bad(self, goal: "Goal", i: int) -> z3.BoolRef:
+        """The goal is broken at (or by a step from) state i."""
+        term = self._bad.get(goal.name)
+        if term is None:
+            term = self._bad[goal.name] = bad_term(self.enc, goal, self.enc.template().exp0)
+        return term if z3.is_false(term) else self.at(term, i)
 
     def states(self, m: z3.ModelRef, upto: int) -> list[tuple]:
-        return [concrete(m, x) for x in self.xs[:upto + 1]]
+        return [concrete(m, x, self.enc.codec) for x in self.xs[:upto + 1]]
 
     def edges(self, m: z3.ModelRef, upto: int) -> list[int]:
         shape: StepShape = self.enc.shape

@@ -3,7 +3,7 @@ step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 
 from .. import ir
@@ -32,6 +32,12 @@ class Path:
     hashes: tuple[int, ...] = ()    # or only their fingerprints
 
 
+@dataclass
+class Violation:
+    prop: str
+    path: Path
+
+
 def format_value(model: Model, slot: int, value: int) -> str:
     info = model.slots[slot]
     if info.kind in ("bool", "rw_reader"):
@@ -43,6 +49,17 @@ def format_value(model: Model, slot: int, value: int) -> str:
     if info.kind == "ref" and value in info.values:
         return info.value_names[info.values.index(value)]
     return str(value)
+
+
+def data_value(model: Model, slot: int, value: int) -> bool | int | str:
+    """A value as data for machine-readable reports: bools and ints as themselves, enum
+    members, lock states and references by the name format_value prints."""
+    kind = model.slots[slot].kind
+    if kind in ("bool", "rw_reader"):
+        return bool(value)
+    if kind in ("enum", "lock", "rw_writer", "ref"):
+        return format_value(model, slot, value)
+    return int(value)
 
 
 def bind_names(model: Model, edge: Edge, state: tuple) -> str:
@@ -61,10 +78,14 @@ class TraceBuilder:
     """Replays paths one edge at a time (a program compiled without inlined chains), so
     every statement that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: "Explorer"):
+    def __init__(self, model: Model, explorer: "Explorer", state_hash: Callable[[tuple], int] = hash,
+                 program: "Program | None" = None):
+        """`program`: what a step means, one edge at a time (a node function per thread and
+        pc, as compile_model(inline_chains=False) gives); compiled when not given."""
         self.model = model
         self.explorer = explorer
-        self._program: Program | None = None
+        self.state_hash = state_hash   # how the search fingerprinted the states of a Path's `hashes`
+        self._program: Program | None = program
 
     @property
     def program(self) -> Program:
@@ -83,7 +104,7 @@ class TraceBuilder:
         while stack:
             st, done = stack.pop()
             if st[pc_slot] not in chained:
-                if target is None or st == target or hash(st) == target:
+                if target is None or st == target or self.state_hash(st) == target:
                     return done, st
                 continue
             fn = fns[st[pc_slot]]
@@ -180,7 +201,8 @@ class TraceBuilder:
         for i, (a, b) in enumerate(zip(before, after)):
             if a != b and self.model.slots[i].visible:
                 out.append(Change(self.model.slots[i].name, format_value(self.model, i, a),
-                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0))
+                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0,
+                                  data_value(self.model, i, a), data_value(self.model, i, b)))
         return tuple(out)
 
     def _fail_last(self, steps: list[TraceStep], key: CheckKey, before: tuple) -> list[TraceStep]:
@@ -226,10 +248,12 @@ class TraceBuilder:
     def trace_for(self, path: Path, summary: str, reads: ir.Expr | None = None) -> tuple[Trace, str]:
         steps, end, failed = self.replay(path)
         values: tuple[tuple[str, str], ...] = ()
+        data: tuple[bool | int | str, ...] = ()
         if reads is not None:
-            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i]))
-                           for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible)
-        return Trace(tuple(steps), self.final_state(end), summary or failed, values), failed
+            read = [i for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible]
+            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i])) for i in read)
+            data = tuple(data_value(self.model, i, end[i]) for i in read)
+        return Trace(tuple(steps), self.final_state(end), summary or failed, values, data), failed
 
     def property_results(self, ex: "Exploration") -> list[PropertyResult]:
         model = self.model
