@@ -43,7 +43,7 @@ class Run:
 
 
 def run_lockcheck(spec: Path, defines: dict[str, str], extra: list[str] = ()) -> Run:
-    args = [sys.executable, "-m", "lockcheck", "verify", "--quiet", str(spec)] + list(extra)
+    args = [sys.executable, "-m", "lockcheck", "verify", str(spec)] + list(extra)
     for k, v in defines.items():
         args += ["-D", f"{k}={v}"]
     return _timed(args, cwd=REPO)
@@ -73,7 +73,7 @@ def peak_rss_mb(args: list[str], cwd: Path) -> tuple[Run, float]:
 
 
 def lockcheck_args(spec: Path, defines: dict[str, str], extra: list[str] = ()) -> list[str]:
-    args = [sys.executable, "-m", "lockcheck", "verify", "--quiet", str(spec)] + list(extra)
+    args = [sys.executable, "-m", "lockcheck", "verify", str(spec)] + list(extra)
     for k, v in defines.items():
         args += ["-D", f"{k}={v}"]
     return args
@@ -189,15 +189,17 @@ def spin_table(pages: list[int]) -> list[str]:
             " (stops at the first error). lockcheck runs bench/spin/ext4_mirror.lk, the same model"
             " statement for statement.", "",
             "| variant | NPAGES | SPIN verdict | lockcheck verdict | SPIN states (to 1st error / all) |"
-            " lockcheck states (all) | SPIN s (spin+gcc+pan) | SPIN pan -c0 s | lockcheck s | lockcheck / SPIN time |",
-            "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+            " lockcheck states (all) | SPIN s (spin+gcc+pan) | pan s | pan -c0 s | lockcheck s |"
+            " lockcheck / (spin+gcc+pan) | lockcheck / pan |",
+            "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in pages:
         for variant, defines in VARIANTS.items():
             verdict, states, total, pan, all_states, all_pan = spin_run(n, variant, work)
             run = run_lockcheck(MIRROR, {"NPAGES": str(n), **defines})
             ours = "violated" if "violated" in run.output else "holds"
             rows.append(f"| {variant} | {n} | {verdict} | {ours} | {states:,} / {all_states:,} | {run.states:,} | "
-                        f"{total:.2f} | {all_pan:.3f} | {run.seconds:.2f} | {run.seconds / total:.2f} |")
+                        f"{total:.2f} | {pan:.3f} | {all_pan:.3f} | {run.seconds:.2f} | {run.seconds / total:.2f} | "
+                        f"{run.seconds / pan:.1f} |")
     shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -215,7 +217,7 @@ def main() -> int:
     parser.add_argument("--scalar-cap", type=int, default=1_000_000,
                         help="stop the scalar reference engine after N states (its rate is measured up to there)")
     parser.add_argument("--verdict-pages", type=int, nargs="*", default=[6, 7])
-    parser.add_argument("--spin-pages", type=int, nargs="+", default=[2, 4, 6, 8])
+    parser.add_argument("--spin-pages", type=int, nargs="+", default=[2, 3, 4, 5, 6, 7, 8])
     parser.add_argument("--no-spin", action="store_true")
     parser.add_argument("--no-explicit", action="store_true")
     args = parser.parse_args()

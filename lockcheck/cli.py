@@ -236,7 +236,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text: str, stdout: TextIO,
-                   summary: str) -> None:
+                   stderr: TextIO, summary: str) -> None:
     """verify --format/--output/--html: the one document for every spec of the run. A
     document written to a file leaves stdout to the -q text (what is not as expected, and
     the summary line); one written to stdout sends the summary to stderr."""
@@ -250,7 +250,7 @@ def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text
         shown = [render_result(r, verbose=args.verbose, quiet=True) for r in run.results]
         stdout.write("".join(s + "\n\n" for s in shown if s) + summary + "\n")
     elif args.format != "text" and summary:
-        print(summary, file=args.stderr)
+        print(summary, file=stderr)
     elif summary:
         text += summary + "\n"
     if args.format == "json":
@@ -379,9 +379,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         if len(files) == 1 and not args.quiet and not (args.format != "text" and _to_file(args.output)):
             summary = ""   # one spec's report ends with its own statistics
     if report is not None:
-        args.stderr = stderr
         try:
-            _finish_report(args, report, codes, stdout.getvalue(), real_stdout, summary)
+            _finish_report(args, report, codes, stdout.getvalue(), real_stdout, stderr, summary)
         except SpecError as err:
             print(format_diagnostic(err.diagnostic, sources), file=stderr)
             return EXIT_SPEC_ERROR

@@ -130,7 +130,7 @@ def test_the_readme_language_example_verifies(project, monkeypatch):
     monkeypatch.chdir(project)
     code, out, err = cli("verify", "specs/example.lk")
     assert code == 0 and err == "" and "warning" not in out, out
-    assert "871 states" in out and "871 states" in text
+    assert "1613 states" in out and "1613 states" in text
 
 
 def test_the_readme_python_example_prints_what_it_says(monkeypatch):

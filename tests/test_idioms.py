@@ -353,3 +353,8 @@ def test_statements_of_a_thread_array_name_the_instance_and_readers_their_thread
     assert ("t[0]", "x[0] = true") in texts and ("t[1]", "x[1] = true") in texts
     assert ("t[1]", 'assert x[1], "self"') in texts          # not inside a string
     assert {s.name for s in model.slots if s.kind == "rw_reader"} == {"sem.read_by[t[0]]", "sem.read_by[t[1]]"}
+
+
+def test_a_one_step_counterexample_says_step(spec):
+    code, out, _ = cli("verify", spec("bool x;\nthread t { x = true; }\ninvariant never: !x;\n"))
+    assert "shortest counterexample, 1 step:" in out

@@ -13,6 +13,7 @@ import lockcheck
 from lockcheck.cli import main, paint, use_colour
 from lockcheck.report.bounded import Part, fit
 from lockcheck.report.json_report import itf_trace
+from lockcheck.report.mermaid import render_markdown_run
 from lockcheck.result import Change, ThreadState, Trace, TraceStep
 from lockcheck.source import Span
 
@@ -190,15 +191,17 @@ def test_fit_leaves_out_detail_least_important_first():
     assert len(cut) <= 200 and cut.endswith("BROKEN: x") and "more lines cut" in cut
 
 
-def test_mermaid_of_every_spec_fits_a_review_comment():
-    code, full, _ = cli("verify", "--trace", "mermaid", *map(str, SPECS))
-    code2, short, _ = cli("verify", "--trace", "mermaid", "--max-chars", "20000", *map(str, SPECS))
-    assert code == code2 == 0
+def test_mermaid_of_every_spec_fits_a_review_comment(shipped_specs, tmp_path):
+    full = render_markdown_run(shipped_specs)
+    short = render_markdown_run(shipped_specs, max_chars=20000)
     assert len(full) > 20000 >= len(short)
     heads = re.compile(r"^### ", re.M)
     assert len(heads.findall(short)) == len(heads.findall(full)) == len(SPECS)   # every spec's verdict table stays
     assert "(counterexample left out to keep this comment short" in short
     assert short.count("```mermaid") < full.count("```mermaid")
+    # the command line: --max-chars with --trace mermaid gives the same bounded form
+    code, out, _ = cli("verify", "--trace", "mermaid", "--max-chars", "3000", UNLOCK_EARLY)
+    assert code == 0 and len(out) <= 3000 and "counterexample left out" in out
 
 
 def test_diff_fits_a_review_comment(tmp_path):
@@ -264,3 +267,29 @@ def test_itf_of_a_real_trace_has_typed_values(spec):
     assert states[0]["pages[0].writeback"] is False and states[-1]["pages[0].writeback"] is True
     assert states[0]["pages[0].locked"] == "free" and states[1]["pages[0].locked"] == "held by flusher"
     assert all(c.old_value is not None for s in p.trace.steps for c in s.changes)
+
+
+# ---- where imports are found --------------------------------------------------------------
+
+MY_MODEL = "bool flag = false;\nproc set_flag() { flag = true; }\n"
+MY_SPEC = 'import "my_model.lk";\nthread a { set_flag(); }\ninvariant off: !flag;\nexpect violation off;\n'
+
+
+def test_verify_and_diff_find_the_projects_models_folder(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "specs" / "sub").mkdir(parents=True)
+    (project / ".git").mkdir()            # the top of a repository: the search stops here
+    (project / "models").mkdir()
+    (project / "models" / "my_model.lk").write_text(MY_MODEL)
+    (project / "specs" / "sub" / "mine.lk").write_text(MY_SPEC)
+    monkeypatch.chdir(tmp_path)            # from outside the project, too
+    result = lockcheck.verify(project / "specs" / "sub" / "mine.lk")
+    assert result.exit_code == 0 and next(p for p in result.properties if p.name == "off").verdict == "violated"
+    code, out, _ = cli("diff", str(project / "specs"), str(project / "specs"))
+    assert code == 0 and "1 spec, 0 changed" in out
+    # a models/ folder above the repository's top is not the project's
+    (project / "models" / "my_model.lk").unlink()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "my_model.lk").write_text(MY_MODEL)
+    with pytest.raises(lockcheck.SpecError, match='import "my_model.lk" not found'):
+        lockcheck.verify(project / "specs" / "sub" / "mine.lk")

@@ -196,7 +196,8 @@ QUESTIONS: list[Question] = [
     ),
 ]
 
-_TIMING = re.compile(r", [0-9.]+ s \([0-9,]+ states/s\)")
+# time and rate vary from run to run: the doc keeps what the search found, not how fast
+_TIMING = re.compile(r", [0-9.]+ s(?=[,\s(])| \([0-9,]+ states/s\)")
 
 
 def run_cli(run: Run) -> tuple[int, str]:

@@ -1,41 +1,17 @@
-"""Counterexamples: replays a path of steps through the compiled model and describes each
-step (thread, statement, location, what changed) and the state it ends in."""
+"""Counterexamples: replays a path of steps (record.Path) one edge at a time and describes
+each step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
-
+from dataclasses import replace
+from typing import Callable
 
 from .. import ir
 from ..ir import Edge, Model
 from ..pycompile import Program, compile_model
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
+from .record import CheckKey, Found, Path, Paths, Violation
 
-if TYPE_CHECKING:
-    from .explicit import Exploration, Explorer
-
-
-CheckKey = tuple[int, int]  # (edge id, index of the check in that edge)
-
-
-@dataclass(frozen=True)
-class Path:
-    """How to reach a violation: from `start`, the visible edges in order; then optionally
-    `last` = (edge, failing check or None when the step completes), and `chain_fail`, a
-    check failing among the local steps after it (or, with no edges, in the initial ones)."""
-
-    start: tuple
-    edges: tuple[int, ...]
-    last: tuple[int, CheckKey | None] | None = None
-    chain_fail: CheckKey | None = None
-    states: tuple[tuple, ...] = ()  # the resting states along the way, start first
-    hashes: tuple[int, ...] = ()    # or only their fingerprints
-
-
-@dataclass
-class Violation:
-    prop: str
-    path: Path
+__all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names"]
 
 
 def format_value(model: Model, slot: int, value: int) -> str:
@@ -78,7 +54,7 @@ class TraceBuilder:
     """Replays paths one edge at a time (a program compiled without inlined chains), so
     every statement that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: "Explorer", state_hash: Callable[[tuple], int] = hash,
+    def __init__(self, model: Model, explorer: Paths, state_hash: Callable[[tuple], int] = hash,
                  program: "Program | None" = None):
         """`program`: what a step means, one edge at a time (a node function per thread and
         pc, as compile_model(inline_chains=False) gives); compiled when not given."""
@@ -255,7 +231,9 @@ class TraceBuilder:
             data = tuple(data_value(self.model, i, end[i]) for i in read)
         return Trace(tuple(steps), self.final_state(end), summary or failed, values, data), failed
 
-    def property_results(self, ex: "Exploration") -> list[PropertyResult]:
+    def property_results(self, ex: Found) -> list[PropertyResult]:
+        """Verdicts and traces from a search's record (the scalar engine's Exploration has
+        the same fields)."""
         model = self.model
         results: list[PropertyResult] = []
         cycle = self._lock_cycle(ex)
@@ -286,7 +264,7 @@ class TraceBuilder:
             results.append(r)
         return results
 
-    def _lock_cycle(self, ex: "Exploration") -> tuple[tuple[LockOrderEdge, ...], Path] | None:
+    def _lock_cycle(self, ex: Found) -> tuple[tuple[LockOrderEdge, ...], Path] | None:
         if not ex.lock_edges:
             return None
         import networkx as nx  # imported here: it takes a tenth of a second to load

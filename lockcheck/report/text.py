@@ -226,7 +226,8 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
         rows.append(["" if step.number is None else step.number, step.thread, text, step.span.short, changes])
     if rows:
         table = tabulate(rows, headers=["step", "thread", "statement", "where", "changes"], tablefmt="simple")
-        lines = ["", "   shortest counterexample, " + f"{trace.length} steps:", _indent(table, "   ")]
+        steps = f"{trace.length} step" + ("" if trace.length == 1 else "s")
+        lines = ["", f"   shortest counterexample, {steps}:", _indent(table, "   ")]
     else:
         lines = ["", "   the initial state already breaks it (0 steps)"]
     if trace.values:

@@ -7,10 +7,11 @@ from typing import Callable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
-from ..explicit import coverage, coverage_warnings
-from ..tracing import CheckKey, Path, TraceBuilder
+from ..coverage import coverage, coverage_warnings
+from ..record import CheckKey, Found, Path
+from ..tracing import TraceBuilder
 from .scalar import ScalarProgram
-from .search import Found, FrontierSearch, SearchLimits, SearchProgress, resident_bytes
+from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
 
 def default_max_memory() -> int | None:

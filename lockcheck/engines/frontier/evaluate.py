@@ -7,21 +7,25 @@ from typing import Union
 
 from ... import ir
 from .arrays import VALUE, Array, xp
+from .groups import LitI, VarI
 
 Value = Union[Array, int]
 
 # opcodes of the postfix program
-_LIT, _VAR, _LOAD, _UN, _BIN, _ITE = range(6)
+_LIT, _VAR, _LOAD, _UN, _BIN, _ITE, _VARI, _LITI = range(8)
 
 
 class Rows:
     """A block of states (a row each) and the columns read from it so far, as 64-bit
     integers, so an edge's guard, checks and writes read each slot once."""
 
-    def __init__(self, matrix: Array):
+    def __init__(self, matrix: Array, inst: Array | None = None):
+        """`inst`: for the rows of a thread group, the instance each row steps (VarI, LitI)."""
         self.matrix = matrix
+        self.inst = inst
         self.count = matrix.shape[0]
         self.columns: dict[int, Array] = {}
+        self.inst_columns: dict[int, Array] = {}
         self.masks: dict[int, Array] = {}
         self._index: Array | None = None
 
@@ -39,6 +43,16 @@ class Rows:
         if col is None:
             col = self.matrix[:, slot].astype(VALUE)
             self.columns[slot] = col
+        return col
+
+    def instance_column(self, slots: Array) -> Array:
+        """s[slots[inst]] per row: the slot each row's instance reads."""
+        col = self.inst_columns.get(id(slots))
+        if col is None:
+            if self._index is None:
+                self._index = xp.arange(self.count)
+            col = self.matrix[self._index, slots[self.inst]].astype(VALUE)
+            self.inst_columns[id(slots)] = col
         return col
 
     def gather(self, addr: Value, safe: bool) -> Array:
@@ -95,6 +109,12 @@ def _interval(e: ir.Expr, ranges: list[tuple[int, int]], budget: list[int]) -> t
         return e.value, e.value
     if isinstance(e, ir.Var):
         return ranges[e.slot] if e.slot < len(ranges) else None
+    if isinstance(e, VarI):
+        if any(s >= len(ranges) for s in e.slots):
+            return None
+        return min(ranges[s][0] for s in e.slots), max(ranges[s][1] for s in e.slots)
+    if isinstance(e, LitI):
+        return min(e.values), max(e.values)
     if isinstance(e, ir.Load):
         spans = [ranges[c] for c in e.candidates if c < len(ranges)]
         if not spans or len(spans) < len(e.candidates):
@@ -171,6 +191,10 @@ class ArrayExpr:
                 tasks += list(reversed(later)) + [(False, operands[0])]
             elif isinstance(e, ir.Ite):
                 tasks += [(True, (_ITE, None)), (False, e.other), (False, e.then), (False, e.cond)]
+            elif isinstance(e, VarI):
+                self.code.append((_VARI, xp.asarray(e.slots, dtype=xp.int64)))
+            elif isinstance(e, LitI):
+                self.code.append((_LITI, xp.asarray(e.values, dtype=VALUE)))
             else:  # pragma: no cover
                 raise AssertionError(e)
         self.constant = all(op == _LIT for op, _ in self.code)
@@ -192,6 +216,10 @@ class ArrayExpr:
                 push(xp.logical_not(a) if arg == "!" else xp.negative(a))
             elif op == _LOAD:
                 push(rows.gather(pop(), arg))  # type: ignore[arg-type]
+            elif op == _VARI:
+                push(rows.instance_column(arg))  # type: ignore[arg-type]
+            elif op == _LITI:
+                push(arg[rows.inst])  # type: ignore[index]
             else:
                 other, then, cond = pop(), pop(), pop()
                 push(xp.where(cond, then, other))

@@ -27,25 +27,27 @@ class ScalarProgram:
 
     def outcomes(self, t: int, pc: int, state: tuple) -> list[Outcome]:
         system = self.system
-        edges = system.by_node[t].get(pc, [])
+        g, i = system.group_of[t]
+        edges = system.by_node[g].get(pc, [])
         if not edges:
             return []
         matrix = xp.zeros((1, system.width), dtype=system.dtype)
         matrix[0, :system.slots] = state
         from .evaluate import Rows
 
-        rows = Rows(matrix)
         zero = xp.zeros(1, dtype=xp.int64)
+        rows = Rows(matrix, zero + i)
         out: list[Outcome] = []
         saved = bytes(system.coverage)
         for ce in edges:
             failures = system.new_failures()
-            batch = Batch(matrix, xp.zeros(1, dtype=HASH), zero, zero + ce.edge.id, zero, zero)
+            eid = int(ce.edge_ids[i])
+            batch = Batch(matrix, xp.zeros(1, dtype=HASH), zero, zero + eid, zero, zero, zero + i)
             idx, new, _ = system.apply(ce, rows, batch, failures, None, zero)
             for checks in failures.check:
-                out += [(ce.edge.id, None, int(c)) for c in checks.tolist()]
+                out += [(eid, None, int(c)) for c in checks.tolist()]
             if len(idx):
-                out.append((ce.edge.id, tuple(int(v) for v in new[0, :system.slots]), None))
+                out.append((eid, tuple(int(v) for v in new[0, :system.slots]), None))
         system.coverage[:] = saved   # replaying is not running
         return out
 
@@ -58,6 +60,7 @@ class _NodeFns:
         self.t = t
 
     def __getitem__(self, pc: int) -> Callable[[tuple], list[Outcome]] | None:
-        if pc not in self.program.system.by_node[self.t]:
+        system = self.program.system
+        if pc not in system.by_node[system.group_of[self.t][0]]:
             return None
         return lambda state: self.program.outcomes(self.t, pc, state)

@@ -15,13 +15,14 @@ from typing import Callable
 
 from ... import ir
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
-from ..tracing import Path, Violation
+from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
-from .steps import Batch, Transitions, _groups as _groups_of, concat
+from .steps import Batch, Transitions, concat, groups_of
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
+NOT_YET = (1 << 31) - 1
 SW_BLOCK = 64             # states per stored offset into a level's fewest-switch entries
 PROGRESS_SECONDS = 0.5    # between progress reports
 
@@ -56,20 +57,6 @@ class Candidate:
     chain_key: tuple[int, int] | None
     switches: int
     thread: int
-
-
-@dataclass
-class Found:
-    """What the search found: violations with paths, lock-order edges, coverage, counts."""
-
-    violations: dict[str, Violation] = field(default_factory=dict)
-    lock_edges: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # -> (state, edge, thread)
-    coverage: bytearray = field(default_factory=bytearray)
-    count: int = 0
-    transitions: int = 0
-    max_depth: int = 0
-    limit: str = ""
-    stored_bytes: int = 0     # what the search keeps per state, all told (fingerprints, parents, traces)
 
 
 def resident_bytes() -> int:
@@ -125,6 +112,16 @@ class Growable:
             grown[:self.size] = self.data[:self.size]
             self.data = grown
         self.data[self.size:self.size + n] = values
+        self.size += n
+
+    def grow(self, n: int, fill: int) -> None:
+        """n more rows, each `fill`."""
+        if self.size + n > len(self.data):
+            cap = max(2 * len(self.data), self.size + n)
+            grown = xp.empty((cap, self.columns) if self.columns else cap, dtype=self.data.dtype)
+            grown[:self.size] = self.data[:self.size]
+            self.data = grown
+        self.data[self.size:self.size + n] = fill
         self.size += n
 
     def view(self) -> Array:
@@ -469,7 +466,7 @@ class Endings:
             return self.batches[0].matrix[where]
         batch = xp.searchsorted(self.offsets, where, side="right") - 1
         out = xp.empty((len(idx), self.batches[0].matrix.shape[1]), dtype=self.batches[0].matrix.dtype)
-        for b, sel in _groups_of(batch):
+        for b, sel in groups_of(batch):
             out[sel] = self.batches[b].matrix[where[sel] - self.offsets[b]]
         return out
 
@@ -502,6 +499,7 @@ class _NextLevel:
         self.sw_parent = Growable(xp.int32, T) if T else None
         self.sw_last = Growable(xp.uint8, T) if T else None
         self.sw_via = Growable(xp.int32, T) if T else None
+        self.first = Growable(xp.int32, T) if T else None     # scratch for _switches, NOT_YET between blocks
 
     @property
     def size(self) -> int:
@@ -538,10 +536,11 @@ class _NextLevel:
         self.sorted_ids = xp.insert(self.sorted_ids, at, local[fresh])
         if self.cost is not None:
             n = len(by_discovery)
-            self.cost.extend(xp.full((n, self.T), UNREACHED, dtype=xp.uint8))
-            self.sw_parent.extend(xp.full((n, self.T), -1, dtype=xp.int32))
-            self.sw_last.extend(xp.zeros((n, self.T), dtype=xp.uint8))
-            self.sw_via.extend(xp.full((n, self.T), -1, dtype=xp.int32))
+            self.cost.grow(n, UNREACHED)
+            self.sw_parent.grow(n, -1)
+            self.sw_last.grow(n, 0)
+            self.sw_via.grow(n, -1)
+            self.first.grow(n, NOT_YET)
             self._switches(endings, local[inverse], first_id, costs, best, arg)
 
     def _switches(self, endings: "Endings", target: Array, first_id: int, costs: Array,
@@ -565,9 +564,12 @@ class _NextLevel:
         win = xp.nonzero((c == flat[key]) & (c < before_cost))[0]
         if len(win) == 0:
             return
-        # the first winning step into each (state, thread)
-        _, firsts, _ = distinct(key[win])
-        win = win[firsts]
+        # the first winning step into each (state, thread): the least position per key
+        wk = key[win]
+        first = self.first.data.reshape(-1)
+        xp.minimum.at(first, wk, win)
+        win = win[first[wk] == win]
+        first[wk] = NOT_YET
         k = key[win]
         self.sw_parent.data.reshape(-1)[k] = (first_id + p[win]).astype(xp.int32)
         self.sw_last.data.reshape(-1)[k] = xp.where(stay[win], t[win], arg[p[win]]).astype(xp.uint8)
