@@ -6,7 +6,7 @@ from .. import ir
 from .. import syntax as s
 from ..errors import SpecError, did_you_mean
 from ..ir import FALSE, TRUE, Bin, Check, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
-from ..resolve import c_arith, const_int
+from ..resolve import c_arith, const_int, count_quantified
 from ..source import Span
 from ..lktypes import ANY_INT, ArrayT, BoolT, FieldInfo, IntT, RefcountT, StructT, Type, is_scalar, same_kind, size_of
 from .places import Place, ValueBinding, RefBinding, ConstBinding, Binding, addr_add, addr_mul
@@ -195,12 +195,14 @@ class ExprLowering(LoweringState):
         if isinstance(e.domain, s.Range):
             low = const_int(self.env, e.domain.low, "a quantifier bound")
             high = const_int(self.env, e.domain.high, "a quantifier bound")
+            count_quantified(self.env, high - low + 1, e.span)
             bindings = [ConstBinding(v, IntT(low, high)) for v in range(low, high + 1)]
         else:
             arr = self.place(e.domain)
             if not isinstance(arr.type, ArrayT):
                 raise SpecError(f"'{e.kind}' ranges over an array or a range lo..hi, not {arr.type}", e.domain.span)
             stride = size_of(arr.type.elem, self.env.nthreads)
+            count_quantified(self.env, arr.type.size, e.span)
             for k in range(arr.type.size):
                 addr = addr_add(arr.addr, Lit(k * stride, "int"))
                 bindings.append(self.element_binding(addr, arr.type.elem, tuple(c + k * stride for c in arr.candidates)))
