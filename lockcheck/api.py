@@ -2,20 +2,22 @@
 Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import accepted
 from .engines.explicit import Explorer, Limits
+from .engines.errors import INTERRUPTED
 from .engines.frontier import SearchLimits, SearchProgress, check_frontier, default_max_memory
 from .engines.tracing import format_value
-from .errors import Sources
+from .errors import Sources, SpecError
 from .ir import Model
 from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
-from .result import LockOrderEdge, Result
+from .result import LockOrderEdge, PropertyResult, Result, Stats
 from .syntax import UnreachedDecl
 
 if TYPE_CHECKING:
@@ -67,6 +69,20 @@ def project_models_dir(spec: str) -> Path | None:
     return None
 
 
+def compile_checked(model: Model) -> Program:
+    """The model compiled to Python (for bmc, induction and the state graph), or a SpecError
+    that says why not: Python refuses generated code nested past about 200 levels (a forall
+    over a few hundred array elements, the spinlock checks over a large spinlock array), and
+    a huge model can run out of memory while it is compiled."""
+    try:
+        return compile_model(model)
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        why = "out of memory" if isinstance(err, MemoryError) else "an expression is nested too deeply"
+        raise SpecError(f"{model.path}: the model is too large to compile for checking ({why}: a deeply nested "
+                        "expression, or a forall, exists or built-in check over a few hundred array elements); "
+                        "split the expression or make the arrays smaller (-D)") from None
+
+
 def search_limits(options: Options) -> SearchLimits:
     memory = options.max_memory if options.max_memory is not None else default_max_memory()
     return SearchLimits(options.max_states, options.max_depth, memory, options.timeout)
@@ -99,11 +115,12 @@ def _verify(path: str, options: Options, sources: Sources,
             progress: Callable[[SearchProgress], None] | None) -> Result:
     model, unreached = _load(path, options, sources)
     if options.engine in ("bmc", "induction"):
-        return _symbolic(compile_model(model), options)
+        return _symbolic_or_interrupted(compile_checked(model), options)
     result, _ = check_frontier(model, search_limits(options), progress)
     result = accepted.apply(result, unreached)
-    if options.engine == "auto" and result.exit_code == 3:
-        return _merge_auto(result, _symbolic(compile_model(model), replace(options, engine="induction")))
+    if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
+        return _merge_auto(result, _symbolic_or_interrupted(compile_checked(model),
+                                                            replace(options, engine="induction")))
     return result
 
 
@@ -118,6 +135,27 @@ def _merge_auto(explicit: Result, symbolic: Result) -> Result:
     stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
                     limit=symbolic.stats.limit)
     return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
+
+
+def _symbolic_or_interrupted(program: Program, options: Options) -> Result:
+    """A symbolic engine's result; stopped by Ctrl-C or SIGTERM, what it had found: Z3 itself
+    turns an interrupt during a check into 'canceled', and one between checks leaves every
+    property unknown."""
+    started = time.perf_counter()
+    try:
+        result = _symbolic(program, options)
+    except KeyboardInterrupt:
+        model = program.model
+        properties = [PropertyResult(name, prop.kind, "unknown",
+                                     exp.verdict if (exp := model.expectations.get(name)) else None,
+                                     prop.span, prop.description, engine=options.engine,
+                                     detail=f"{INTERRUPTED} stopped {options.engine} before a verdict")
+                      for name, prop in model.properties.items()]
+        return Result(model.path, options.engine, properties,
+                      Stats(seconds=time.perf_counter() - started, limit=INTERRUPTED))
+    if result.stats.limit == "Z3 giving up (canceled)":   # no --timeout: only an interrupt cancels
+        result.stats.limit = INTERRUPTED
+    return result
 
 
 def _symbolic(program: Program, options: Options) -> Result:
@@ -156,7 +194,7 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     """The reachable state graph: nodes are states, edges are steps labelled with thread,
     statement and line. The flag says whether a limit cut the graph short."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
+    program = compile_checked(model)
     explorer = Explorer(program, Limits(options.max_states or 5_000, options.max_depth), record_graph=True)
     ex = explorer.explore()
     import networkx as nx  # imported here: it takes a tenth of a second to load

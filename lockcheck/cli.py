@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import re
 import sys
@@ -9,14 +11,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from typing import Callable
+from typing import Callable, Iterator
 
 from .api import Options, state_graph, verify
-from .engines.errors import LocalLoopError
+from .engines.errors import INTERRUPTED, LocalLoopError
 from .engines.frontier import SearchProgress as Progress
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .report.dot import write_dot
 from .report.text import render_result
+from .source import printable, printable_lines
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_SPEC_ERROR, EXIT_LIMIT = 0, 1, 2, 3
 
@@ -72,6 +75,16 @@ def _size(text: str) -> int:
     return int(value)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def _define(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
@@ -105,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or auto: explicit, then induction if a limit stops it")
     v.add_argument("--depth", type=_positive, default=None,
                    help="steps for bmc (default 30) or the largest k for induction (default 4)")
-    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    v.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="bound on the explicit search's time and on Z3's (exit 3)")
     v.add_argument("--more-candidates", action="store_true",
                    help="induction: also try the costlier shapes of candidate invariants (proves more, slower)")
@@ -170,10 +183,28 @@ def _to_file(output: str | None) -> bool:
 
 def _write(text: str, output: str | None, stdout: TextIO) -> None:
     if _to_file(output):
-        with open(output, "w", encoding="utf-8") as out:
-            out.write(text)
+        assert output is not None
+        try:
+            with open(output, "w", encoding="utf-8", errors="backslashreplace") as out:
+                out.write(text)
+        except OSError as err:
+            raise SpecError(f"cannot write {output}: {err.strerror or err}") from None
     else:
         stdout.write(text)
+
+
+def _check_writable(args: argparse.Namespace) -> None:
+    """--output, --html and graph -o: refused before the run, not after it."""
+    for output in (getattr(args, "output", None), getattr(args, "html", None)):
+        if not _to_file(output):
+            continue
+        folder = os.path.dirname(os.path.abspath(output))
+        if os.path.isdir(output):
+            raise SpecError(f"cannot write {output}: it is a folder")
+        if not os.path.isdir(folder):
+            raise SpecError(f"cannot write {output}: no folder {folder}")
+        if not os.access(output if os.path.exists(output) else folder, os.W_OK):
+            raise SpecError(f"cannot write {output}: permission denied")
 
 
 def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -237,7 +268,7 @@ def _finish_report(args: argparse.Namespace, run: object, codes: list[int], text
     elif args.trace == "mermaid" and args.max_chars:
         from .report.mermaid import render_markdown_run
 
-        text = render_markdown_run(run.results, verbose=args.verbose, max_chars=args.max_chars)
+        text = printable_lines(render_markdown_run(run.results, verbose=args.verbose, max_chars=args.max_chars))
     _write(text, args.output, stdout)   # the text report was collected too: it goes where the document goes
     if args.html:
         from .report.html import render_html
@@ -249,7 +280,11 @@ def _spec_files(args: list[str]) -> list[str]:
     files: list[str] = []
     for arg in args:
         path = Path(arg)
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError) as err:
+            raise SpecError(f"cannot read {arg}: {getattr(err, 'strerror', None) or err}") from None
+        if is_dir:
             found = sorted(str(p) for p in path.rglob("*.lk"))
             if not found:
                 raise SpecError(f"no .lk files under {arg}")
@@ -261,7 +296,11 @@ def _spec_files(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     try:
-        return _main(argv, stdout, stderr)
+        with _sigterm_as_interrupt():
+            return _main(argv, stdout, stderr)
+    except KeyboardInterrupt:   # a second Ctrl-C while the partial report was being written
+        print("lockcheck: interrupted", file=stderr or sys.stderr)
+        return EXIT_LIMIT
     except BrokenPipeError:  # `lockcheck verify ... | head`: the reader left; say nothing more
         import os
 
@@ -290,6 +329,7 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
                           timeout=getattr(args, "timeout", None),
                           more_candidates=getattr(args, "more_candidates", False))
         files = _spec_files(args.specs)
+        _check_writable(args)
     except SpecError as err:
         print(format_diagnostic(err.diagnostic, sources), file=stderr)
         return EXIT_SPEC_ERROR
@@ -312,17 +352,25 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         span = None
         try:
             codes.append(_run_one(args, path, options, sources, stdout, stderr))
+        except KeyboardInterrupt:   # before or after the engine ran (the engines keep what they found)
+            print(f"{printable(path)}: interrupted", file=stderr)
+            codes.append(EXIT_LIMIT)
+            args.interrupted = True
+        except MemoryError:
+            failure = f"{printable(path)}: error: out of memory"
         except SpecError as err:
             failure, span = format_diagnostic(err.diagnostic, sources), err.diagnostic.span
         except LocalLoopError as err:
             failure, span = format_diagnostic(Diagnostic(str(err), err.span), sources), err.span
         except RecursionError:
-            failure = f"{path}: error: the spec is nested too deeply to check"
+            failure = f"{printable(path)}: error: the spec is nested too deeply to check"
         if failure:
             print(failure, file=stderr)
             codes.append(EXIT_SPEC_ERROR)
             if report is not None:
                 report.errors.append(LoadError(path, failure, span))
+        if getattr(args, "interrupted", False):
+            break   # Ctrl-C or SIGTERM: report what was found, check no further spec
     summary = ""
     if args.command == "verify":
         from .report.text import summary_line
@@ -331,13 +379,65 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         if len(files) == 1 and not args.quiet and not (args.format != "text" and _to_file(args.output)):
             summary = ""   # one spec's report ends with its own statistics
     if report is not None:
-        _finish_report(args, report, codes, stdout.getvalue(), real_stdout, stderr, summary)
+        try:
+            _finish_report(args, report, codes, stdout.getvalue(), real_stdout, stderr, summary)
+        except SpecError as err:
+            print(format_diagnostic(err.diagnostic, sources), file=stderr)
+            return EXIT_SPEC_ERROR
     elif summary:
         print(_paint(summary, stdout), file=stdout)
+    if getattr(args, "interrupted", False):
+        return EXIT_LIMIT
     for severity in (EXIT_SPEC_ERROR, EXIT_UNEXPECTED, EXIT_LIMIT):
         if severity in codes:
             return severity
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does: exit 3 with what was found. The handler raises
+    KeyboardInterrupt, which the engines catch; it runs only between Python bytecodes, so a
+    thread woken by the signal also interrupts Z3, which may be in a long check. (Ctrl-C
+    needs no help: Z3 answers SIGINT itself.) Outside the main thread: nothing."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def relay() -> None:
+        while True:
+            try:
+                data = os.read(read_end, 64)
+            except OSError:
+                return
+            if not data or b"\x00" in data:
+                return
+            if bytes([signal.SIGTERM]) in data and "z3" in sys.modules:
+                sys.modules["z3"].main_ctx().interrupt()
+
+    old_handler = signal.signal(signal.SIGTERM, on_sigterm)
+    old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    thread = threading.Thread(target=relay, name="lockcheck-sigterm", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGTERM, old_handler)
+        os.write(write_end, b"\x00")   # the relay thread ends
+        thread.join(timeout=1)
+        os.close(write_end)
+        os.close(read_end)
 
 
 def _progress_printer(args: argparse.Namespace, stderr: TextIO) -> Callable[[Progress], None] | None:
@@ -380,8 +480,7 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
         # the whole exploration is needed, not a drawable graph: --max-states 5000 is the state graph's default
         lock_options = replace(options, max_states=None) if options.max_states == 5_000 else options
         result, edges = verify_lock_order(path, lock_options, sources)
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(locks_to_dot(edges))
+        _write(locks_to_dot(edges), args.output, stdout)
         locks = {n for e in edges for n in (e.held, e.acquired)}
         print(f"{path}: wrote {len(locks)} locks and {len(edges)} lock-order edges "
               f"({len(cyclic_edges(edges))} on a cycle) to {args.output}", file=stdout)
@@ -392,12 +491,17 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
             print(f"{path}: the state graph has more than {options.max_states} states; not written. "
                   f"Raise --max-states or make the spec smaller (e.g. -D NPAGES=1).", file=stdout)
             return EXIT_LIMIT
-        write_dot(graph, args.output)
+        try:
+            write_dot(graph, args.output)
+        except OSError as err:
+            raise SpecError(f"cannot write {args.output}: {err.strerror or err}") from None
         print(f"{path}: wrote {graph.number_of_nodes()} states and {graph.number_of_edges()} steps "
               f"to {args.output}", file=stdout)
         return EXIT_OK
     printer = _progress_printer(args, stderr)
     result = verify(path, options, sources, printer)
+    if result.stats.limit == INTERRUPTED:
+        args.interrupted = True
     if printer is not None and stderr.isatty():
         print("\r\033[K", end="", file=stderr, flush=True)
     if getattr(args, "report_run", None) is not None:
@@ -406,7 +510,7 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
     if args.trace == "mermaid":
         from .report.mermaid import render_markdown
 
-        print(render_markdown(result, verbose=args.verbose), file=stdout)
+        print(printable_lines(render_markdown(result, verbose=args.verbose)), file=stdout)
     else:
         text = render_result(result, verbose=args.verbose, coverage=args.coverage, quiet=args.quiet)
         if text:

@@ -8,12 +8,13 @@ from lark import v_args
 from lark.visitors import Transformer_NonRecursive
 
 from . import syntax as s
+from .source import string_literal
 
 
 def _message(token) -> str | None:
     if token is None:
         return None
-    return bytes(str(token)[1:-1], "utf-8").decode("unicode_escape", errors="replace")
+    return string_literal(str(token))
 
 
 @v_args(meta=True)

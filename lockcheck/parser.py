@@ -9,10 +9,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import syntax as s
 from .errors import SpecError
+from .limits import MAX_NESTING, MAX_NUMBER_DIGITS
 from .parse_idioms import IdiomBuilder
-from .source import SourceFile, Span
-
-MAX_NESTING = 200
+from .source import SourceFile, Span, printable, string_literal
 
 _TOKEN_NAMES = {
     "SEMICOLON": "';'", "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
@@ -30,11 +29,22 @@ def _lark() -> Lark:
 
 
 def _describe(token_type: str) -> str:
+    """A terminal as the user wrote it ('->', 'if'), never Lark's name for it (__ANON_0)."""
     if token_type in _TOKEN_NAMES:
         return _TOKEN_NAMES[token_type]
-    if token_type.startswith("__ANON") or token_type.isupper():
-        return token_type.lower()
-    return token_type
+    try:
+        pattern = _lark().get_terminal(token_type).pattern
+    except KeyError:
+        return "a token" if token_type.startswith("__") else token_type.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return "a token" if token_type.startswith("__") else token_type.lower()
+
+
+def _shown_token(token: Token) -> str:
+    """A token quoted for a message: printable, and cut short (a name can be a megabyte long)."""
+    text = printable(str(token))
+    return f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
 
 
 KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
@@ -56,11 +66,11 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
-        shown = ch if ch.isprintable() else repr(ch)
+        shown = ch if ch.isprintable() else repr(ch)[1:-1]
         return SpecError(f"unexpected character '{shown}'", Span(path, line, column))
     if isinstance(err, UnexpectedToken):
         expected = sorted({_describe(t) for t in err.expected})
-        found = "end of file" if err.token.type == "$END" else f"'{err.token}'"
+        found = "end of file" if err.token.type == "$END" else _shown_token(err.token)
         if err.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
@@ -82,7 +92,7 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     if isinstance(err, UnexpectedEOF):
         lines = text.splitlines() or [""]
         return SpecError("unexpected end of file", Span(path, len(lines), len(lines[-1]) + 1))
-    return SpecError(str(err).splitlines()[0], Span(path, line, column))
+    return SpecError("syntax error", Span(path, line, column))
 
 
 def parse(source: SourceFile) -> s.Module:
@@ -129,15 +139,16 @@ class _AstBuilder(IdiomBuilder):
     def _nest(self, node: Any, *children: Any) -> Any:
         d = 1 + max((self.depth.get(id(c), 0) for c in children), default=0)
         if d > MAX_NESTING:
-            raise SpecError(f"nested more than {MAX_NESTING} levels deep", node.span)
+            raise SpecError(f"nested more than {MAX_NESTING} levels deep (the nesting limit)", node.span)
         self.depth[id(node)] = d
         return node
 
     # -- expressions --
     def number(self, meta, children):
         tok = children[0]
-        if len(tok) > 18:
-            raise SpecError(f"number {tok[:20]}... is too large", self._tok_span(tok))
+        if len(tok) > MAX_NUMBER_DIGITS:
+            raise SpecError(f"number {tok[:20]}... has more digits than the number limit ({MAX_NUMBER_DIGITS})",
+                            self._tok_span(tok))
         return s.Number(self._tok_span(tok), int(tok))
 
     def true(self, meta, children):
@@ -251,7 +262,7 @@ class _AstBuilder(IdiomBuilder):
         text = self._text(meta).rstrip(";")
         msg = None
         if message is not None:
-            msg = bytes(str(message)[1:-1], "utf-8").decode("unicode_escape", errors="replace")
+            msg = string_literal(str(message))
         return s.Assert(self._span(meta), text, str(label) if label is not None else None, cond, msg)
 
     def if_stmt(self, meta, children):

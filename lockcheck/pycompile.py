@@ -165,7 +165,7 @@ class _Codegen:
         self.fresh = 0
 
     def check_id(self, edge: Edge, check: Check) -> int:
-        key = (edge.id, edge.checks.index(check))
+        key = (edge.id, next(i for i, c in enumerate(edge.checks) if c is check))  # not ==: a deep compare
         self.checks.append((edge, check))
         self.keys.append(key)
         return len(self.checks) - 1

@@ -6,7 +6,7 @@ from .. import ir
 from .. import syntax as s
 from ..errors import SpecError, did_you_mean
 from ..ir import FALSE, TRUE, Bin, Check, Ite, Lit, Load, Un, Var, Write, conj, implies, negate
-from ..resolve import c_arith, const_int
+from ..resolve import c_arith, const_int, count_quantified
 from ..source import Span
 from ..lktypes import ANY_INT, ArrayT, BoolT, FieldInfo, IntT, RefcountT, StructT, Type, is_scalar, same_kind, size_of
 from .places import Place, ValueBinding, RefBinding, ConstBinding, Binding, addr_add, addr_mul
@@ -19,7 +19,7 @@ class ExprLowering(LoweringState):
     def oblige(self, cond: ir.Expr, message: str, span: Span, prop: str = "bounds") -> None:
         self.obligations.append((implies(conj(list(self.path)), cond), message, span, prop))
 
-    def take_obligations(self, when: str) -> list[Check]:
+    def take_obligations(self, when: ir.CheckWhen) -> list[Check]:
         out = [Check(prop, c, m, sp, when) for c, m, sp, prop in self.obligations if c != TRUE]
         self.obligations = []
         return out
@@ -92,7 +92,7 @@ class ExprLowering(LoweringState):
         raise AssertionError(name)
 
     def read(self, p: Place) -> ir.Expr:
-        sort = "bool" if isinstance(p.type, BoolT) else "int"
+        sort: ir.Sort = "bool" if isinstance(p.type, BoolT) else "int"
         if isinstance(p.addr, Lit):
             return Var(p.addr.value, sort)
         return Load(p.addr, p.candidates, sort)
@@ -191,16 +191,18 @@ class ExprLowering(LoweringState):
         return Bin(op, left, right, "bool"), BoolT()
 
     def quantifier(self, e: s.Quantifier) -> tuple[ir.Expr, Type]:
-        bindings: list[Binding] = []
+        bindings: list[Binding | Place] = []
         if isinstance(e.domain, s.Range):
             low = const_int(self.env, e.domain.low, "a quantifier bound")
             high = const_int(self.env, e.domain.high, "a quantifier bound")
+            count_quantified(self.env, high - low + 1, e.span)
             bindings = [ConstBinding(v, IntT(low, high)) for v in range(low, high + 1)]
         else:
             arr = self.place(e.domain)
             if not isinstance(arr.type, ArrayT):
                 raise SpecError(f"'{e.kind}' ranges over an array or a range lo..hi, not {arr.type}", e.domain.span)
             stride = size_of(arr.type.elem, self.env.nthreads)
+            count_quantified(self.env, arr.type.size, e.span)
             for k in range(arr.type.size):
                 addr = addr_add(arr.addr, Lit(k * stride, "int"))
                 bindings.append(self.element_binding(addr, arr.type.elem, tuple(c + k * stride for c in arr.candidates)))

@@ -6,6 +6,8 @@ import re
 
 from .. import ir
 from ..ir import Check, Edge, Lit, Write
+from ..errors import SpecError
+from ..limits import MAX_STEPS
 from ..resolve import default_values
 from ..source import Span
 from ..lktypes import BoolT, EnumT, IntT, Type
@@ -84,9 +86,11 @@ class StepGraph(LoweringState):
                 if isinstance(binding, RefBinding) or (
                         isinstance(binding, ValueBinding) and binding.slot in self.local_slots
                         and not self.b.slots[binding.slot].visible):
-                    refs[name] = binding.slot  # type: ignore[union-attr]
+                    refs[name] = binding.slot
                 else:
                     refs.pop(name, None)
+        if len(self.b.edges) >= MAX_STEPS:   # calls are inlined: each call site copies its proc's steps
+            raise SpecError(f"more than {MAX_STEPS:,} steps, with every call inlined (the steps limit)", span)
         edge = Edge(len(self.b.edges), self.index, src, dst, guard, tuple(checks), tuple(writes), text, span,
                     tuple(self.context), local, shown or not local, acquires, branch, tuple(refs.items()),
                     returns_from)

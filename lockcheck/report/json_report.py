@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import Change, InductionCounterexample, PropertyResult, Result, ThreadState, Trace
-from ..source import Span
+from ..source import Span, valid_unicode
 
 FORMAT = "lockcheck-result"
 VERSION = 1
@@ -206,7 +206,7 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def render_json(run: Run) -> str:
-    return json.dumps(run_json(run), indent=2, ensure_ascii=False) + "\n"
+    return valid_unicode(json.dumps(run_json(run), indent=2, ensure_ascii=False)) + "\n"
 
 
 # ---- the schema (JSON Schema 2020-12); docs/output.md explains each field ------------------

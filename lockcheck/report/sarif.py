@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..result import PropertyResult, Result, Trace
-from ..source import Span
+from ..source import Span, valid_unicode
 from .. import DISTRIBUTION
 from ..resolve import models_dir
 from .json_report import Run, breaking_steps, tool_version
@@ -194,7 +194,8 @@ def _code_flow(trace: Trace, loc: _Locator) -> dict[str, Any]:
 
 
 def _fingerprint(result: Result, p: PropertyResult) -> str:
-    return hashlib.sha256(f"{result.spec}\0{p.name}\0{p.verdict}".encode()).hexdigest()[:32]
+    key = f"{result.spec}\0{p.name}\0{p.verdict}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key).hexdigest()[:32]
 
 
 def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
@@ -272,4 +273,5 @@ def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
 
 
 def render_sarif(run: Run, root: str | None = None) -> str:
-    return json.dumps(sarif_log(run, root), indent=2, ensure_ascii=False) + "\n"
+    # a file name that is not UTF-8: its URI is percent-encoded, its lone surrogates in messages are U+FFFD
+    return valid_unicode(json.dumps(sarif_log(run, root), indent=2, ensure_ascii=False)) + "\n"

@@ -1,5 +1,6 @@
 """Results as text for a terminal or a review comment: a verdict table, then each
-counterexample as a table of steps and the state it ends in."""
+counterexample as a table of steps and the state it ends in. Control characters from a spec
+(an ANSI escape in a string, say) are shown escaped, never sent to the terminal."""
 from __future__ import annotations
 
 from tabulate import tabulate
@@ -7,6 +8,7 @@ from tabulate import tabulate
 import re
 
 from ..result import LockOrderEdge, PropertyResult, Result, Trace
+from ..source import printable, printable_lines
 
 
 def _expect_cell(p: PropertyResult) -> str:
@@ -31,7 +33,7 @@ def render_coverage(result: Result) -> str:
         lines.append("statements this spec cannot run (its constant arguments and never-written fields rule them out):")
         for thread, text, span in unused:
             lines.append(f"  {thread}: {span.short:<24} {text}")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def render_result(result: Result, verbose: bool = False, coverage: bool = False, quiet: bool = False) -> str:
@@ -75,7 +77,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False,
     out.append(line)
     if s.limit:
         out.append(f"stopped at {s.limit}: properties not violated so far are unknown")
-    return "\n".join(out)
+    return printable_lines("\n".join(out))
 
 
 def _render_unexpected(result: Result, verbose: bool) -> str:
@@ -92,7 +94,7 @@ def _render_unexpected(result: Result, verbose: bool) -> str:
     out += [f"warning: {w}" for w in result.warnings]
     if result.stats.limit:
         out.append(f"stopped at {result.stats.limit}: properties not violated so far are unknown")
-    return "\n".join(out)
+    return printable_lines("\n".join(out))
 
 
 def summary_line(results: list[Result], errors: int = 0, seconds: float | None = None) -> str:
@@ -119,7 +121,7 @@ def summary_line(results: list[Result], errors: int = 0, seconds: float | None =
     if warned:
         parts.append(f"warnings in {warned} spec{'s' if warned != 1 else ''}")
     tail = f", {seconds:.1f} s" if seconds is not None else ""
-    return head + ", ".join(parts) + tail
+    return printable(head + ", ".join(parts) + tail)
 
 
 def render_violation(p: PropertyResult, verbose: bool = False) -> str:
@@ -136,7 +138,7 @@ def render_violation(p: PropertyResult, verbose: bool = False) -> str:
     cycle = list(p.cycle) if p.cycle else (deadlock_cycle(p.trace) if p.name == "deadlock" and p.trace else [])
     if cycle:
         lines += ["", "   as lockdep would print it:", _indent(render_lockdep(cycle, deadlock=not p.cycle), "   ")]
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 _WAITS_FOR = re.compile(r"(?:^|: )(?:acquire|acquire_read) (\S+?)\s*$")
@@ -238,7 +240,7 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
             where = f"at {ts.at}" + (f" ({ts.span.short})" if ts.span else "")
         final.append([ts.thread, ts.status, where, ", ".join(ts.holds) or "-"])
     lines.append(_indent(tabulate(final, headers=["thread", "status", "where", "holds"], tablefmt="simple"), "   "))
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def _indent(text: str, prefix: str) -> str:

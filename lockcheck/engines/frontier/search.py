@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ... import ir
+from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
@@ -214,7 +215,9 @@ class FrontierSearch:
         try:
             self._search(started)
         except KeyboardInterrupt:   # Ctrl-C (or SIGTERM made one): what was found so far stands
-            self.result.limit = "an interrupt"
+            self.result.limit = INTERRUPTED
+        except MemoryError:         # past --max-memory's reach (ulimit -v): likewise
+            self.result.limit = OUT_OF_MEMORY
         res = self.result
         res.coverage = self.system.coverage
         for prop, (_, candidates) in self.found_at.items():
