@@ -45,9 +45,9 @@ def check_frontier(model: Model, limits: SearchLimits,
     search = FrontierSearch(model, limits, progress)
     found = search.run()
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(search), search.state_hash,  # type: ignore[arg-type]
+    builder = TraceBuilder(model, _Paths(search), search.state_hash,
                            ScalarProgram(search.system))  # type: ignore[arg-type]
-    results = builder.property_results(found)  # type: ignore[arg-type]
+    results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))

@@ -5,6 +5,7 @@ uses, so a frontier is stepped once for the whole group instead of once per thre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from ... import ir
 
@@ -35,27 +36,33 @@ def merge(exprs: list[ir.Expr]) -> object:
     first = exprs[0]
     if any(type(e) is not type(first) for e in exprs):
         raise Mismatch
+    # every e has first's type (checked above): the casts say so to the type checker. The
+    # merged parts may be VarI/LitI, not IR, hence the arg-type ignores on the IR nodes.
     if isinstance(first, ir.Lit):
-        values = tuple(e.value for e in exprs)  # type: ignore[union-attr]
+        values = tuple(e.value for e in cast("list[ir.Lit]", exprs))
         return first if len(set(values)) == 1 else LitI(values, first.sort)
     if isinstance(first, ir.Var):
-        slots = tuple(e.slot for e in exprs)  # type: ignore[union-attr]
+        slots = tuple(e.slot for e in cast("list[ir.Var]", exprs))
         return first if len(set(slots)) == 1 else VarI(slots, first.sort)
     if isinstance(first, ir.Load):
-        candidates = tuple(sorted({c for e in exprs for c in e.candidates}))  # type: ignore[union-attr]
-        return ir.Load(merge([e.addr for e in exprs]), candidates, first.sort)  # type: ignore[union-attr,arg-type]
+        loads = cast("list[ir.Load]", exprs)
+        candidates = tuple(sorted({c for e in loads for c in e.candidates}))
+        return ir.Load(merge([e.addr for e in loads]), candidates, first.sort)  # type: ignore[arg-type]
     if isinstance(first, ir.Un):
-        if any(e.op != first.op for e in exprs):  # type: ignore[union-attr]
+        uns = cast("list[ir.Un]", exprs)
+        if any(e.op != first.op for e in uns):
             raise Mismatch
-        return ir.Un(first.op, merge([e.arg for e in exprs]), first.sort)  # type: ignore[union-attr,arg-type]
+        return ir.Un(first.op, merge([e.arg for e in uns]), first.sort)  # type: ignore[arg-type]
     if isinstance(first, ir.Bin):
-        if any(e.op != first.op for e in exprs):  # type: ignore[union-attr]
+        bins = cast("list[ir.Bin]", exprs)
+        if any(e.op != first.op for e in bins):
             raise Mismatch
-        return ir.Bin(first.op, merge([e.left for e in exprs]), merge([e.right for e in exprs]),  # type: ignore
+        return ir.Bin(first.op, merge([e.left for e in bins]), merge([e.right for e in bins]),  # type: ignore[arg-type]
                       first.sort)
     if isinstance(first, ir.Ite):
-        return ir.Ite(merge([e.cond for e in exprs]), merge([e.then for e in exprs]),  # type: ignore
-                      merge([e.other for e in exprs]), first.sort)
+        ites = cast("list[ir.Ite]", exprs)
+        return ir.Ite(merge([e.cond for e in ites]), merge([e.then for e in ites]),  # type: ignore[arg-type]
+                      merge([e.other for e in ites]), first.sort)  # type: ignore[arg-type]
     raise Mismatch
 
 
@@ -127,7 +134,7 @@ def merge_edge(edges: list[ir.Edge]) -> MergedEdge:
             raise Mismatch
     guard = merge([e.guard for e in edges]) if a.guard is not None else None  # type: ignore[misc]
     checks = tuple(merge([e.checks[k].cond for e in edges]) for k in range(len(a.checks)))
-    writes = []
+    writes: list[tuple[tuple[int, ...] | None, object, object]] = []
     for k, w in enumerate(a.writes):
         value = merge([e.writes[k].value for e in edges])
         if isinstance(w.addr, ir.Lit):

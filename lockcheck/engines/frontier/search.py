@@ -374,10 +374,10 @@ class FrontierSearch:
             pcs = block[:, self.pc_slots].astype(xp.int64)
             stuck = xp.nonzero(~moved & (pcs != self.ends[None, :]).any(axis=1))[0]
             if len(stuck):
-                def make(k: int) -> list[Candidate]:
+                def make_stuck(k: int) -> list[Candidate]:
                     return [Candidate(first_id + int(i), -1, None, None, int(best[i]), int(arg[i]))
                             for i in stuck[:k]]
-                self.note("deadlock", depth, make, len(stuck))
+                self.note("deadlock", depth, make_stuck, len(stuck))
 
         # lock order: the first step that takes each pair of locks in that order
         if locks.parent:
@@ -535,6 +535,9 @@ class _NextLevel:
         self.sorted_hashes = xp.insert(self.sorted_hashes, at, uniq[fresh])
         self.sorted_ids = xp.insert(self.sorted_ids, at, local[fresh])
         if self.cost is not None:
+            # all set with cost, when there are threads (T > 0)
+            assert self.sw_parent is not None and self.sw_last is not None
+            assert self.sw_via is not None and self.first is not None
             n = len(by_discovery)
             self.cost.grow(n, UNREACHED)
             self.sw_parent.grow(n, -1)
@@ -547,6 +550,8 @@ class _NextLevel:
                   best: Array, arg: Array) -> None:
         """Switches.reach for every step into this level, in order: the first step with the
         fewest switches into (state, thread) is the one a trace follows."""
+        assert self.cost is not None and self.sw_parent is not None and self.sw_last is not None  # T > 0
+        assert self.sw_via is not None and self.first is not None
         into = xp.nonzero(target >= 0)[0]
         if len(into) == 0:
             return
@@ -575,15 +580,17 @@ class _NextLevel:
         self.sw_last.data.reshape(-1)[k] = xp.where(stay[win], t[win], arg[p[win]]).astype(xp.uint8)
         self.sw_via.data.reshape(-1)[k] = e[win].astype(xp.int32)
 
-    def finish(self, depth: int) -> tuple[Array, Array]:
+    def finish(self, depth: int) -> tuple[Array, Array, Array]:
         """Store the level (fingerprints, parents, the switch paths, sparse) and return its
-        states and costs, the next frontier."""
+        states, fingerprints and costs, the next frontier."""
         search = self.search
         n, T = self.size, self.T
         if n == 0:
             return self.rows.view(), self.hashes.view(), xp.zeros((0, T), dtype=xp.uint8)
         edge_type = search.edge_type
         if T:
+            assert self.cost is not None and self.sw_parent is not None
+            assert self.sw_last is not None and self.sw_via is not None
             cost = self.cost.view()
             reached2 = cost != UNREACHED
             count = reached2.sum(axis=1).astype(xp.uint8)

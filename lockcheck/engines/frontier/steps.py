@@ -269,6 +269,7 @@ class Transitions:
                 h ^= table[base[w.slot] + new[:, w.slot]] ^ table[base[w.slot] + v]
                 new[:, w.slot] = v
             else:
+                assert a is not None    # a computed address: from w.addr or w.slots
                 if w.addr is not None and not w.addr.safe:
                     a = xp.minimum(xp.maximum(a, 0), self.slots - 1)
                 if ar is None:
