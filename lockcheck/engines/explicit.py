@@ -65,7 +65,7 @@ class Switches:
         self.last = bytearray()      # the thread that made the previous step (the parent's entry)
         self.via = array("i")        # the edge of the step
         self.depth = array("i")      # [state]
-        self._u_cost = b""
+        self._u_cost: bytes | bytearray = b""
         self._u_best = 0
         self._u_arg = 0
         self._unreached = b"\xff" * nthreads
@@ -262,7 +262,7 @@ class Explorer:
         ex = Exploration(states, parent, via, hashes=hashes, graph_edges=[] if self.record_graph else None,
                          compact=compact)
         switches = None if fingerprints else Switches(nthreads)
-        sw_depth = switches.depth if switches is not None else None
+        sw_depth = switches.depth if switches is not None else array("i")  # read only with switches
         ex.switches = switches
         found = ex.found
         for v in init_violations:

@@ -46,6 +46,20 @@ class Found:
     stored_bytes: int = 0     # what the search keeps for its states, all told
 
 
+class Verdicts(Protocol):
+    """What the trace builder reads of a record to give verdicts: Found, or the scalar
+    engine's Exploration, which has the same fields."""
+
+    @property
+    def violations(self) -> dict[str, Violation]: ...
+
+    @property
+    def lock_edges(self) -> dict[tuple[int, int], tuple[int, int, int]]: ...
+
+    @property
+    def limit(self) -> str: ...
+
+
 class Paths(Protocol):
     """What the trace builder asks of the search that produced a record."""
 

@@ -9,7 +9,7 @@ from .. import ir
 from ..ir import Edge, Model
 from ..pycompile import Program, compile_model
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
-from .record import CheckKey, Found, Path, Paths, Violation
+from .record import CheckKey, Path, Paths, Verdicts, Violation
 
 __all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names"]
 
@@ -231,7 +231,7 @@ class TraceBuilder:
             data = tuple(data_value(self.model, i, end[i]) for i in read)
         return Trace(tuple(steps), self.final_state(end), summary or failed, values, data), failed
 
-    def property_results(self, ex: Found) -> list[PropertyResult]:
+    def property_results(self, ex: Verdicts) -> list[PropertyResult]:
         """Verdicts and traces from a search's record (the scalar engine's Exploration has
         the same fields)."""
         model = self.model
@@ -264,7 +264,7 @@ class TraceBuilder:
             results.append(r)
         return results
 
-    def _lock_cycle(self, ex: Found) -> tuple[tuple[LockOrderEdge, ...], Path] | None:
+    def _lock_cycle(self, ex: Verdicts) -> tuple[tuple[LockOrderEdge, ...], Path] | None:
         if not ex.lock_edges:
             return None
         import networkx as nx  # imported here: it takes a tenth of a second to load
