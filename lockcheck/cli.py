@@ -196,7 +196,7 @@ def _write(text: str, output: str | None, stdout: TextIO) -> None:
 def _check_writable(args: argparse.Namespace) -> None:
     """--output, --html and graph -o: refused before the run, not after it."""
     for output in (getattr(args, "output", None), getattr(args, "html", None)):
-        if not _to_file(output):
+        if output is None or not _to_file(output):
             continue
         folder = os.path.dirname(os.path.abspath(output))
         if os.path.isdir(output):
@@ -363,7 +363,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         except LocalLoopError as err:
             failure, span = format_diagnostic(Diagnostic(str(err), err.span), sources), err.span
         except RecursionError:
-            failure = f"{printable(path)}: error: the spec is nested too deeply to check"
+            failure = (f"{printable(path)}: error: the spec is nested too deeply to check (an expression, or a "
+                       "built-in check over every element of a large array); make the arrays smaller (-D)")
         if failure:
             print(failure, file=stderr)
             codes.append(EXIT_SPEC_ERROR)
