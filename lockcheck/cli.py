@@ -9,7 +9,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from typing import Callable, Iterator
 
@@ -25,7 +25,7 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_SPEC_ERROR, EXIT_LIMIT = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit code 2 with a one-line reason, as for bad specs
+    def error(self, message: str) -> NoReturn:  # exit code 2 with a one-line reason, as for bad specs
         self.print_usage(sys.stderr)
         raise SpecError(message)
 
@@ -343,7 +343,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         if args.trace != "text" and args.format != "text":
             print("lockcheck: error: --trace mermaid goes with --format text", file=stderr)
             return EXIT_SPEC_ERROR
-        report, real_stdout, stdout = Run(), stdout, io.StringIO()
+        buffer = io.StringIO()
+        report, real_stdout, stdout = Run(), stdout, buffer
         args.report_run = report
     args.checked = []   # every spec's Result, for the summary line
     started = time.monotonic()
@@ -381,7 +382,7 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
             summary = ""   # one spec's report ends with its own statistics
     if report is not None:
         try:
-            _finish_report(args, report, codes, stdout.getvalue(), real_stdout, stderr, summary)
+            _finish_report(args, report, codes, buffer.getvalue(), real_stdout, stderr, summary)
         except SpecError as err:
             print(format_diagnostic(err.diagnostic, sources), file=stderr)
             return EXIT_SPEC_ERROR

@@ -239,6 +239,7 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
             raise DiffError(f"{p}: no such file or folder")
     if old_root.is_file() != new_root.is_file():
         raise DiffError("give two files or two folders")
+    pairs: dict[str, tuple[Path | None, Path | None]]
     if old_root.is_file():
         pairs = {new: (old_root, new_root)}
     else:
@@ -250,6 +251,8 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
     roots = (old_root if old_root.is_dir() else old_root.parent).resolve(), \
         (new_root if new_root.is_dir() else new_root.parent).resolve()
     for name, (o, n) in pairs.items():
+        old_side: Side | None
+        new_side: Side | None
         if o is not None and n is not None:
             old_side, new_side = _check_both(o, str(n), roots, (old_options or options, options))
         else:
@@ -333,6 +336,8 @@ def diff_rev(rev: str, paths: list[str], options: Options, cwd: str = ".") -> Di
         for rel in sorted(set(old_specs) | set(new_specs)):
             o, n = old_specs.get(rel), new_specs.get(rel)
             shown = "" if n is None else str(n.relative_to(here) if n.is_relative_to(here) else n)
+            old_side: Side | None
+            new_side: Side | None
             if o is not None and n is not None:
                 old_side, new_side = _check_both(o, shown, (old_top.resolve(), top), (old_options, new_options))
             else:

@@ -4,6 +4,8 @@ lowering is in lowering/ (by job); this module owns the model being built and wh
 not a body: properties, expectations, and the graph clean-up after every thread is in."""
 from __future__ import annotations
 
+from typing import Literal
+
 from . import ir
 from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
@@ -227,8 +229,8 @@ def _properties(builder: ModelBuilder, env: Env) -> dict[str, ir.Property]:
         context.want_bool(t, inv.cond)
         guards = [c for c, _, _, prop in context.obligations if prop == "bounds"]
         context.obligations = []
-        kind = "lemma" if inv.lemma else "invariant"
-        props[inv.name] = ir.Property(inv.name, kind, inv.span, conj(guards + [cond]), builder.text_of(inv.cond))
+        props[inv.name] = ir.Property(inv.name, "lemma" if inv.lemma else "invariant", inv.span,
+                                      conj(guards + [cond]), builder.text_of(inv.cond))
     for name, st in builder.assertions.items():
         if name == "assertion":
             continue
@@ -236,8 +238,9 @@ def _properties(builder: ModelBuilder, env: Env) -> dict[str, ir.Property]:
             raise SpecError(f"assert label '{name}' is already the name of something else", st.span,
                             (Note(env.declared_at[name], "declared here"),))
         props[name] = ir.Property(name, "assertion", st.span, None, st.text)
+    contract_kinds: tuple[Literal["requires", "ensures"], ...] = ("requires", "ensures")
     for proc in env.procs.values():
-        for kind in ("requires", "ensures"):
+        for kind in contract_kinds:
             conds = [c for c in proc.contracts if c.kind == kind]
             if conds:
                 text = " && ".join(builder.text_of(c.cond) for c in conds)
@@ -250,8 +253,8 @@ def _properties(builder: ModelBuilder, env: Env) -> dict[str, ir.Property]:
             raise SpecError(f"'{name}' is the name of a built-in check", props[name].span)
         # a check of its own kind to the engines: they find every property a failing step can
         # violate among the assertions
-        kind = "assertion" if name in STEP_CHECKED_BUILTINS else "builtin"
-        props[name] = ir.Property(name, kind, None, None, description)  # type: ignore[arg-type]
+        props[name] = ir.Property(name, "assertion" if name in STEP_CHECKED_BUILTINS else "builtin", None, None,
+                                  description)
     return props
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -65,7 +65,8 @@ def _keyword_hint(err: UnexpectedToken) -> str:
 def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream
+        ch = text[pos] if pos is not None and 0 <= pos < len(text) else "?"
         shown = ch if ch.isprintable() else repr(ch)[1:-1]
         return SpecError(f"unexpected character '{shown}'", Span(path, line, column))
     if isinstance(err, UnexpectedToken):
@@ -108,7 +109,7 @@ def parse(source: SourceFile) -> s.Module:
         if isinstance(err.orig_exc, SpecError):
             raise err.orig_exc from None
         raise
-    return s.Module(source.path, list(decls.children if isinstance(decls, Tree) else decls))
+    return s.Module(source.path, cast(list[s.Decl], list(decls.children if isinstance(decls, Tree) else decls)))
 
 
 def _one_line(text: str) -> str:

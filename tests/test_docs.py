@@ -130,7 +130,8 @@ def test_the_readme_language_example_verifies(project, monkeypatch):
     monkeypatch.chdir(project)
     code, out, err = cli("verify", "specs/example.lk")
     assert code == 0 and err == "" and "warning" not in out, out
-    assert "1613 states" in out and "1613 states" in text
+    promised = re.search(r"checks it \((\d+) states", text)
+    assert promised and f"\n{promised.group(1)} states, " in out, "the README's state count is stale"
 
 
 def test_the_readme_python_example_prints_what_it_says(monkeypatch):

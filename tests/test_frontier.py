@@ -19,7 +19,7 @@ from lockcheck.pycompile import compile_model
 from lockcheck.result import Result
 from random_specs import random_spec_settings, specs as random_specs
 
-RANDOM_EXAMPLES = 15          # of each generator in the default run; `pytest -m slow` runs more
+RANDOM_EXAMPLES = 10          # of each generator in the default run; `pytest -m slow` runs more
 RANDOM_EXAMPLES_SLOW = 300
 
 

@@ -62,16 +62,17 @@ class CallLowering(LoweringState):
         saved_scopes, saved_locals, saved_loops = self.scopes, self.scope_locals, self.loops
         self.scopes, self.scope_locals, self.loops = [{}], [[]], []
         writes: list[Write] = []
-        for param, ptype, value, vtype in args:
-            if isinstance(value, Place):
-                slot = self.new_local(param.name, ptype, visible=False, values=value.candidates)
-                self.bind(param.name, RefBinding(slot, ptype, value.candidates), param.span)
-                writes.append(Write(Lit(slot, "int"), value.addr, (slot,)))
+        for param, ptype, arg_value, vtype in args:
+            if isinstance(arg_value, Place):
+                slot = self.new_local(param.name, ptype, visible=False, values=arg_value.candidates)
+                self.bind(param.name, RefBinding(slot, ptype, arg_value.candidates), param.span)
+                writes.append(Write(Lit(slot, "int"), arg_value.addr, (slot,)))
             else:
                 slot = self.new_local(param.name, ptype, visible=False)
                 self.bind(param.name, ValueBinding(slot, ptype), param.span)
-                writes.append(Write(Lit(slot, "int"), value, (slot,)))
-                arg_checks += self.range_checks(ptype, value, vtype, st.span, f"argument '{param.name}' of {c.name}")
+                writes.append(Write(Lit(slot, "int"), arg_value, (slot,)))
+                arg_checks += self.range_checks(ptype, arg_value, vtype, st.span,
+                                                f"argument '{param.name}' of {c.name}")
         if result_type is not None:
             frame.result_slot = self.new_local("result", result_type, visible=False)
             frame.result_type = result_type
@@ -99,7 +100,7 @@ class CallLowering(LoweringState):
                   shown=target is not None, returns_from=c.name)
         return dst
 
-    def contract_checks(self, proc: s.ProcDecl, kind: str, when: str) -> list[Check]:
+    def contract_checks(self, proc: s.ProcDecl, kind: str, when: ir.CheckWhen) -> list[Check]:
         out: list[Check] = []
         for contract in proc.contracts:
             if contract.kind != kind:
@@ -111,5 +112,5 @@ class CallLowering(LoweringState):
             prop = f"{proc.name}.{kind}"
             text = self.b.text_of(contract.cond)
             out += self.take_obligations(when)
-            out.append(Check(prop, cond, f"{kind} {text}", contract.cond.span, when))  # type: ignore[arg-type]
+            out.append(Check(prop, cond, f"{kind} {text}", contract.cond.span, when))
         return out

@@ -215,7 +215,9 @@ class ControlLowering(LoweringState):
         dst = self.new_node()
         for i, branch in enumerate(st.branches):
             entry = self.new_node()
-            guard, checks, text, body = None, [], "choose", branch
+            guard: ir.Expr | None = None
+            checks: list[Check] = []
+            text, body = "choose", branch
             if branch.body and isinstance(branch.body[0], s.When):
                 # a guarded branch (Promela's `:: guard -> ...`): the choice is enabled only
                 # when its guard holds, and choosing and testing are one step

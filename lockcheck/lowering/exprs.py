@@ -19,7 +19,7 @@ class ExprLowering(LoweringState):
     def oblige(self, cond: ir.Expr, message: str, span: Span, prop: str = "bounds") -> None:
         self.obligations.append((implies(conj(list(self.path)), cond), message, span, prop))
 
-    def take_obligations(self, when: str) -> list[Check]:
+    def take_obligations(self, when: ir.CheckWhen) -> list[Check]:
         out = [Check(prop, c, m, sp, when) for c, m, sp, prop in self.obligations if c != TRUE]
         self.obligations = []
         return out
@@ -92,7 +92,7 @@ class ExprLowering(LoweringState):
         raise AssertionError(name)
 
     def read(self, p: Place) -> ir.Expr:
-        sort = "bool" if isinstance(p.type, BoolT) else "int"
+        sort: ir.Sort = "bool" if isinstance(p.type, BoolT) else "int"
         if isinstance(p.addr, Lit):
             return Var(p.addr.value, sort)
         return Load(p.addr, p.candidates, sort)
@@ -191,7 +191,7 @@ class ExprLowering(LoweringState):
         return Bin(op, left, right, "bool"), BoolT()
 
     def quantifier(self, e: s.Quantifier) -> tuple[ir.Expr, Type]:
-        bindings: list[Binding] = []
+        bindings: list[Binding | Place] = []
         if isinstance(e.domain, s.Range):
             low = const_int(self.env, e.domain.low, "a quantifier bound")
             high = const_int(self.env, e.domain.high, "a quantifier bound")

@@ -86,7 +86,7 @@ class StepGraph(LoweringState):
                 if isinstance(binding, RefBinding) or (
                         isinstance(binding, ValueBinding) and binding.slot in self.local_slots
                         and not self.b.slots[binding.slot].visible):
-                    refs[name] = binding.slot  # type: ignore[union-attr]
+                    refs[name] = binding.slot
                 else:
                     refs.pop(name, None)
         if len(self.b.edges) >= MAX_STEPS:   # calls are inlined: each call site copies its proc's steps

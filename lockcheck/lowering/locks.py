@@ -72,10 +72,12 @@ class LockLowering(LoweringState):
         spins = [lk for lk in self.b.locks if lk.kind == "spinlock"]
         if not spins:
             return []
+        assert self.me is not None  # a statement's check: only an expression-only lowering has no thread
         cond = conj([Bin("!=", Var(lk.slot, "int"), Lit(self.me, "int"), "bool") for lk in spins])
         return [Check("sleep_under_spinlock", cond, f"{what} while holding a spinlock", span, "attempt")]
 
     def try_acquire(self, rhs: s.TryAcquire, target: s.Expr, src: int, st: s.Stmt) -> int:
+        assert self.me is not None  # a statement: only an expression-only lowering has no thread
         p = self.lock_place(rhs.lock)
         pre = self.take_obligations("attempt")
         free = self.lock_free_cond(p)
@@ -103,6 +105,7 @@ class LockLowering(LoweringState):
     def stmt_LockStmt(self, st: s.LockStmt, src: int) -> int:
         if self.is_init:
             raise SpecError("locks cannot be used in an init block", st.span)
+        assert self.me is not None  # a statement: only an expression-only lowering has no thread
         p = self.lock_place(st.lock)
         kind = p.type.kind  # type: ignore[union-attr]
         pre = self.take_obligations("attempt")
@@ -116,6 +119,7 @@ class LockLowering(LoweringState):
                                   "attempt")]
             if kind != "spinlock":
                 checks += self.spin_free(st.span, f"{st.op} of a sleeping lock")
+            guard: ir.Expr
             if st.op == "acquire_read":
                 guard = Bin("==", self.read_slot(p, 0), Lit(0, "int"), "bool")
                 write = self.lock_write(p, 1, self.me)
@@ -137,9 +141,10 @@ class LockLowering(LoweringState):
         return dst
 
     def exit_checks(self, span: Span) -> list[Check]:
+        assert self.me is not None  # the end of a thread
         out: list[Check] = []
         for lk in self.b.locks:
-            held = [Bin("!=", Var(lk.slot, "int"), Lit(self.me, "int"), "bool")]
+            held: list[ir.Expr] = [Bin("!=", Var(lk.slot, "int"), Lit(self.me, "int"), "bool")]
             if lk.reader_slots:
                 held.append(negate(Var(lk.reader_slots[self.index], "bool")))
             out.append(Check("exit_holding_lock", conj(held), f"ends holding {lk.name}", span, "exec"))

@@ -163,10 +163,11 @@ def _trace_table(trace: Trace, prop: str, table_id: str) -> str:
     final_cells = []
     by_thread = {ts.thread: ts for ts in trace.final}
     for t in lanes:
-        ts = by_thread.get(t)
-        if ts is None:
+        final_state = by_thread.get(t)
+        if final_state is None:
             final_cells.append(f'<td class="lane" data-lane="{e(t)}"></td>')
             continue
+        ts = final_state
         inner = f'<span class="status {e(ts.status)}">{e(ts.status)}</span>'
         if ts.status != "finished":
             inner += f'<div class="stmt">at {e(ts.at)}</div>'

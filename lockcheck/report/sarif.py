@@ -121,10 +121,10 @@ def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
         candidates += [s.span for s in p.trace.steps if s.failed]
     candidates += [e.span for e in p.cycle]
     for span in candidates:
-        if loc.inside(span):
+        if span is not None and loc.inside(span):
             return span
     expect = _expect_line(result.spec, p.name)
-    if loc.inside(expect):
+    if expect is not None and loc.inside(expect):
         return expect   # a property of a bundled model: its expect line in the repository
     if p.trace is not None:   # else the step in the repository nearest the break
         breaking = min(breaking_steps(p.trace), default=len(p.trace.steps))
