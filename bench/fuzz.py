@@ -21,10 +21,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0, help="time limit per input")
     parser.add_argument("--out", default="fuzz-findings", help="folder for the inputs that misbehaved")
+    parser.add_argument("--minutes", type=float, default=None, help="stop after this long even if fewer ran")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
-        done, runner = fuzz_lk.fuzz(args.count, args.seed, Path(scratch), args.seconds)
+        deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
+        done, runner = fuzz_lk.fuzz(args.count, args.seed, Path(scratch), args.seconds, deadline)
     seconds = time.perf_counter() - started
     kinds = collections.Counter(f.kind for f in runner.findings)
     print(f"{done} mutants (seed {args.seed}), {runner.runs} lockcheck runs, {seconds:.0f} s "

@@ -364,7 +364,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
         except LocalLoopError as err:
             failure, span = format_diagnostic(Diagnostic(str(err), err.span), sources), err.span
         except RecursionError:
-            failure = f"{printable(path)}: error: the spec is nested too deeply to check"
+            failure = (f"{printable(path)}: error: the spec is nested too deeply to check (an expression, or a "
+                       "built-in check over every element of a large array); make the arrays smaller (-D)")
         if failure:
             print(failure, file=stderr)
             codes.append(EXIT_SPEC_ERROR)

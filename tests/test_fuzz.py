@@ -25,7 +25,7 @@ def _mutants(tmp_path, seconds: float, seed: int) -> None:
 
 
 def test_mutants_for_a_few_seconds(tmp_path):
-    _mutants(tmp_path, 8.0, seed=int(time.time()) % 1000)
+    _mutants(tmp_path, 5.0, seed=int(time.time()) % 1000)
 
 
 @pytest.mark.slow
@@ -43,7 +43,7 @@ def _generated(tmp_path, text: str) -> None:
     assert not runner.findings, _report(runner)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(text=fuzz_lk.grammar_specs())
 def test_specs_generated_from_the_grammar(tmp_path, text):

@@ -407,3 +407,35 @@ def test_out_of_memory_is_a_limit_with_the_partial_report():
     assert "Traceback" not in child.stderr
     doc = json.loads(child.stdout)
     assert child.returncode == 3 and doc["specs"][0]["stats"]["limit"] == "the memory limit"
+
+
+# ---- inputs the fuzzer found (tests/fuzz_lk.py) ---------------------------------------------
+
+def test_fuzz_a_shipped_spec_at_256_pages_stops_at_the_state_limit():
+    """Mutant NPAGES = 256: code generation compared checks deeply (quadratic), minutes."""
+    code, out, err = run("verify", "-q", "--max-states", "300", "-D", "NPAGES=256",
+                         str(REPO / "specs" / "shmem_activate_unlocked.lk"))
+    assert code == 3
+
+
+def test_fuzz_a_call_repeated_two_hundred_times_hits_the_steps_limit(tmp_path):
+    """Mutant: a statement calling ext4_da_writepage_one repeated 200 times (1.2 GB, minutes)."""
+    text = (REPO / "specs" / "ext4_reclaim_flusher.lk").read_text()
+    text = text.replace("        ext4_da_writepage_one(p);\n", "        ext4_da_writepage_one(p);\n" * 200, 1)
+    assert text.count("ext4_da_writepage_one(p);") >= 200
+    path = tmp_path / "ext4_reclaim_flusher.lk"
+    path.write_text(text)
+    code, out, err = run("verify", "-q", "--max-states", "300", str(path))
+    assert code == 2 and "steps limit" in err
+
+
+def test_fuzz_four_thousand_spinlocks_beside_a_sleeping_thread(tmp_path):
+    """Mutant: `spinlock zl[4096];` in models/shmem_aops.lk; every sleeping step checks each
+    spinlock. An error line (the frontier engine's evaluator recurses per element), no traceback."""
+    for f in (REPO / "models").glob("*.lk"):
+        (tmp_path / f.name).write_text(f.read_text())
+    (tmp_path / "shmem.lk").write_text((REPO / "specs" / "shmem.lk").read_text())
+    model = tmp_path / "shmem_aops.lk"
+    model.write_text("spinlock zl[4096];\n" + model.read_text())
+    code, out, err = run("verify", "-q", "--max-states", "300", str(tmp_path / "shmem.lk"))
+    assert code in (0, 1, 3) or (code == 2 and "nested too deeply" in err and "make the arrays smaller" in err)
