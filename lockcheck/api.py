@@ -25,7 +25,7 @@ class Options:
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
     fingerprints: bool = False
-    engine: str = "explicit"        # explicit | bmc | induction | auto
+    engine: str = "explicit"        # explicit | bmc | induction | pdr | auto
     depth: int | None = None        # for bmc and induction (their defaults when None)
     timeout: float | None = None    # seconds of Z3 time for bmc and induction
     more_candidates: bool = False   # induction: the costlier candidate shapes too
@@ -44,7 +44,7 @@ def verify(path: str, options: Options, sources: Sources,
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
     model = load_model(path, options, sources)
     program = compile_model(model)
-    if options.engine in ("bmc", "induction"):
+    if options.engine in ("bmc", "induction", "pdr"):
         return _symbolic(program, options)
     result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
                                progress)
@@ -71,6 +71,9 @@ def _symbolic(program: Program, options: Options) -> Result:
     from .engines.induction import check_induction
     from .engines.symbolic import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
 
+    if options.engine == "pdr":
+        from .engines.pdr import check_pdr
+        return check_pdr(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     if options.engine == "bmc":
         return check_bmc(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,
