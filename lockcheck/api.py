@@ -2,17 +2,23 @@
 Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .engines.explicit import Explorer, Limits, Progress, check_explicit
+from . import accepted
+from .engines.explicit import Explorer, Limits
+from .engines.errors import INTERRUPTED
+from .engines.frontier import SearchLimits, SearchProgress, check_frontier, default_max_memory
 from .engines.tracing import format_value
-from .errors import Sources
+from .errors import Sources, SpecError
 from .ir import Model
 from .lower import build_model
 from .pycompile import Program, compile_model
 from .resolve import load
-from .result import LockOrderEdge, Result
+from .result import LockOrderEdge, PropertyResult, Result, Stats
+from .syntax import UnreachedDecl
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -22,34 +28,99 @@ if TYPE_CHECKING:
 class Options:
     include_dirs: list[str] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
-    max_states: int = 2_000_000
+    max_states: int | None = None   # explicit: stop after this many states (None: no count limit)
     max_depth: int = 1_000_000
-    fingerprints: bool = False
+    fingerprints: bool = False      # kept for old command lines: the explicit engine always fingerprints
     engine: str = "explicit"        # explicit | bmc | induction | pdr | auto
     depth: int | None = None        # for bmc and induction (their defaults when None)
-    timeout: float | None = None    # seconds of Z3 time for bmc and induction
+    timeout: float | None = None    # seconds: of the explicit search, and of Z3's time for bmc and induction
+    max_memory: int | None = None   # bytes the explicit search may use (None: default_max_memory())
     more_candidates: bool = False   # induction: the costlier candidate shapes too
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
-    """Parse, resolve, type-check and lower a spec (raises SpecError)."""
-    modules = load(path, options.include_dirs, sources)
-    return build_model(path, modules, options.defines, sources)
+    """Parse, resolve, type-check and lower a spec (raises SpecError). Imports are searched
+    beside the spec, in the -I folders, in the project's models/ folder, then in the models
+    bundled with lockcheck."""
+    return _load(path, options, sources)[0]
+
+
+def _load(path: str, options: Options, sources: Sources) -> tuple[Model, list[UnreachedDecl]]:
+    """The model, and the statements the spec says it leaves unreached (expect unreached)."""
+    include_dirs = list(options.include_dirs)
+    project = project_models_dir(path)
+    if project is not None and all(Path(d).resolve() != project for d in include_dirs):
+        include_dirs.append(str(project))
+    modules = load(path, include_dirs, sources)
+    model = build_model(path, modules, options.defines, sources)
+    return model, accepted.declarations(modules)
+
+
+def project_models_dir(spec: str) -> Path | None:
+    """The project's own models/: the first models/ folder in the spec's folder or above it,
+    looking no higher than the top of the git repository the spec is in (verify and diff
+    both search it, so `specs/x.lk` finds `models/` at the repository root)."""
+    folder = Path(spec).resolve().parent
+    for d in (folder, *folder.parents):
+        if (d / "models").is_dir():
+            return (d / "models").resolve()
+        if (d / ".git").exists():
+            return None
+    return None
+
+
+def compile_checked(model: Model) -> Program:
+    """The model compiled to Python (for bmc, induction and the state graph), or a SpecError
+    that says why not: Python refuses generated code nested past about 200 levels (a forall
+    over a few hundred array elements, the spinlock checks over a large spinlock array), and
+    a huge model can run out of memory while it is compiled."""
+    try:
+        return compile_model(model)
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        why = "out of memory" if isinstance(err, MemoryError) else "an expression is nested too deeply"
+        raise SpecError(f"{model.path}: the model is too large to compile for checking ({why}: a deeply nested "
+                        "expression, or a forall, exists or built-in check over a few hundred array elements); "
+                        "split the expression or make the arrays smaller (-D)") from None
+
+
+def search_limits(options: Options) -> SearchLimits:
+    memory = options.max_memory if options.max_memory is not None else default_max_memory()
+    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout)
 
 
 def verify(path: str, options: Options, sources: Sources,
-           progress: Callable[[Progress], None] | None = None) -> Result:
+           progress: Callable[[SearchProgress], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
-    model = load_model(path, options, sources)
-    program = compile_model(model)
+    result = _verify(path, options, sources, progress)
+    if not result.stats.peak_memory_mb:
+        result.stats.peak_memory_mb = peak_memory_mb()
+    return result
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (getrusage; 0.0 where it is unknown)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0.0
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)   # bytes on macOS, KB on Linux
+
+
+def _verify(path: str, options: Options, sources: Sources,
+            progress: Callable[[SearchProgress], None] | None) -> Result:
+    model, unreached = _load(path, options, sources)
     if options.engine in ("bmc", "induction", "pdr"):
-        return _symbolic(program, options)
-    result, _ = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
-                               progress)
-    if options.engine == "auto" and result.exit_code == 3:
-        return _merge_auto(result, _symbolic(program, replace(options, engine="induction")))
+        return _symbolic_or_interrupted(compile_checked(model), options)
+    result, _ = check_frontier(model, search_limits(options), progress)
+    result = accepted.apply(result, unreached)
+    if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
+        return _merge_auto(result, _symbolic_or_interrupted(compile_checked(model),
+                                                            replace(options, engine="induction")))
     return result
 
 
@@ -64,6 +135,27 @@ def _merge_auto(explicit: Result, symbolic: Result) -> Result:
     stats = replace(explicit.stats, seconds=explicit.stats.seconds + symbolic.stats.seconds,
                     limit=symbolic.stats.limit)
     return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
+
+
+def _symbolic_or_interrupted(program: Program, options: Options) -> Result:
+    """A symbolic engine's result; stopped by Ctrl-C or SIGTERM, what it had found: Z3 itself
+    turns an interrupt during a check into 'canceled', and one between checks leaves every
+    property unknown."""
+    started = time.perf_counter()
+    try:
+        result = _symbolic(program, options)
+    except KeyboardInterrupt:
+        model = program.model
+        properties = [PropertyResult(name, prop.kind, "unknown",
+                                     exp.verdict if (exp := model.expectations.get(name)) else None,
+                                     prop.span, prop.description, engine=options.engine,
+                                     detail=f"{INTERRUPTED} stopped {options.engine} before a verdict")
+                      for name, prop in model.properties.items()]
+        return Result(model.path, options.engine, properties,
+                      Stats(seconds=time.perf_counter() - started, limit=INTERRUPTED))
+    if result.stats.limit == "Z3 giving up (canceled)":   # no --timeout: only an interrupt cancels
+        result.stats.limit = INTERRUPTED
+    return result
 
 
 def _symbolic(program: Program, options: Options) -> Result:
@@ -81,13 +173,12 @@ def _symbolic(program: Program, options: Options) -> Result:
 
 
 def verify_lock_order(path: str, options: Options, sources: Sources,
-                      progress: Callable[[Progress], None] | None = None) -> tuple[Result, list[LockOrderEdge]]:
+                      progress: Callable[[SearchProgress], None] | None = None
+                      ) -> tuple[Result, list[LockOrderEdge]]:
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
-    result, ex = check_explicit(program, Limits(options.max_states, options.max_depth, options.fingerprints),
-                                progress)
+    result, ex = check_frontier(model, search_limits(options), progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name
@@ -106,8 +197,8 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     """The reachable state graph: nodes are states, edges are steps labelled with thread,
     statement and line. The flag says whether a limit cut the graph short."""
     model = load_model(path, options, sources)
-    program = compile_model(model)
-    explorer = Explorer(program, Limits(options.max_states, options.max_depth), record_graph=True)
+    program = compile_checked(model)
+    explorer = Explorer(program, Limits(options.max_states or 5_000, options.max_depth), record_graph=True)
     ex = explorer.explore()
     import networkx as nx  # imported here: it takes a tenth of a second to load
 

@@ -239,6 +239,7 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
             raise DiffError(f"{p}: no such file or folder")
     if old_root.is_file() != new_root.is_file():
         raise DiffError("give two files or two folders")
+    pairs: dict[str, tuple[Path | None, Path | None]]
     if old_root.is_file():
         pairs = {new: (old_root, new_root)}
     else:
@@ -250,6 +251,8 @@ def diff_paths(old: str, new: str, options: Options, old_options: Options | None
     roots = (old_root if old_root.is_dir() else old_root.parent).resolve(), \
         (new_root if new_root.is_dir() else new_root.parent).resolve()
     for name, (o, n) in pairs.items():
+        old_side: Side | None
+        new_side: Side | None
         if o is not None and n is not None:
             old_side, new_side = _check_both(o, str(n), roots, (old_options or options, options))
         else:
@@ -333,6 +336,8 @@ def diff_rev(rev: str, paths: list[str], options: Options, cwd: str = ".") -> Di
         for rel in sorted(set(old_specs) | set(new_specs)):
             o, n = old_specs.get(rel), new_specs.get(rel)
             shown = "" if n is None else str(n.relative_to(here) if n.is_relative_to(here) else n)
+            old_side: Side | None
+            new_side: Side | None
             if o is not None and n is not None:
                 old_side, new_side = _check_both(o, shown, (old_top.resolve(), top), (old_options, new_options))
             else:
@@ -384,9 +389,13 @@ def _edge(e: LockOrderEdge) -> str:
     return f"{e.held} -> {e.acquired}  ({e.thread}, {e.span.short})"
 
 
-def render_diff_text(report: DiffReport, traces: bool = True) -> str:
+def render_diff_text(report: DiffReport, traces: bool = True, max_chars: int | None = None) -> str:
+    """The diff as text. With max_chars (a review comment holds 65,536), counterexamples are
+    left out, last first, until it fits; the summary lines are always kept."""
+    from .report.bounded import Part, fit
     from .report.text import render_trace
 
+    parts: list[Part] = []
     changed = [s for s in report.specs if s.changed]
     broken = report.broken
     n = len(report.specs)
@@ -413,9 +422,14 @@ def render_diff_text(report: DiffReport, traces: bool = True) -> str:
         for c in s.properties:
             out.append(f"  {_LABEL[c.status]:<9} {_describe(c)}")
             if traces and c.status in ("broken", "now-violated") and c.new is not None and c.new.trace is not None:
-                out.append(f"            {c.new.message}")
-                out.extend("          " + line if line.strip() else "" for line in
-                           render_trace(c.new.trace).splitlines())
+                trace = [f"            {c.new.message}"]
+                trace.extend("          " + line if line.strip() else "" for line in
+                             render_trace(c.new.trace).splitlines())
+                if out:
+                    parts.append(Part("\n".join(out)))
+                parts.append(Part("\n".join(trace), omitted=f"            (counterexample left out to stay under "
+                                  f"{max_chars or 0:,} characters; lockcheck diff without --max-chars prints it)"))
+                out = []
         for e in s.edges_added:
             out.append(f"  lock order + {_edge(e)}")
         for e in s.edges_removed:
@@ -431,7 +445,9 @@ def render_diff_text(report: DiffReport, traces: bool = True) -> str:
             by_spec.setdefault(spec, []).append(c.name)
         out += ["", "BROKEN: " + "; ".join(f"{spec}: {', '.join(names)}" for spec, names in by_spec.items())
                 + " (a property that held now fails; change the spec, or its expect line if the race is intended)"]
-    return "\n".join(out) + "\n"
+    if out:
+        parts.append(Part("\n".join(out)))
+    return fit(parts, None if max_chars is None else max_chars - 1) + "\n"
 
 
 def diff_json(report: DiffReport) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .source import SourceFile, Span, snippet
+from .source import SourceFile, Span, printable, snippet
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,20 @@ class Sources:
 def format_diagnostic(diag: Diagnostic, sources: Sources, severity: str = "error") -> str:
     lines: list[str] = []
     where = f"{diag.span}: " if diag.span else "lockcheck: "
-    lines.append(f"{where}{severity}: {diag.message}")
-    if diag.span and diag.span.path in sources.files:
+    lines.append(printable(f"{where}{severity}: {diag.message}"))
+    if diag.span and _shows(diag.span.path, sources):
         lines.extend(snippet(sources.files[diag.span.path], diag.span))
     for note in diag.notes:
-        lines.append(f"{note.span}: note: {note.message}")
-        if note.span.path in sources.files:
+        lines.append(printable(f"{note.span}: note: {note.message}"))
+        if _shows(note.span.path, sources):
             lines.extend(snippet(sources.files[note.span.path], note.span))
     return "\n".join(lines)
+
+
+def _shows(path: str, sources: Sources) -> bool:
+    """Source lines are shown from .lk files only: `lockcheck check /etc/passwd` says where
+    the syntax error is without printing the file's first line."""
+    return path in sources.files and path.endswith(".lk")
 
 
 def did_you_mean(name: str, candidates: list[str] | set[str]) -> str:

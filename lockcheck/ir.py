@@ -3,6 +3,7 @@ steps, and named properties. Nothing here knows the syntax it came from, except 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Literal
 
 from .source import Span
@@ -84,7 +85,7 @@ def slots_read(expr: Expr) -> set[int]:
     return out
 
 
-def conj(parts: list[Expr]) -> Expr:
+def conj(parts: Sequence[Expr]) -> Expr:
     parts = [p for p in parts if p != TRUE]
     if not parts:
         return TRUE
@@ -94,7 +95,7 @@ def conj(parts: list[Expr]) -> Expr:
     return out
 
 
-def disj(parts: list[Expr]) -> Expr:
+def disj(parts: Sequence[Expr]) -> Expr:
     out = parts[0] if parts else Lit(0, "bool")
     for p in parts[1:]:
         out = Bin("||", out, p, "bool")
@@ -188,7 +189,8 @@ class Edge:
 # A failed check in one of these leaves no meaningful next state, so that path ends there;
 # any other failed check is reported and the step still runs, so every property's verdict
 # covers every reachable state.
-FATAL_CHECKS = frozenset({"bounds", "double_acquire", "release_unheld"})
+FATAL_CHECKS = frozenset({"bounds", "double_acquire", "release_unheld",
+                          "bug"})  # a BUG_ON: the kernel oopses there
 
 
 @dataclass(frozen=True)

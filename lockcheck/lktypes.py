@@ -24,6 +24,22 @@ class IntT:
 
 
 @dataclass(frozen=True)
+class RefcountT(IntT):
+    """A reference count 0..high: an access to its struct's other fields at 0 is a use after free."""
+
+    def __str__(self) -> str:
+        return f"refcount[{self.high}]"
+
+
+@dataclass(frozen=True)
+class WaitqueueT:
+    """A wait queue: per thread, not waiting (0), waiting (1) or waiting exclusively (2)."""
+
+    def __str__(self) -> str:
+        return "waitqueue"
+
+
+@dataclass(frozen=True)
 class EnumT:
     name: str
     members: tuple[str, ...]
@@ -73,7 +89,7 @@ class ArrayT:
 # The type of an integer expression whose bounds are not tracked (arithmetic results).
 ANY_INT = IntT(-(2**62), 2**62)
 
-Type = BoolT | IntT | EnumT | LockT | StructT | ArrayT
+Type = BoolT | IntT | EnumT | LockT | StructT | ArrayT | WaitqueueT
 ScalarT = BoolT | IntT | EnumT
 
 
@@ -83,9 +99,11 @@ def is_scalar(t: Type) -> bool:
 
 def size_of(t: Type, nthreads: int) -> int:
     """Slots taken: one per scalar and plain lock; an rwlock takes a writer slot and a
-    reader flag per thread."""
+    reader flag per thread; a waitqueue one slot per thread."""
     if isinstance(t, LockT):
         return 1 + nthreads if t.kind == "rwlock" else 1
+    if isinstance(t, WaitqueueT):
+        return nthreads
     if isinstance(t, StructT):
         return sum(size_of(f.type, nthreads) for f in t.fields)
     if isinstance(t, ArrayT):

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.visitors import Transformer_NonRecursive
 
 from . import syntax as s
 from .errors import SpecError
-from .source import SourceFile, Span
-
-MAX_NESTING = 200
+from .limits import MAX_NESTING, MAX_NUMBER_DIGITS
+from .parse_idioms import IdiomBuilder
+from .source import SourceFile, Span, printable, string_literal
 
 _TOKEN_NAMES = {
     "SEMICOLON": "';'", "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
@@ -30,17 +29,29 @@ def _lark() -> Lark:
 
 
 def _describe(token_type: str) -> str:
+    """A terminal as the user wrote it ('->', 'if'), never Lark's name for it (__ANON_0)."""
     if token_type in _TOKEN_NAMES:
         return _TOKEN_NAMES[token_type]
-    if token_type.startswith("__ANON") or token_type.isupper():
-        return token_type.lower()
-    return token_type
+    try:
+        pattern = _lark().get_terminal(token_type).pattern
+    except KeyError:
+        return "a token" if token_type.startswith("__") else token_type.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return "a token" if token_type.startswith("__") else token_type.lower()
+
+
+def _shown_token(token: Token) -> str:
+    """A token quoted for a message: printable, and cut short (a name can be a megabyte long)."""
+    text = printable(str(token))
+    return f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
 
 
 KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemma expect holds violation
 bool int lock spinlock rwlock requires ensures acquire release acquire_read release_read try_acquire
 await assert if else for in while choose or atomic return break continue skip forall exists held
-locked true false self result""".split())
+locked true false self result
+when extend waitqueue refcount BUG_ON end held_by index_of""".split())
 
 
 def _keyword_hint(err: UnexpectedToken) -> str:
@@ -54,12 +65,13 @@ def _keyword_hint(err: UnexpectedToken) -> str:
 def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
-        shown = ch if ch.isprintable() else repr(ch)
+        pos = err.pos_in_stream
+        ch = text[pos] if pos is not None and 0 <= pos < len(text) else "?"
+        shown = ch if ch.isprintable() else repr(ch)[1:-1]
         return SpecError(f"unexpected character '{shown}'", Span(path, line, column))
     if isinstance(err, UnexpectedToken):
         expected = sorted({_describe(t) for t in err.expected})
-        found = "end of file" if err.token.type == "$END" else f"'{err.token}'"
+        found = "end of file" if err.token.type == "$END" else _shown_token(err.token)
         if err.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
@@ -81,7 +93,7 @@ def _syntax_error(err: UnexpectedInput, path: str, text: str) -> SpecError:
     if isinstance(err, UnexpectedEOF):
         lines = text.splitlines() or [""]
         return SpecError("unexpected end of file", Span(path, len(lines), len(lines[-1]) + 1))
-    return SpecError(str(err).splitlines()[0], Span(path, line, column))
+    return SpecError("syntax error", Span(path, line, column))
 
 
 def parse(source: SourceFile) -> s.Module:
@@ -97,7 +109,7 @@ def parse(source: SourceFile) -> s.Module:
         if isinstance(err.orig_exc, SpecError):
             raise err.orig_exc from None
         raise
-    return s.Module(source.path, list(decls.children if isinstance(decls, Tree) else decls))
+    return s.Module(source.path, cast(list[s.Decl], list(decls.children if isinstance(decls, Tree) else decls)))
 
 
 def _one_line(text: str) -> str:
@@ -105,7 +117,7 @@ def _one_line(text: str) -> str:
 
 
 @v_args(meta=True)
-class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
+class _AstBuilder(IdiomBuilder):
     """Builds syntax nodes bottom-up without recursion, so deep input cannot overflow."""
 
     def __init__(self, source: SourceFile):
@@ -128,15 +140,16 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def _nest(self, node: Any, *children: Any) -> Any:
         d = 1 + max((self.depth.get(id(c), 0) for c in children), default=0)
         if d > MAX_NESTING:
-            raise SpecError(f"nested more than {MAX_NESTING} levels deep", node.span)
+            raise SpecError(f"nested more than {MAX_NESTING} levels deep (the nesting limit)", node.span)
         self.depth[id(node)] = d
         return node
 
     # -- expressions --
     def number(self, meta, children):
         tok = children[0]
-        if len(tok) > 18:
-            raise SpecError(f"number {tok[:20]}... is too large", self._tok_span(tok))
+        if len(tok) > MAX_NUMBER_DIGITS:
+            raise SpecError(f"number {tok[:20]}... has more digits than the number limit ({MAX_NUMBER_DIGITS})",
+                            self._tok_span(tok))
         return s.Number(self._tok_span(tok), int(tok))
 
     def true(self, meta, children):
@@ -250,7 +263,7 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         text = self._text(meta).rstrip(";")
         msg = None
         if message is not None:
-            msg = bytes(str(message)[1:-1], "utf-8").decode("unicode_escape", errors="replace")
+            msg = string_literal(str(message))
         return s.Assert(self._span(meta), text, str(label) if label is not None else None, cond, msg)
 
     def if_stmt(self, meta, children):
@@ -371,6 +384,16 @@ class _AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def expect_decl(self, meta, children):
         verdict, (prop, span) = children
         return s.ExpectDecl(self._span(meta), verdict, prop, span)
+
+    def unreached_target(self, meta, children):
+        token = children[0]
+        is_line = token.type == "STRING"
+        return s.UnreachedTarget(str(token)[1:-1] if is_line else str(token), is_line, self._span(meta))
+
+    def unreached_decl(self, meta, children):
+        *targets, thread, reason = children
+        return s.UnreachedDecl(self._span(meta), tuple(targets), None if thread is None else str(thread),
+                               str(reason)[1:-1])
 
     def start(self, meta, children):
         return list(children)

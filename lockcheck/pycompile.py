@@ -4,7 +4,7 @@ from the checked IR only; no user text reaches it except as numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 from . import ir
 from .ir import Bin, Check, Edge, Ite, Lit, Load, Un, Var
@@ -122,7 +122,7 @@ def compile_model(model: ir.Model, inline_chains: bool = True) -> Program:
         row: list[NodeFn | None] = [None] * thread.node_count
         for pc in range(thread.node_count):
             if (t, pc) in names:
-                row[pc] = namespace[names[(t, pc)]]  # type: ignore[assignment]
+                row[pc] = cast(NodeFn, namespace[names[(t, pc)]])
         node_fns.append(row)
     return Program(
         model=model,
@@ -165,7 +165,7 @@ class _Codegen:
         self.fresh = 0
 
     def check_id(self, edge: Edge, check: Check) -> int:
-        key = (edge.id, edge.checks.index(check))
+        key = (edge.id, next(i for i, c in enumerate(edge.checks) if c is check))  # not ==: a deep compare
         self.checks.append((edge, check))
         self.keys.append(key)
         return len(self.checks) - 1

@@ -2,6 +2,7 @@
 lays the globals out in the state vector."""
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,11 +10,10 @@ from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import Slot
 from .parser import KEYWORDS, parse
-from .source import SourceFile, Span
-from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, StructT, Type, size_of
-
-MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_SLOTS = 100_000
+from .source import SourceFile, Span, printable
+from .lktypes import ArrayT, BoolT, EnumT, FieldInfo, IntT, LockT, RefcountT, StructT, Type, WaitqueueT, size_of
+from .limits import (MAX_ARRAY, MAX_CONST, MAX_FILE_BYTES, MAX_IMPORT_NAME, MAX_INT_VALUES, MAX_QUANTIFIED,
+                     MAX_SLOTS, MAX_THREAD_ARRAY, MAX_THREADS, MAX_TOTAL_BYTES)
 
 
 def models_dir() -> Path:
@@ -25,13 +25,29 @@ def models_dir() -> Path:
     return here / "models"
 
 
-def read_source(path: Path, shown: str, span: Span | None = None) -> SourceFile:
+def read_source(path: Path, shown: str, span: Span | None = None, budget: list[int] | None = None) -> SourceFile:
+    """A spec file's text. Reads at most MAX_FILE_BYTES (and what is left of the spec's
+    total in `budget`), so /dev/zero or a huge file is refused without being read; a UTF-8
+    byte order mark is skipped."""
+    allowed = MAX_FILE_BYTES if budget is None else min(MAX_FILE_BYTES, budget[0])
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise SpecError(f"{shown}: file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", span)
-        data = path.read_bytes()
-    except OSError as err:
-        raise SpecError(f"cannot read {shown}: {err.strerror}", span) from None
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise SpecError(f"cannot read {shown}: not a regular file", span)
+        with open(path, "rb") as f:
+            data = f.read(allowed + 1)
+    except (OSError, ValueError) as err:
+        raise SpecError(f"cannot read {shown}: {_reason(err)}", span) from None
+    except MemoryError:
+        raise SpecError(f"cannot read {shown}: out of memory", span) from None
+    if len(data) > allowed:
+        if allowed < MAX_FILE_BYTES:
+            raise SpecError(f"{shown}: the spec and its imports are larger than the total size limit "
+                            f"({MAX_TOTAL_BYTES // 1024} KB)", span)
+        raise SpecError(f"{shown}: file is larger than the file size limit ({MAX_FILE_BYTES // 1024} KB)", span)
+    if budget is not None:
+        budget[0] -= len(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -40,7 +56,13 @@ def read_source(path: Path, shown: str, span: Span | None = None) -> SourceFile:
         column = len(prefix) - (prefix.rfind("\n") + 1) + 1
         raise SpecError(f"{shown} is not UTF-8 text (byte 0x{data[err.start]:02x})",
                         Span(shown, line, column)) from None
+    if "\x00" in text:
+        raise SpecError(f"{shown} is not a text file (it holds a NUL byte)", span)
     return SourceFile.of(shown, text)
+
+
+def _reason(err: Exception) -> str:
+    return err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
 
 
 @dataclass
@@ -55,14 +77,19 @@ def load(path: str, include_dirs: list[str], sources: Sources) -> list[s.Module]
     done: set[Path] = set()
     stack: list[Path] = []
 
+    budget = [MAX_TOTAL_BYTES]
+
     def visit(file: Path, shown: str, span: Span | None) -> None:
-        real = file.resolve()
+        try:
+            real = file.resolve()
+        except (OSError, RuntimeError) as err:
+            raise SpecError(f"cannot read {shown}: {_reason(err)}", span) from None
         if real in stack:
             cycle = " -> ".join(p.name for p in stack[stack.index(real):] + [real])
             raise SpecError(f"import cycle: {cycle}", span)
         if real in done:
             return
-        source = read_source(file, shown, span)
+        source = read_source(file, shown, span, budget)
         sources.add(source)
         module = parse(source)
         stack.append(real)
@@ -86,13 +113,24 @@ def _shown(path: Path) -> str:
 
 
 def _find_import(decl: s.Import, beside: Path, include_dirs: list[str]) -> Path:
+    name = decl.path
+    shown = printable(name) if len(name) <= 60 else printable(name[:60]) + "..."
+    if not name.endswith(".lk"):
+        # and no other file is read: an import of /etc/passwd must not show its first line in an error
+        raise SpecError(f"import \"{shown}\": an import names a .lk file", decl.span)
+    if len(name) > MAX_IMPORT_NAME or any(len(part) > MAX_IMPORT_NAME for part in name.split("/")):
+        raise SpecError(f"import \"{shown}\": the name is longer than the import name limit "
+                        f"({MAX_IMPORT_NAME} characters)", decl.span)
     tried = [beside] + [Path(d) for d in include_dirs] + [models_dir()]
     for folder in tried:
-        candidate = folder / decl.path
-        if candidate.is_file():
-            return candidate
+        candidate = folder / name
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):
+            continue
     where = ", ".join(str(t) for t in tried)
-    raise SpecError(f"import \"{decl.path}\" not found (looked in {where})", decl.span)
+    raise SpecError(f"import \"{shown}\" not found (looked in {where})", decl.span)
 
 
 # ---- the global environment ---------------------------------------------------------------
@@ -128,6 +166,7 @@ class Env:
     initial: list[int] = field(default_factory=list)
     nthreads: int = 0
     declared_at: dict[str, Span] = field(default_factory=dict)
+    quantified: int = 0   # forall/exists body instances lowered so far (the quantifier size limit)
 
     def all_names(self) -> set[str]:
         return set(self.consts) | set(self.enum_members) | set(self.globals) | set(self.enums) \
@@ -142,21 +181,39 @@ def build_env(modules: list[s.Module], overrides: dict[str, str]) -> Env:
     consts = [d for d in decls if isinstance(d, s.ConstDecl)]
     _eval_consts(env, consts, overrides)
     for decl in decls:
-        if isinstance(decl, s.StructDecl):
-            env.structs[decl.name] = _struct_type(env, decl)
-    for decl in decls:
         if isinstance(decl, s.ThreadDecl):
             count = 1
             if decl.count is not None:
                 count = const_int(env, decl.count, "thread count")
-                if not 1 <= count <= 64:
-                    raise SpecError(f"thread count must be between 1 and 64, not {count}", decl.count.span)
+                if not 1 <= count <= MAX_THREAD_ARRAY:
+                    raise SpecError(f"thread count must be between 1 and {MAX_THREAD_ARRAY}, not {count}",
+                                    decl.count.span)
             env.threads.append((decl, count))
+            if sum(c for _, c in env.threads) > MAX_THREADS:
+                raise SpecError(f"more than {MAX_THREADS} threads (the thread limit)", decl.span)
     env.nthreads = sum(count for _, count in env.threads)
+    # after the thread count: an rwlock or a waitqueue field takes a slot per thread
+    extensions = _extensions(env, decls)
+    for decl in decls:
+        if isinstance(decl, s.StructDecl):
+            fields = decl.fields + tuple(f for ext in extensions.get(decl.name, []) for f in ext.fields)
+            env.structs[decl.name] = _struct_type(env, s.StructDecl(decl.span, decl.name, fields))
     for decl in decls:
         if isinstance(decl, s.GlobalDecl):
             _lay_out_global(env, decl.var)
     return env
+
+
+def _extensions(env: Env, decls: list[s.Decl]) -> dict[str, list[s.ExtendDecl]]:
+    """`extend struct NAME { ... }` blocks by the struct they extend, in file order."""
+    out: dict[str, list[s.ExtendDecl]] = {}
+    for decl in decls:
+        if isinstance(decl, s.ExtendDecl):
+            if decl.name not in env.structs:
+                raise SpecError(f"extend struct {decl.name}: no struct '{decl.name}' is declared"
+                                f"{did_you_mean(decl.name, set(env.structs))}", decl.span)
+            out.setdefault(decl.name, []).append(decl)
+    return out
 
 
 def _declare(env: Env, decl: s.Decl) -> None:
@@ -230,10 +287,15 @@ def _parse_override(name: str, text: str, type_: Type) -> int:
         if text in ("true", "false"):
             return int(text == "true")
         raise SpecError(f"-D {name}={text}: '{name}' is a bool const; give true or false")
+    if len(text) > 40:
+        raise SpecError(f"-D {name}=...: the value is larger than the const limit (2^62)")
     try:
-        return int(text, 0)
+        value = int(text, 0)
     except ValueError:
         raise SpecError(f"-D {name}={text}: '{name}' is an int const; give an integer") from None
+    if abs(value) > MAX_CONST:
+        raise SpecError(f"-D {name}={text}: the value is larger than the const limit (2^62)")
+    return value
 
 
 def const_int(env: Env, expr: s.Expr, what: str) -> int:
@@ -283,6 +345,8 @@ def _const_expr(env: Env, expr: s.Expr, lookup, const_names: set[str]) -> tuple[
             if op in ("/", "%") and b == 0:
                 raise SpecError("division by zero in a constant", expr.span)
             value = c_arith(op, a, b)
+            if abs(value) > MAX_CONST:
+                raise SpecError(f"constant {a} {op} {b} is larger than the const limit (2^62)", expr.span)
             return value, IntT(value, value)
         if op in _COMPARE:
             _want(ta, IntT, expr.left)
@@ -314,6 +378,15 @@ def c_arith(op: str, a: int, b: int) -> int:
     return quotient if op == "/" else a - b * quotient
 
 
+def count_quantified(env: Env, count: int, span: Span) -> None:
+    """Lowering expands each forall/exists into one copy of its body per value: bound the
+    copies made for the whole model, nested quantifiers multiplied, before they are made."""
+    env.quantified += count
+    if env.quantified > MAX_QUANTIFIED:
+        raise SpecError(f"forall/exists expand to more than {MAX_QUANTIFIED:,} instances of their bodies "
+                        "(the quantifier size limit)", span)
+
+
 def _want(type_: Type, cls: type, expr: s.Expr) -> None:
     if not isinstance(type_, cls):
         name = {BoolT: "bool", IntT: "an integer"}.get(cls, cls.__name__)
@@ -330,11 +403,19 @@ def resolve_type(env: Env, ref: s.TypeRef) -> Type:
         high = const_int(env, ref.high, "an int bound")
         if low > high:
             raise SpecError(f"empty int range {low}..{high}", ref.span)
-        if high - low > 1_000_000:
-            raise SpecError(f"int range {low}..{high} is too wide for a model (at most 10^6 values)", ref.span)
+        if high - low >= MAX_INT_VALUES:
+            raise SpecError(f"int range {low}..{high} is wider than the int range limit "
+                            f"({MAX_INT_VALUES:,} values)", ref.span)
         return IntT(low, high)
     if isinstance(ref, s.LockTypeRef):
         return LockT(ref.kind)
+    if isinstance(ref, s.WaitqueueTypeRef):
+        return WaitqueueT()
+    if isinstance(ref, s.RefcountTypeRef):
+        high = const_int(env, ref.high, "a refcount bound")
+        if not 1 <= high <= 64:
+            raise SpecError(f"a refcount counts up to between 1 and 64, not {high}", ref.span)
+        return RefcountT(0, high)
     assert isinstance(ref, s.NamedTypeRef)
     if ref.name in env.enums:
         return env.enums[ref.name]
@@ -349,9 +430,14 @@ def _var_type(env: Env, var: s.VarSpec) -> Type:
     if var.size is None:
         return base
     size = const_int(env, var.size, "an array size")
-    if not 1 <= size <= 4096:
-        raise SpecError(f"array size must be between 1 and 4096, not {size}", var.size.span)
-    return ArrayT(base, size)
+    if not 1 <= size <= MAX_ARRAY:
+        raise SpecError(f"array size must be between 1 and {MAX_ARRAY}, not {size}", var.size.span)
+    array = ArrayT(base, size)
+    # before any value is laid out: a struct array of arrays must not fill the memory first
+    if size_of(array, max(env.nthreads, 1)) > MAX_SLOTS:
+        raise SpecError(f"'{var.name}' needs {size_of(array, max(env.nthreads, 1)):,} state variables, more than "
+                        f"the state size limit ({MAX_SLOTS:,})", var.span)
+    return array
 
 
 def _scalar_init(env: Env, type_: Type, expr: s.Expr) -> int:
@@ -385,6 +471,10 @@ def default_values(env: Env, type_: Type, init: s.Expr | tuple[s.Expr, ...] | No
         if init is not None:
             raise SpecError("a lock starts free and takes no initial value", init.span)
         return [0] * size_of(type_, env.nthreads)
+    if isinstance(type_, WaitqueueT):
+        if init is not None:
+            raise SpecError("a waitqueue starts empty and takes no initial value", init.span)
+        return [0] * env.nthreads
     if init is None:
         return [type_.low if isinstance(type_, IntT) and type_.low > 0 else
                 (type_.high if isinstance(type_, IntT) and type_.high < 0 else 0)]
@@ -405,16 +495,19 @@ def _struct_type(env: Env, decl: s.StructDecl) -> StructT:
         default = tuple(default_values(env, ftype, f.init, f.span))
         fields.append(FieldInfo(f.name, ftype, offset, default, f.span))
         offset += len(default)
+        if offset > MAX_SLOTS:
+            raise SpecError(f"struct {decl.name} has more than {MAX_SLOTS:,} variables (the state size limit)", f.span)
     return StructT(decl.name, tuple(fields))
 
 
 def _lay_out_global(env: Env, var: s.VarSpec) -> None:
     type_ = _var_type(env, var)
     base = len(env.slots)
+    if base + size_of(type_, env.nthreads) > MAX_SLOTS:
+        raise SpecError(f"with '{var.name}' the state has more than {MAX_SLOTS:,} variables (the state size limit)",
+                        var.span)
     values = default_values(env, type_, var.init, var.span)
     _add_slots(env, var.name, type_)
-    if len(env.slots) > MAX_SLOTS:
-        raise SpecError(f"the state has more than {MAX_SLOTS} variables", var.span)
     env.initial.extend(values)
     env.globals[var.name] = GlobalVar(var.name, type_, base, var.span)
 
@@ -430,12 +523,26 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
         if type_.kind == "rwlock":
             env.slots.append(Slot(name, "rw_writer", 0, env.nthreads, lock_kind="rwlock"))
             for t in range(env.nthreads):
-                env.slots.append(Slot(f"{name}.reader{t}", "rw_reader", 0, 1))
+                env.slots.append(Slot(f"{name}.read_by[{thread_name(env, t)}]", "rw_reader", 0, 1))
         else:
             env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
+    elif isinstance(type_, WaitqueueT):
+        for t in range(env.nthreads):
+            env.slots.append(Slot(f"{name}.{thread_name(env, t)}", "enum", 0, 2, WAITER_STATES))
     elif isinstance(type_, BoolT):
         env.slots.append(Slot(name, "bool", 0, 1))
     elif isinstance(type_, IntT):
         env.slots.append(Slot(name, "int", type_.low, type_.high))
     elif isinstance(type_, EnumT):
         env.slots.append(Slot(name, "enum", 0, len(type_.members) - 1, type_.members))
+
+
+WAITER_STATES = ("not waiting", "waiting", "waiting exclusively")
+
+
+def thread_name(env: Env, index: int) -> str:
+    for decl, count in env.threads:
+        if index < count:
+            return decl.name if decl.count is None else f"{decl.name}[{index}]"
+        index -= count
+    raise AssertionError(index)

@@ -10,12 +10,17 @@ from .source import Span
 Verdict = Literal["holds", "violated", "unknown"]
 
 
+Value = bool | int | str   # a variable's value as data: bool, int, or the name of an enum member / lock state
+
+
 @dataclass(frozen=True)
 class Change:
     name: str
     old: str
     new: str
     local: bool = False     # a thread's own variable, not shared state
+    old_value: Value | None = None   # old and new as data (None: only the text is known)
+    new_value: Value | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class Trace:
     final: tuple[ThreadState, ...]
     summary: str            # one line: what broke where
     values: tuple[tuple[str, str], ...] = ()  # the variables the broken property reads, at the end
+    value_data: tuple[Value, ...] = ()        # the same values as data, in the same order (or empty)
 
     @property
     def length(self) -> int:
@@ -118,6 +124,7 @@ class Stats:
     seconds: float = 0.0
     limit: str = ""          # which limit stopped the run, if any
     peak_memory_mb: float = 0.0
+    bytes_per_state: float = 0.0   # what the explicit search keeps per state, all told (0: not measured)
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class ThreadCoverage:
     statements: int                          # statements the thread has (shown ones)
     unreached: tuple[tuple[str, Span], ...]  # (statement as written, where)
     unused: tuple[tuple[str, Span], ...] = ()  # never ran and cannot: the spec's constants rule them out
+    accepted: tuple[tuple[str, Span, str], ...] = ()  # never ran, as the spec expects: (statement, where, reason)
 
 
 @dataclass
@@ -148,7 +156,8 @@ class Result:
             return f"pdr: bmc depth {s.max_depth} for the traces, {s.seconds:.2f} s"
         if self.engine in ("bmc", "induction"):
             return f"{self.engine}: {'k up to' if self.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
-        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s"
+        stored = f", {s.bytes_per_state:.0f} bytes/state" if s.bytes_per_state else ""
+        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s{stored}"
 
     @property
     def exit_code(self) -> int:

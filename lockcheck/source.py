@@ -52,6 +52,40 @@ class Span:
         return f"{self.path.rsplit('/', 1)[-1]}:{self.line}"
 
 
+def printable(text: str) -> str:
+    """Text safe for a terminal and for every report: control characters (an ANSI escape's
+    ESC among them), lone surrogates (a file name that is not UTF-8) and other unprintable
+    characters as escapes (\\x1b, \\udcff); everything else as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def valid_unicode(text: str) -> str:
+    """Lone surrogates (from a file name that is not UTF-8) as U+FFFD, so the text can be
+    written as UTF-8: for documents (JSON, SARIF) whose readers want the characters as they
+    are, escapes aside."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def string_literal(literal: str) -> str:
+    """The text of a string literal as written ("..."): C escapes decoded, other characters
+    kept; a lone surrogate (\\udc80) becomes U+FFFD, so every report can encode the text."""
+    import codecs
+
+    decoded = codecs.decode(literal[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape", errors="replace")
+    return valid_unicode(decoded)
+
+
+def printable_lines(text: str) -> str:
+    """printable() for each line of a multi-line text, keeping the line breaks."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def snippet(source: SourceFile, span: Span) -> list[str]:
     """The source line of a span and a caret under its column, cut to a readable width."""
     text = source.line_text(span.line).expandtabs(1)

@@ -90,6 +90,22 @@ class LockQuery(Expr):
     lock: Expr
 
 
+@dataclass(frozen=True)
+class HeldBy(Expr):
+    """held_by(l, thread) or held_by(l, thread[k]): that thread holds l (in invariants)."""
+
+    lock: Expr
+    thread: str
+    index: Expr | None
+
+
+@dataclass(frozen=True)
+class IndexOf(Expr):
+    """index_of(p): the index of the object p names in its array."""
+
+    arg: Expr
+
+
 # ---- right-hand sides that are not expressions ----------------------------------------
 
 @dataclass(frozen=True)
@@ -134,6 +150,16 @@ class LockTypeRef(TypeRef):
 @dataclass(frozen=True)
 class NamedTypeRef(TypeRef):
     name: str
+
+
+@dataclass(frozen=True)
+class WaitqueueTypeRef(TypeRef):
+    pass
+
+
+@dataclass(frozen=True)
+class RefcountTypeRef(TypeRef):
+    high: Expr  # counts 0..high; an access to the struct's other fields at 0 is a use after free
 
 
 # ---- statements -----------------------------------------------------------------------
@@ -235,6 +261,26 @@ class Skip(Stmt):
     pass
 
 
+@dataclass(frozen=True)
+class BugOn(Stmt):
+    cond: Expr
+    message: str | None
+
+
+@dataclass(frozen=True)
+class When(Stmt):
+    """A guard: the first statement of a choose branch (the branch is chosen only when it holds)."""
+
+    cond: Expr
+
+
+@dataclass(frozen=True)
+class EndLabel(Stmt):
+    """`end: stmt`: a thread resting before stmt is at an end state (no deadlock)."""
+
+    body: Stmt
+
+
 # ---- declarations ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -272,6 +318,14 @@ class VarSpec:
 
 @dataclass(frozen=True)
 class StructDecl(Decl):
+    name: str
+    fields: tuple[VarSpec, ...]
+
+
+@dataclass(frozen=True)
+class ExtendDecl(Decl):
+    """`extend struct NAME { fields }`: fields added to a struct declared elsewhere."""
+
     name: str
     fields: tuple[VarSpec, ...]
 
@@ -327,6 +381,25 @@ class ExpectDecl(Decl):
     verdict: str  # "holds" | "violation"
     prop: str
     prop_span: Span
+    when: Expr | None = None  # a constant condition: the line applies only where it holds
+
+
+@dataclass(frozen=True)
+class UnreachedTarget:
+    """A proc's name (its own statements), or a "file.lk:LINE" string (the statements there)."""
+
+    text: str
+    is_line: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnreachedDecl(Decl):
+    """expect unreached TARGET, ... [in THREAD] because "REASON";"""
+
+    targets: tuple[UnreachedTarget, ...]
+    thread: str | None   # only in this thread (a thread array by its name), else in every thread
+    reason: str
 
 
 @dataclass

@@ -27,6 +27,20 @@ def spec(tmp_path):
     return write
 
 
+@pytest.fixture(scope="session")
+def shipped_specs() -> list[Result]:
+    """Every spec in specs/, checked once for the whole session, with relative paths as CI
+    passes them (from the repository root). Read them, do not change them."""
+    import os
+
+    here = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return [verify(str(path.relative_to(REPO)), Options(), Sources()) for path in SPECS]
+    finally:
+        os.chdir(here)
+
+
 def run(path: str, **defines: object) -> Result:
     options = Options(defines={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in defines.items()})
     return verify(path, options, Sources())

@@ -35,7 +35,7 @@ def test_ext4_unused_statements_are_the_modes_it_does_not_use():
     program = compile_model(load_model(str(REPO / "specs" / "ext4.lk"), Options(), Sources()))
     texts = {program.model.edges[e].text for e in dead_edges(program.model) if program.model.edges[e].shown}
     # write_cache_page(p, false): no wait for writeback; no page is delalloc: no redirty
-    assert {"await !p.writeback", "p.dirty = true"} <= texts
+    assert {"io_schedule(p.wb_wait)", "p.dirty = true"} <= texts
 
 
 @pytest.mark.parametrize("name", sorted(TEST_MODELS))

@@ -28,7 +28,8 @@ RANDOM_EXAMPLES_SLOW = 300
 PDR_RANDOM_EXAMPLES = 3      # pdr: these in the default run, PDR_RANDOM_EXAMPLES_SLOW with -m slow
 PDR_RANDOM_EXAMPLES_SLOW = 80
 # the specs whose cross-check takes longest (bmc to depth 21 and induction): `pytest -m slow`
-SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "ext3_lock_only.lk"}
+SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "ext3_lock_only.lk",
+              "truncate_lock_inverted.lk", "page_mkwrite_race.lk"}
 
 
 def program_of(path: str) -> Program:

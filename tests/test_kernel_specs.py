@@ -42,6 +42,11 @@ VERDICTS: dict[str, dict[str, str]] = {
     "truncate_lock.lk": {"no_remove_under_writeback": "holds", "io_on_cached_page": "holds",
                          "deadlock": "holds", "lock_order": "holds"},
     "truncate_lock_inverted.lk": {"deadlock": "violated", "lock_order": "violated"},
+    # before the fix (FIXED=false); tests/test_fixed_specs.py checks the FIXED=true side
+    "end_writeback_nrpages.lk": {"bug": "violated", "tree_and_count_agree": "holds"},
+    "end_page_writeback_uaf.lk": {"use_after_free": "violated", "bug": "holds"},
+    "lock_page_killable_starvation.lk": {"deadlock": "violated"},
+    "page_mkwrite_race.lk": {"dirty_page_has_metadata": "violated", "writepage_redirty_or_writeback": "holds"},
 }
 
 

@@ -16,7 +16,7 @@ from lockcheck.api import Options, verify
 from lockcheck.errors import Sources
 from lockcheck.report.json_report import SCHEMA, Run, run_json
 from lockcheck.report.junit import render_junit
-from lockcheck.report.mermaid import render_markdown, sequence_diagram
+from lockcheck.report.mermaid import idle_threads, render_markdown, sequence_diagram
 from lockcheck.report.sarif import sarif_log
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -24,11 +24,9 @@ UNLOCK_EARLY = REPO / "specs" / "ext4_unlock_early.lk"
 
 
 @pytest.fixture(scope="module")
-def every_spec() -> Run:
+def every_spec(shipped_specs) -> Run:
     """Every spec in specs/, checked once (relative paths, as CI passes them)."""
-    run = Run()
-    for path in SPECS:
-        run.results.append(verify(str(path.relative_to(REPO)), Options(), Sources()))
+    run = Run(list(shipped_specs))
     run.exit_code = max(r.exit_code for r in run.results)
     return run
 
@@ -120,7 +118,9 @@ def test_json_covers_several_specs_and_errors(tmp_path):
     out_file = tmp_path / "out.json"
     code, out, err = cli("verify", "--format", "json", "--output", str(out_file),
                          str(REPO / "specs" / "ext4.lk"), str(UNLOCK_EARLY), str(bad))
-    assert code == 2 and out == "" and "error" in err
+    # the document went to a file: stdout has only the -q text (warnings here) and the summary line
+    assert code == 2 and "error" in err and "{" not in out
+    assert out.splitlines()[-1].startswith("lockcheck: 3 specs, ") and "1 spec with errors" in out
     doc = json.loads(out_file.read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert len(doc["specs"]) == 2 and doc["exit_code"] == 2
@@ -151,8 +151,14 @@ def test_sarif_results_for_unexpected_verdicts(broken):
         assert region["startLine"] >= 1
         assert r["partialFingerprints"]
     inv = by_rule["no_remove_under_writeback"]
-    assert inv["locations"][0]["physicalLocation"]["region"]["startLine"] == 45  # the invariant line
-    assert inv["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("file://")  # outside the repo
+    # the spec (and its invariant) is outside the repository: the alert goes to the repository
+    # line nearest the break (the step that broke it, in models/), the invariant is a related location
+    primary = inv["locations"][0]["physicalLocation"]
+    assert primary["artifactLocation"] == {"uri": "models/pagecache.lk", "uriBaseId": "%SRCROOT%"}
+    assert primary["region"]["startLine"] == 69   # set_page_writeback's atomic block, step 9
+    (related,) = inv["relatedLocations"]
+    assert related["physicalLocation"]["region"]["startLine"] == 45  # the invariant line
+    assert related["physicalLocation"]["artifactLocation"]["uri"].startswith("file://")  # outside the repo
     req = by_rule["set_page_writeback.requires"]
     loc = req["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"] == {"uri": "models/pagecache.lk", "uriBaseId": "%SRCROOT%"}
@@ -172,7 +178,8 @@ def test_sarif_results_for_unexpected_verdicts(broken):
 def test_sarif_cli_writes_a_file(tmp_path):
     out = tmp_path / "lockcheck.sarif"
     code, stdout, _ = cli("verify", "--format", "sarif", "--output", str(out), str(UNLOCK_EARLY))
-    assert code == 0 and stdout == ""
+    assert code == 0 and stdout.splitlines()[-1].startswith("lockcheck: 1 spec, ")
+    assert "every expectation met (4 expected violations)" in stdout and "shortest counterexample" not in stdout
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(out.read_text()))
 
 
@@ -280,8 +287,12 @@ def test_mermaid_for_every_counterexample(every_spec):
     for result, p in violated(every_spec):
         shape = check_sequence_diagram(sequence_diagram(p.trace, p.name))
         assert shape["rects"] == 1 and shape["highlighted"] >= 1, (result.spec, p.name)
-        threads = {f"T{i}" for i in range(len(p.trace.final))}
-        assert threads <= shape["participants"]
+        idle = idle_threads(p.trace, p.name)
+        threads = {f"T{i}" for i in range(len(p.trace.final) - len(idle))}
+        assert threads <= shape["participants"] and f"T{len(threads)}" not in shape["participants"]
+        text = sequence_diagram(p.trace, p.name)
+        for thread in idle:   # a thread that takes no step is not drawn
+            assert f" as {thread}\n" not in text and not any(s.thread == thread for s in p.trace.steps)
         checked += 1
     assert checked >= 10
 

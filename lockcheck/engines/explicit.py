@@ -11,23 +11,16 @@ from typing import Callable
 
 from ..ir import FATAL_CHECKS as FATAL
 from ..ir import Model, Thread
-from ..deadcode import dead_edges
 from ..pycompile import CheckKey, Program
 from ..result import Result, Stats, ThreadCoverage
 from ..source import Span
-from .tracing import Path, TraceBuilder
+from .coverage import coverage, coverage_warnings
+from .errors import LocalLoopError
+from .tracing import Path, TraceBuilder, Violation
 
 MAX_LOCAL_STEPS = 100_000
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 PROGRESS_EVERY = 50_000   # states between progress reports
-
-
-class LocalLoopError(Exception):
-    """A thread ran too many local steps in a row: an infinite loop on local variables."""
-
-    def __init__(self, thread: str, text: str, span):
-        super().__init__(f"thread {thread} loops forever on local variables at '{text}'")
-        self.span = span
 
 
 @dataclass
@@ -35,12 +28,6 @@ class Limits:
     max_states: int = 2_000_000
     max_depth: int = 1_000_000
     fingerprints: bool = False  # keep a 64-bit hash per state instead of the state itself
-
-
-@dataclass
-class Violation:
-    prop: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -446,33 +433,6 @@ class Explorer:
 
 
 
-def coverage(program: Program) -> list[ThreadCoverage]:
-    """Per thread (instances of a thread array together), the statements no step ran.
-    A statement counts as run if it ran at any of its call sites or on any branch; one that
-    no run can reach (deadcode.py: behind a condition the spec's constant arguments decide)
-    is listed apart, as unused."""
-    model = program.model
-    dead = dead_edges(model)
-    groups: dict[str, dict[tuple[str, int, int], tuple[str, Span, bool, bool]]] = {}
-    for edge in model.edges:
-        if not edge.shown or edge.thread >= len(model.threads):
-            continue
-        group = model.threads[edge.thread].name.split("[")[0]
-        where = (edge.span.path, edge.span.line, edge.span.column)
-        text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
-        ran, unusable = bool(program.coverage[edge.id]), edge.id in dead
-        known = groups.setdefault(group, {}).get(where)
-        if known is not None:
-            ran, unusable = ran or known[2], unusable and known[3]
-        groups[group][where] = (text, edge.span, ran, unusable)
-    out = []
-    for group, statements in groups.items():
-        unreached = tuple((text, span) for text, span, ran, unusable in statements.values() if not ran and not unusable)
-        unused = tuple((text, span) for text, span, ran, unusable in statements.values() if not ran and unusable)
-        out.append(ThreadCoverage(group, len(statements), unreached, unused))
-    return out
-
-
 def check_explicit(program: Program, limits: Limits,
                    progress: Callable[[Progress], None] | None = None) -> tuple[Result, Exploration]:
     started = time.perf_counter()
@@ -482,14 +442,10 @@ def check_explicit(program: Program, limits: Limits,
     builder = TraceBuilder(program.model, explorer)
     results = builder.property_results(ex)
     stats = Stats(ex.count, ex.transitions, ex.max_depth, seconds, ex.limit)
-    result = Result(program.model.path, "explicit", results, stats, coverage=coverage(program))
+    result = Result(program.model.path, "explicit", results, stats,
+                    coverage=coverage(program.model, program.coverage))
     if not ex.limit:
-        for cov in result.coverage:
-            if cov.unreached:
-                first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
-                more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
-                result.warnings.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements} statements "
-                                       f"never ran: {first}{more} (--coverage lists them)")
+        result.warnings += coverage_warnings(result.coverage)
     return result, ex
 
 

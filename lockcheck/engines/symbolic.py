@@ -90,6 +90,17 @@ def trivially_safe(enc: Encoder, goal: Goal) -> bool:
 
 # ---- time --------------------------------------------------------------------------------
 
+def _restore_sigint() -> None:
+    """Z3 takes SIGINT during a check and does not always give it back (a check inside a check
+    restores Z3's own handler): put Python's back, so a Ctrl-C after the check still stops."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is \
+            signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @dataclass
 class Budget:
     """Z3's time budget: each check gets what is left of --timeout. `ran_out`: the time is
@@ -116,8 +127,12 @@ class Budget:
                 return z3.unknown
             solver.set("timeout", ms)
         result = solver.check(*assumptions)
+        _restore_sigint()
         if result == z3.unknown:
             reason = solver.reason_unknown()
+            if "canceled" in reason and (self.seconds is None or (self.left_ms() or 0) > 1000):
+                # Ctrl-C (or SIGTERM) during the check: Z3 took the signal; stop as Python would have
+                raise KeyboardInterrupt
             if self.seconds is not None and ("timeout" in reason or "canceled" in reason or self.left_ms() <= 0):
                 self.ran_out = True
             else:

@@ -1,35 +1,17 @@
-"""Counterexamples: replays a path of steps through the compiled model and describes each
-step (thread, statement, location, what changed) and the state it ends in."""
+"""Counterexamples: replays a path of steps (record.Path) one edge at a time and describes
+each step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
-
+from dataclasses import replace
+from typing import Callable
 
 from .. import ir
 from ..ir import Edge, Model
 from ..pycompile import Program, compile_model
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
+from .record import CheckKey, Found, Path, Paths, Violation
 
-if TYPE_CHECKING:
-    from .explicit import Exploration, Explorer
-
-
-CheckKey = tuple[int, int]  # (edge id, index of the check in that edge)
-
-
-@dataclass(frozen=True)
-class Path:
-    """How to reach a violation: from `start`, the visible edges in order; then optionally
-    `last` = (edge, failing check or None when the step completes), and `chain_fail`, a
-    check failing among the local steps after it (or, with no edges, in the initial ones)."""
-
-    start: tuple
-    edges: tuple[int, ...]
-    last: tuple[int, CheckKey | None] | None = None
-    chain_fail: CheckKey | None = None
-    states: tuple[tuple, ...] = ()  # the resting states along the way, start first
-    hashes: tuple[int, ...] = ()    # or only their fingerprints
+__all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names"]
 
 
 def format_value(model: Model, slot: int, value: int) -> str:
@@ -43,6 +25,17 @@ def format_value(model: Model, slot: int, value: int) -> str:
     if info.kind == "ref" and value in info.values:
         return info.value_names[info.values.index(value)]
     return str(value)
+
+
+def data_value(model: Model, slot: int, value: int) -> bool | int | str:
+    """A value as data for machine-readable reports: bools and ints as themselves, enum
+    members, lock states and references by the name format_value prints."""
+    kind = model.slots[slot].kind
+    if kind in ("bool", "rw_reader"):
+        return bool(value)
+    if kind in ("enum", "lock", "rw_writer", "ref"):
+        return format_value(model, slot, value)
+    return int(value)
 
 
 def bind_names(model: Model, edge: Edge, state: tuple) -> str:
@@ -61,10 +54,14 @@ class TraceBuilder:
     """Replays paths one edge at a time (a program compiled without inlined chains), so
     every statement that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: "Explorer"):
+    def __init__(self, model: Model, explorer: Paths, state_hash: Callable[[tuple], int] = hash,
+                 program: "Program | None" = None):
+        """`program`: what a step means, one edge at a time (a node function per thread and
+        pc, as compile_model(inline_chains=False) gives); compiled when not given."""
         self.model = model
         self.explorer = explorer
-        self._program: Program | None = None
+        self.state_hash = state_hash   # how the search fingerprinted the states of a Path's `hashes`
+        self._program: Program | None = program
 
     @property
     def program(self) -> Program:
@@ -83,7 +80,7 @@ class TraceBuilder:
         while stack:
             st, done = stack.pop()
             if st[pc_slot] not in chained:
-                if target is None or st == target or hash(st) == target:
+                if target is None or st == target or self.state_hash(st) == target:
                     return done, st
                 continue
             fn = fns[st[pc_slot]]
@@ -180,7 +177,8 @@ class TraceBuilder:
         for i, (a, b) in enumerate(zip(before, after)):
             if a != b and self.model.slots[i].visible:
                 out.append(Change(self.model.slots[i].name, format_value(self.model, i, a),
-                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0))
+                                  format_value(self.model, i, b), self.model.slots[i].thread >= 0,
+                                  data_value(self.model, i, a), data_value(self.model, i, b)))
         return tuple(out)
 
     def _fail_last(self, steps: list[TraceStep], key: CheckKey, before: tuple) -> list[TraceStep]:
@@ -226,12 +224,16 @@ class TraceBuilder:
     def trace_for(self, path: Path, summary: str, reads: ir.Expr | None = None) -> tuple[Trace, str]:
         steps, end, failed = self.replay(path)
         values: tuple[tuple[str, str], ...] = ()
+        data: tuple[bool | int | str, ...] = ()
         if reads is not None:
-            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i]))
-                           for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible)
-        return Trace(tuple(steps), self.final_state(end), summary or failed, values), failed
+            read = [i for i in sorted(ir.slots_read(reads)) if self.model.slots[i].visible]
+            values = tuple((self.model.slots[i].name, format_value(self.model, i, end[i])) for i in read)
+            data = tuple(data_value(self.model, i, end[i]) for i in read)
+        return Trace(tuple(steps), self.final_state(end), summary or failed, values, data), failed
 
-    def property_results(self, ex: "Exploration") -> list[PropertyResult]:
+    def property_results(self, ex: Found) -> list[PropertyResult]:
+        """Verdicts and traces from a search's record (the scalar engine's Exploration has
+        the same fields)."""
         model = self.model
         results: list[PropertyResult] = []
         cycle = self._lock_cycle(ex)
@@ -262,7 +264,7 @@ class TraceBuilder:
             results.append(r)
         return results
 
-    def _lock_cycle(self, ex: "Exploration") -> tuple[tuple[LockOrderEdge, ...], Path] | None:
+    def _lock_cycle(self, ex: Found) -> tuple[tuple[LockOrderEdge, ...], Path] | None:
         if not ex.lock_edges:
             return None
         import networkx as nx  # imported here: it takes a tenth of a second to load

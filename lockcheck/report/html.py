@@ -4,10 +4,12 @@ counterexample (a lane per thread, a row per step, the state changes of each ste
 breaking step marked, and the state each thread ends in (blocked where, holding what)."""
 from __future__ import annotations
 
+import re
 from html import escape as _esc
 
 from ..result import PropertyResult, Result, Trace
 from .json_report import Run, breaking_steps, tool_version
+from .mermaid import idle_threads
 
 _CSS = """
 :root { --bad: #c62828; --bad-bg: #fdecea; --ok: #2e7d32; --ok-bg: #e8f5e9; --warn: #8d6e00; --warn-bg: #fff8e1;
@@ -77,6 +79,11 @@ table.trace tr.final td.lane { background: #fff; }
 .status.finished { color: var(--ok); background: var(--ok-bg); }
 .holds { margin-top: 3px; font-family: var(--mono); }
 .holds b { color: #9a6700; }
+nav.toc { margin: 16px 0 8px; } nav.toc h2 { font-size: 15px; margin: 0 0 6px; }
+nav.toc ol { margin: 0; padding-left: 22px; font-family: var(--mono); font-size: 13px; } nav.toc li { margin: 2px 0; }
+nav.toc a.unexpected { color: var(--bad); font-weight: 600; }
+a.self { color: inherit; text-decoration: none; } a.self:hover { text-decoration: underline; }
+.idle { padding: 4px 14px; }
 .values { padding: 8px 14px; font-family: var(--mono); font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); }
 """
 
@@ -114,9 +121,10 @@ def _stmt(text: str, branch: str) -> str:
 
 
 def _trace_table(trace: Trace, prop: str, table_id: str) -> str:
+    idle = set(idle_threads(trace, prop, verbose=True))   # no step, no lock: named below the table instead
     lanes: list[str] = []
     for ts in trace.final:
-        if ts.thread not in lanes:
+        if ts.thread not in lanes and ts.thread not in idle:
             lanes.append(ts.thread)
     for s in trace.steps:
         if s.thread not in lanes:
@@ -155,10 +163,11 @@ def _trace_table(trace: Trace, prop: str, table_id: str) -> str:
     final_cells = []
     by_thread = {ts.thread: ts for ts in trace.final}
     for t in lanes:
-        ts = by_thread.get(t)
-        if ts is None:
+        final_state = by_thread.get(t)
+        if final_state is None:
             final_cells.append(f'<td class="lane" data-lane="{e(t)}"></td>')
             continue
+        ts = final_state
         inner = f'<span class="status {e(ts.status)}">{e(ts.status)}</span>'
         if ts.status != "finished":
             inner += f'<div class="stmt">at {e(ts.at)}</div>'
@@ -168,14 +177,26 @@ def _trace_table(trace: Trace, prop: str, table_id: str) -> str:
             inner += f'<div class="holds">holds <b>{e(", ".join(ts.holds))}</b></div>'
         final_cells.append(f'<td class="lane end" data-lane="{e(t)}" data-status="{e(ts.status)}">{inner}</td>')
     rows.append(f'<tr class="final"><td class="num">end</td>{"".join(final_cells)}<td class="changes"></td></tr>')
-    return (f'<div class="scroll"><table class="trace" id="{table_id}" data-property="{e(prop)}" '
+    idle_note = ""
+    if idle:
+        idle_note = ('<div class="idle muted">took no step (not drawn): '
+                     + ", ".join(f'<span data-idle="{e(ts.thread)}">{e(ts.thread)} ({e(ts.status)}'
+                                 + (f" at {e(ts.at)}" if ts.status != "finished" else "") + ")</span>"
+                                 for ts in trace.final if ts.thread in idle) + "</div>")
+    return (idle_note + f'<div class="scroll"><table class="trace" id="{table_id}" data-property="{e(prop)}" '
             f'data-lanes="{len(lanes)}"><thead><tr><th class="num">step</th>{head}<th>changes</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def _violation(p: PropertyResult, table_id: str) -> str:
+def anchor(index: int, prop: str = "") -> str:
+    """The id of spec number `index` in the page, or of one of its violations."""
+    return f"spec-{index}" + (f"-{re.sub(r'[^A-Za-z0-9_.-]', '_', prop)}" if prop else "")
+
+
+def _violation(p: PropertyResult, table_id: str, index: int = 0) -> str:
     unexpected = p.as_expected is False
-    out = [f'<article class="violation{" unexpected" if unexpected else ""}" data-property="{e(p.name)}" '
+    out = [f'<article class="violation{" unexpected" if unexpected else ""}" id="{anchor(index, p.name)}" '
+           f'data-property="{e(p.name)}" '
            f'data-expected="{e(p.expected or "holds")}">',
            f'<header><h3><code>{e(p.name)}</code> violated {_badge(p)}</h3>',
            f'<p class="message">{e(p.message)}</p>']
@@ -204,8 +225,8 @@ def _spec_section(result: Result, index: int) -> str:
     unknown = [p for p in result.properties if p.as_expected is None]
     badge = ('<span class="badge bad">unexpected</span>' if unexpected else
              '<span class="badge unknown">unknown</span>' if unknown else '<span class="badge ok">as expected</span>')
-    out = [f'<section class="spec" data-spec="{e(result.spec)}" data-exit="{result.exit_code}">',
-           f'<h2>{e(result.spec)} {badge}</h2>',
+    out = [f'<section class="spec" id="{anchor(index)}" data-spec="{e(result.spec)}" data-exit="{result.exit_code}">',
+           f'<h2><a class="self" href="#{anchor(index)}">{e(result.spec)}</a> {badge}</h2>',
            '<table class="verdicts"><thead><tr><th>property</th><th>kind</th><th>verdict</th><th>expected</th>'
            '<th></th></tr></thead><tbody>']
     quiet = []
@@ -214,7 +235,9 @@ def _spec_section(result: Result, index: int) -> str:
             quiet.append(p.name)
             continue
         cls = ' class="unexpected"' if p.as_expected is False else ""
-        out.append(f'<tr{cls} data-property="{e(p.name)}"><td class="name">{e(p.name)}</td><td>{e(p.kind)}</td>'
+        name = (f'<a href="#{anchor(index, p.name)}">{e(p.name)}</a>' if p.verdict == "violated" and p.trace
+                else e(p.name))
+        out.append(f'<tr{cls} data-property="{e(p.name)}"><td class="name">{name}</td><td>{e(p.kind)}</td>'
                    f'<td>{e(p.summary)}</td><td>{e(p.expected or "holds")}</td><td>{_badge(p)}</td></tr>')
     out.append("</tbody></table>")
     if quiet:
@@ -227,13 +250,32 @@ def _spec_section(result: Result, index: int) -> str:
     # unexpected violations first: they are why someone opened the page
     ordered = sorted((p for p in result.properties if p.verdict == "violated"), key=lambda p: p.as_expected is not False)
     for k, p in enumerate(ordered):
-        out.append(_violation(p, f"trace-{index}-{k}"))
+        out.append(_violation(p, f"trace-{index}-{k}", index))
     for p in result.properties:
         if p.explanation:   # why k-induction did not prove it: the counterexample to induction
             out.append(f'<details class="cti" data-property="{e(p.name)}"><summary>{e(p.name)}: '
                        f'{e(p.detail.splitlines()[0])}</summary><pre>{e(p.explanation)}</pre></details>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _contents(run: Run) -> str:
+    """A table of contents: each spec (errors and unexpected verdicts first, as a reader
+    looks for them), its verdict, and links to its violations."""
+    items = [f'<li class="bad"><a href="#error-{k}">{e(err.path)}</a> <span class="badge bad">error</span></li>'
+             for k, err in enumerate(run.errors)]
+    order = sorted(range(len(run.results)), key=lambda i: {1: 0, 3: 1, 0: 2}.get(run.results[i].exit_code, 0))
+    for i in order:
+        r = run.results[i]
+        badge = ('<span class="badge bad">unexpected</span>' if r.exit_code == 1 else
+                 '<span class="badge unknown">unknown</span>' if r.exit_code == 3 else
+                 '<span class="badge ok">as expected</span>')
+        links = ", ".join(f'<a class="{"unexpected" if p.as_expected is False else "expected"}" '
+                          f'href="#{anchor(i, p.name)}">{e(p.name)}</a>'
+                          for p in r.properties if p.verdict == "violated" and p.trace)
+        items.append(f'<li><a href="#{anchor(i)}">{e(r.spec)}</a> {badge}'
+                     + (f' <span class="muted">violated: {links}</span>' if links else "") + "</li>")
+    return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
 
 
 def render_html(run: Run, title: str = "") -> str:
@@ -247,8 +289,10 @@ def render_html(run: Run, title: str = "") -> str:
     body = [f'<header class="top"><h1>lockcheck</h1><span class="totals">{specs} spec{"s" if specs != 1 else ""} '
             f'&middot; <span data-exit="{run.exit_code}">{e(verdict)}</span> &middot; exit {run.exit_code}</span>'
             f'<span class="muted">lockcheck {e(tool_version())}</span></header>', "<main>"]
-    for err in run.errors:
-        body.append(f'<section class="spec error" data-spec="{e(err.path)}"><h2>{e(err.path)} '
+    if specs > 1:
+        body.append(_contents(run))
+    for k, err in enumerate(run.errors):
+        body.append(f'<section class="spec error" id="error-{k}" data-spec="{e(err.path)}"><h2>{e(err.path)} '
                     f'<span class="badge bad">error</span></h2><pre>{e(err.message)}</pre></section>')
     for i, result in enumerate(run.results):
         body.append(_spec_section(result, i))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import Change, InductionCounterexample, PropertyResult, Result, ThreadState, Trace
-from ..source import Span
+from ..source import Span, valid_unicode
 
 FORMAT = "lockcheck-result"
 VERSION = 1
@@ -34,12 +34,10 @@ class Run:
 
 
 def tool_version() -> str:
-    try:
-        from importlib.metadata import version
+    """The version of lockcheck running (the code's own, installed or not)."""
+    from .. import __version__
 
-        return version("lockcheck")
-    except Exception:  # not installed (run from a checkout)
-        return "0.1.0"
+    return __version__
 
 
 def span_json(span: Span | None) -> dict[str, Any] | None:
@@ -87,15 +85,18 @@ def breaking_steps(trace: Trace) -> set[int]:
 def itf_trace(trace: Trace, spec: str, prop: str) -> dict[str, Any]:
     """The counterexample as an ITF trace: state 0 before the first step, state i after
     numbered step i. The variables are those the trace changes and those the broken property
-    reads (a trace names no others); each state gives every one of them."""
+    reads (a trace names no others); each state gives every one of them. Values come from
+    the data the engine recorded (Change.old_value/new_value, Trace.value_data); only a
+    trace without them falls back to reading the printed text."""
     names: list[str] = []
-    first: dict[str, str] = {}
+    first: dict[str, Any] = {}
     for step in trace.steps:
         for c in step.changes:
             if c.name not in first:
-                first[c.name] = c.old
+                first[c.name] = _data(c.old_value, c.old)
                 names.append(c.name)
-    end = dict(trace.values)
+    data = trace.value_data if len(trace.value_data) == len(trace.values) else (None,) * len(trace.values)
+    end = {name: _data(value, text) for (name, text), value in zip(trace.values, data)}
     for name in end:
         if name not in first:
             names.append(name)
@@ -106,7 +107,7 @@ def itf_trace(trace: Trace, spec: str, prop: str) -> dict[str, Any]:
         if step.number is not None and pending:
             states.append(_itf_state(len(states), current))
         for c in step.changes:
-            current[c.name] = c.new
+            current[c.name] = _data(c.new_value, c.new)
         pending = True
     if pending:
         states.append(_itf_state(len(states), current))
@@ -115,11 +116,17 @@ def itf_trace(trace: Trace, spec: str, prop: str) -> dict[str, Any]:
             "vars": names, "states": states}
 
 
-def _itf_state(index: int, values: dict[str, str]) -> dict[str, Any]:
-    state: dict[str, Any] = {"#meta": {"index": index}}
-    for name, text in values.items():
-        state[name] = itf_value(text)
-    return state
+def _data(value: Any, text: str) -> Any:
+    """An ITF value: integers beyond 2^53 as {"#bigint": ...}."""
+    if value is None:
+        return itf_value(text)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 53:
+        return {"#bigint": str(value)}
+    return value
+
+
+def _itf_state(index: int, values: dict[str, Any]) -> dict[str, Any]:
+    return {"#meta": {"index": index}, **values}
 
 
 def _change(c: Change) -> dict[str, Any]:
@@ -181,7 +188,9 @@ def result_json(result: Result) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "coverage": [{"thread": c.thread, "statements": c.statements,
                       "unreached": [{"statement": text, "location": span_json(span)} for text, span in c.unreached],
-                      "unused": [{"statement": text, "location": span_json(span)} for text, span in c.unused]}
+                      "unused": [{"statement": text, "location": span_json(span)} for text, span in c.unused],
+                      "accepted": [{"statement": text, "location": span_json(span), "reason": why}
+                                   for text, span, why in c.accepted]}
                      for c in result.coverage],
     }
 
@@ -197,7 +206,7 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def render_json(run: Run) -> str:
-    return json.dumps(run_json(run), indent=2, ensure_ascii=False) + "\n"
+    return valid_unicode(json.dumps(run_json(run), indent=2, ensure_ascii=False)) + "\n"
 
 
 # ---- the schema (JSON Schema 2020-12); docs/output.md explains each field ------------------
@@ -282,7 +291,9 @@ SCHEMA: dict[str, Any] = {
             "coverage": {"type": "array", "items": _obj({
                 "thread": _STR, "statements": {"type": "integer", "minimum": 0},
                 "unreached": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})},
-                "unused": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})}})},
+                "unused": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION})},
+                "accepted": {"type": "array", "items": _obj({"statement": _STR, "location": _LOCATION,
+                                                             "reason": _STR})}})},
         })},
         "errors": {"type": "array", "items": _obj({"path": _STR, "message": _STR, "location": _LOCATION})},
     }),

@@ -4,6 +4,7 @@ trace; an unknown verdict (a limit stopped the search) is <skipped>; a spec that
 loaded is a testsuite with one <error>."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import PurePath
 
@@ -86,7 +87,25 @@ def junit_tree(run: Run) -> ET.Element:
     return root
 
 
+# XML 1.0 has no way to write these, not even as character references
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Characters XML cannot hold (control characters, lone surrogates) as escapes (\\x1b)."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _sanitise(tree: ET.Element) -> None:
+    for element in tree.iter():
+        if element.text:
+            element.text = _xml_text(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, _xml_text(value))
+
+
 def render_junit(run: Run) -> str:
     tree = junit_tree(run)
+    _sanitise(tree)   # messages, statements and file names come from the spec and the command line
     ET.indent(tree)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(tree, encoding="unicode") + "\n"

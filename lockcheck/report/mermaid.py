@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from ..result import PropertyResult, Result, Trace, TraceStep
+from .bounded import Part, fit
 from .json_report import breaking_steps
 
 BREAK_COLOR = "rgba(255, 80, 80, 0.25)"
@@ -52,15 +53,35 @@ def _targets(step: TraceStep, objects: list[str]) -> list[str]:
     return [o for o in objects if _mentions(step.text, o)]
 
 
+def _shown(trace: Trace, verbose: bool) -> list[int]:
+    breaking = breaking_steps(trace)
+    return [i for i, step in enumerate(trace.steps)
+            if verbose or not step.local or step.failed or i in breaking]
+
+
+def idle_threads(trace: Trace, prop: str = "", verbose: bool = False) -> list[str]:
+    """Threads that take no step the diagram shows and hold no lock at the end: left out of
+    the picture (the end-state table still lists them). In a deadlock every stuck thread
+    is part of the story, so none is left out."""
+    if prop == "deadlock":
+        return []
+    active = {trace.steps[i].thread for i in _shown(trace, verbose)}
+    return [ts.thread for ts in trace.final if ts.thread not in active and not ts.holds]
+
+
 def sequence_diagram(trace: Trace, prop: str = "", verbose: bool = False) -> str:
+    idle = set(idle_threads(trace, prop, verbose))
     threads: list[str] = []
     for ts in trace.final:
-        if ts.thread not in threads:
+        if ts.thread not in threads and ts.thread not in idle:
             threads.append(ts.thread)
     for step in trace.steps:
         if step.thread not in threads:
             threads.append(step.thread)
-    objects = _objects(trace)
+    candidates = _objects(trace)
+    shown = _shown(trace, verbose)
+    used = {o for i in shown for o in _targets(trace.steps[i], candidates)}
+    objects = [o for o in candidates if o in used]   # an object no shown step touches is left out
     ids = {t: f"T{i}" for i, t in enumerate(threads)}
     oids = {o: f"O{i}" for i, o in enumerate(objects)}
     lines = ["sequenceDiagram"]
@@ -99,7 +120,7 @@ def sequence_diagram(trace: Trace, prop: str = "", verbose: bool = False) -> str
     if in_rect:
         lines.append("    end")
     for ts in trace.final:
-        if ts.status == "finished" and not ts.holds:
+        if (ts.status == "finished" and not ts.holds) or ts.thread in idle:
             continue
         text = ts.status if ts.status == "finished" else f"{ts.status} at {ts.at}"
         if ts.holds:
@@ -115,6 +136,18 @@ def _cell(text: str) -> str:
 def render_markdown(result: Result, verbose: bool = False) -> str:
     """A spec's results as markdown for a review comment: the verdict table, and each
     counterexample as a Mermaid sequence diagram with the state it ends in."""
+    return fit(markdown_parts(result, verbose), None) + "\n"
+
+
+def render_markdown_run(results: list[Result], verbose: bool = False, max_chars: int | None = None) -> str:
+    """Every spec's markdown, at most max_chars characters: the diagrams of expected
+    violations are left out first, then those of unexpected ones (last first), each leaving
+    a line that says so; the verdict tables are always kept."""
+    parts = [part for r in results for part in markdown_parts(r, verbose) + [Part("")]]
+    return fit(parts, None if max_chars is None else max_chars - 1) + "\n"
+
+
+def markdown_parts(result: Result, verbose: bool = False) -> list[Part]:
     out = [f"### {result.spec} ({result.engine} engine)", "",
            "| property | kind | verdict | expected |", "|---|---|---|---|"]
     for p in result.properties:
@@ -123,12 +156,17 @@ def render_markdown(result: Result, verbose: bool = False) -> str:
         ok = p.as_expected
         mark = "ok" if ok else ("**UNEXPECTED**" if ok is False else "?")
         out.append(f"| {_cell(p.name)} | {p.kind} | {_cell(p.summary)} | {p.expected or 'holds'} ({mark}) |")
+    parts = [Part("\n".join(out))]
     for p in result.properties:
         if p.verdict == "violated":
-            out += ["", _violation_markdown(p, verbose)]
+            how = "as expected" if p.expected == "violation" else "UNEXPECTED"
+            left_out = (f"\n#### {p.name} violated ({how})\n\n(counterexample left out to keep this comment "
+                        f"short; `lockcheck verify --trace mermaid {result.spec}` shows it)")
+            parts.append(Part("\n" + _violation_markdown(p, verbose), omitted=left_out,
+                              keep=1 if p.as_expected is False else 0))
     s = result.stats
-    out += ["", result.search_summary + (f"; stopped at {s.limit}" if s.limit else "")]
-    return "\n".join(out) + "\n"
+    parts.append(Part("\n" + result.search_summary + (f"; stopped at {s.limit}" if s.limit else "")))
+    return parts
 
 
 def _violation_markdown(p: PropertyResult, verbose: bool) -> str:
@@ -137,7 +175,9 @@ def _violation_markdown(p: PropertyResult, verbose: bool) -> str:
     for edge in p.cycle:
         out.append(f"- `{edge.span.short}`: {edge.thread} takes {edge.acquired} while holding {edge.held}")
     if p.trace is not None:
-        out += ["", f"Shortest counterexample, {p.trace.length} steps:", "", "```mermaid",
+        idle = idle_threads(p.trace, p.name, verbose)
+        left_out = f" ({', '.join(idle)}: no step, left out of the diagram)" if idle else ""
+        out += ["", f"Shortest counterexample, {p.trace.length} steps{left_out}:", "", "```mermaid",
                 sequence_diagram(p.trace, p.name, verbose).rstrip("\n"), "```"]
         if p.trace.values:
             out += ["", "Values at the end: " + ", ".join(f"`{n} = {v}`" for n, v in p.trace.values)]

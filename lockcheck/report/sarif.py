@@ -7,34 +7,57 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ..result import PropertyResult, Result, Trace
-from ..source import Span
-from .json_report import Run, tool_version
+from ..source import Span, valid_unicode
+from .. import DISTRIBUTION
+from ..resolve import models_dir
+from .json_report import Run, breaking_steps, tool_version
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
+MODELS = "LOCKCHECKMODELS"   # the models bundled with lockcheck, wherever the package is installed
 
 
 class _Locator:
     """Paths as SARIF artifact locations: relative to the current directory (the repository
-    root in CI) under %SRCROOT% when they are below it, absolute file URIs otherwise."""
+    root in CI) under %SRCROOT% when they are below it; the models bundled with lockcheck
+    relative to their own base, LOCKCHECKMODELS (lockcheck's models/ at the release's tag);
+    absolute file URIs otherwise."""
 
     def __init__(self, root: str | None = None):
         self.root = Path(root or os.getcwd()).resolve()
+        self.models = models_dir().resolve()
+        self.used_models = False
+
+    def _place(self, path: str) -> tuple[str, str | None]:
+        full = Path(path).resolve()   # spans are relative to the current directory, as given
+        for base, base_id in ((self.root, SRCROOT), (self.models, MODELS)):
+            if full.is_relative_to(base):
+                return full.relative_to(base).as_posix(), base_id
+        return full.as_uri(), None
 
     def uri(self, path: str) -> tuple[str, bool]:
-        full = Path(path).resolve()   # spans are relative to the current directory, as given
-        try:
-            return full.relative_to(self.root).as_posix(), True
-        except ValueError:
-            return full.as_uri(), False
+        uri, base = self._place(path)
+        return uri, base == SRCROOT
 
     def artifact(self, path: str) -> dict[str, Any]:
-        uri, relative = self.uri(path)
-        return {"uri": uri, "uriBaseId": SRCROOT} if relative else {"uri": uri}
+        uri, base = self._place(path)
+        if base == MODELS:
+            self.used_models = True
+        return {"uri": uri, "uriBaseId": base} if base else {"uri": uri}
+
+    def base_ids(self) -> dict[str, Any]:
+        bases: dict[str, Any] = {SRCROOT: {"uri": self.root.as_uri() + "/",
+                                           "description": {"text": "the current directory: the repository root"}}}
+        if self.used_models and not self.models.is_relative_to(self.root):
+            bases[MODELS] = {"uri": self.models.as_uri() + "/", "description": {
+                "text": f"the models bundled with {DISTRIBUTION} {tool_version()}: the models/ folder of "
+                        f"lockcheck's repository at tag v{tool_version()}"}}
+        return bases
 
     def location(self, span: Span, message: str = "") -> dict[str, Any]:
         region: dict[str, Any] = {"startLine": max(span.line, 1), "startColumn": max(span.column, 1)}
@@ -55,6 +78,41 @@ def _rule_id(p: PropertyResult) -> str:
     return p.name
 
 
+_BUILTIN_HELP = {
+    "deadlock": "Some thread has not finished and no thread can move: each waits for a lock another holds, or "
+                "awaits a condition nothing will make true. The code flow ends where each thread is stuck.",
+    "lock_order": "Two locks are taken in both orders by different paths (A then B, and B then A): a potential "
+                  "ABBA deadlock, as lockdep reports it, even when this exploration did not reach the deadlock. "
+                  "Take the locks in one order everywhere, or drop the first before taking the second.",
+    "double_acquire": "A thread acquires a lock it already holds: with a non-recursive kernel lock it deadlocks "
+                      "against itself.",
+    "release_unheld": "A thread releases a lock it does not hold.",
+    "sleep_under_spinlock": "A thread sleeps (takes a sleeping lock, or waits) while holding a spinlock.",
+    "exit_holding_lock": "A thread finishes its path still holding a lock: an unlock is missing on some path.",
+    "bounds": "An int left its declared range, an index left its array, or a division by zero.",
+    "assertion": "An assert without a label failed.",
+}
+_KIND_HELP = {
+    "invariant": "The spec's invariant is false in a reachable state.",
+    "lemma": "The spec's lemma is false in a reachable state.",
+    "assertion": "The spec's assert fails on some interleaving.",
+    "requires": "A proc is called where its requires condition is false.",
+    "ensures": "A proc returns where its ensures condition is false.",
+}
+
+
+def _help(p: PropertyResult) -> dict[str, str]:
+    what = _BUILTIN_HELP.get(p.name, "") if p.kind == "builtin" else _KIND_HELP.get(p.kind, "")
+    if p.description:
+        what += f" It says: {p.description}."
+    how = ("The result's code flow is the shortest interleaving that breaks it, one thread flow per thread, "
+           "steps numbered in the order they run. If the race is intended (the spec documents a bug), "
+           f"say so in the spec: `expect violation {p.name};`. An alert for a property that holds but is "
+           "expected to be violated means the race can no longer happen: update the `expect` line.")
+    return {"text": f"{what} {how}".strip(),
+            "markdown": f"**{p.kind} `{p.name}`**: {what}\n\n{how}"}
+
+
 def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
     """The property's line when it is in the repository; else the step that broke it; else
     the spec's first line (a built-in check has no line of its own)."""
@@ -63,12 +121,34 @@ def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
         candidates += [s.span for s in p.trace.steps if s.failed]
     candidates += [e.span for e in p.cycle]
     for span in candidates:
-        if loc.inside(span):
+        if span is not None and loc.inside(span):
             return span
-    for span in candidates:
-        if span is not None:
-            return span
-    return Span(result.spec, 1, 1)
+    expect = _expect_line(result.spec, p.name)
+    if expect is not None and loc.inside(expect):
+        return expect   # a property of a bundled model: its expect line in the repository
+    if p.trace is not None:   # else the step in the repository nearest the break
+        breaking = min(breaking_steps(p.trace), default=len(p.trace.steps))
+        inside = [i for i, s in enumerate(p.trace.steps) if loc.inside(s.span)]
+        if inside:
+            return p.trace.steps[max((i for i in inside if i <= breaking), default=inside[0])].span
+    if loc.inside(Span(result.spec, 1, 1)):
+        return Span(result.spec, 1, 1)
+    return next((s for s in candidates if s is not None), None) or expect or Span(result.spec, 1, 1)
+
+
+def _expect_line(spec: str, name: str) -> Span | None:
+    """The spec's `expect ... NAME;` line: where an alert about a property declared in a
+    bundled model goes, so code scanning can show it in the repository."""
+    try:
+        text = Path(spec).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    pattern = re.compile(r"\bexpect\s+(?:holds|violation)\s+" + re.escape(name) + r"\s*;")
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = pattern.search(line)
+        if found:
+            return Span(spec, number, found.start() + 1, number, found.end() + 1)
+    return None
 
 
 def _message(p: PropertyResult) -> str:
@@ -114,7 +194,8 @@ def _code_flow(trace: Trace, loc: _Locator) -> dict[str, Any]:
 
 
 def _fingerprint(result: Result, p: PropertyResult) -> str:
-    return hashlib.sha256(f"{result.spec}\0{p.name}\0{p.verdict}".encode()).hexdigest()[:32]
+    key = f"{result.spec}\0{p.name}\0{p.verdict}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key).hexdigest()[:32]
 
 
 def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
@@ -132,6 +213,7 @@ def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
                 rules[rid] = {"id": rid, "name": rid.replace(".", "_"),
                               "shortDescription": {"text": f"{p.kind} {p.name}"},
                               "fullDescription": {"text": p.description or p.message or f"{p.kind} {p.name}"},
+                              "help": _help(p),
                               "defaultConfiguration": {"level": "error"},
                               "properties": {"kind": p.kind, "tags": ["lockcheck", "concurrency", p.kind]}}
             span = _primary_span(result, p, loc)
@@ -181,7 +263,7 @@ def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {"name": "lockcheck", "version": tool_version(), "semanticVersion": tool_version(),
                                 "rules": list(rules.values())}},
-            "originalUriBaseIds": {SRCROOT: {"uri": loc.root.as_uri() + "/"}},
+            "originalUriBaseIds": loc.base_ids(),
             "artifacts": list(artifacts.values()),
             "invocations": [invocation],
             "columnKind": "unicodeCodePoints",
@@ -191,4 +273,5 @@ def sarif_log(run: Run, root: str | None = None) -> dict[str, Any]:
 
 
 def render_sarif(run: Run, root: str | None = None) -> str:
-    return json.dumps(sarif_log(run, root), indent=2, ensure_ascii=False) + "\n"
+    # a file name that is not UTF-8: its URI is percent-encoded, its lone surrogates in messages are U+FFFD
+    return valid_unicode(json.dumps(sarif_log(run, root), indent=2, ensure_ascii=False)) + "\n"

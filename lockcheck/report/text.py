@@ -1,10 +1,14 @@
 """Results as text for a terminal or a review comment: a verdict table, then each
-counterexample as a table of steps and the state it ends in."""
+counterexample as a table of steps and the state it ends in. Control characters from a spec
+(an ANSI escape in a string, say) are shown escaped, never sent to the terminal."""
 from __future__ import annotations
 
 from tabulate import tabulate
 
-from ..result import PropertyResult, Result, Trace
+import re
+
+from ..result import LockOrderEdge, PropertyResult, Result, Trace
+from ..source import printable, printable_lines
 
 
 def _expect_cell(p: PropertyResult) -> str:
@@ -19,23 +23,32 @@ def render_coverage(result: Result) -> str:
         lines.append(f"  {cov.thread}: {len(cov.unreached)} of {cov.statements}")
         for text, span in cov.unreached:
             lines.append(f"    {span.short:<24} {text}")
+    accepted = [(cov.thread, text, span, why) for cov in result.coverage for text, span, why in cov.accepted]
+    if accepted:
+        lines.append("statements the spec expects to leave unreached (expect unreached):")
+        for thread, text, span, why in accepted:
+            lines.append(f"  {thread}: {span.short:<24} {text}  -- {why}")
     unused = [(cov.thread, text, span) for cov in result.coverage for text, span in cov.unused]
     if unused:
         lines.append("statements this spec cannot run (its constant arguments and never-written fields rule them out):")
         for thread, text, span in unused:
             lines.append(f"  {thread}: {span.short:<24} {text}")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
-def render_result(result: Result, verbose: bool = False, coverage: bool = False) -> str:
+def render_result(result: Result, verbose: bool = False, coverage: bool = False, quiet: bool = False) -> str:
+    """The spec's report. quiet (-q, for gates): only what is not as expected (properties,
+    their counterexamples, warnings, a limit); "" when everything is."""
+    if quiet:
+        return _render_unexpected(result, verbose)
     out: list[str] = [f"== {result.spec} ({result.engine} engine)"]
     shown = [p for p in result.properties
              if verbose or p.kind in ("invariant", "lemma", "assertion") or p.expected or p.verdict != "holds"]
-    quiet = [p.name for p in result.properties if p not in shown]
+    quiet_names = [p.name for p in result.properties if p not in shown]
     rows = [[p.name, p.kind, p.summary, _expect_cell(p)] for p in shown]
     out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
-    if quiet:
-        out.append(f"also checked, no violation: {', '.join(quiet)}")
+    if quiet_names:
+        out.append(f"also checked, no violation: {', '.join(quiet_names)}")
     hidden = []
     for p in result.properties:
         if p.verdict == "violated":
@@ -65,7 +78,51 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False)
     out.append(line)
     if s.limit:
         out.append(f"stopped at {s.limit}: properties not violated so far are unknown")
-    return "\n".join(out)
+    return printable_lines("\n".join(out))
+
+
+def _render_unexpected(result: Result, verbose: bool) -> str:
+    odd = [p for p in result.properties if p.as_expected is not True]
+    if not odd and not result.warnings and not result.stats.limit:
+        return ""
+    out = [f"== {result.spec} ({result.engine} engine)"]
+    if odd:
+        rows = [[p.name, p.kind, p.summary, _expect_cell(p)] for p in odd]
+        out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
+    for p in odd:
+        if p.verdict == "violated":
+            out += ["", render_violation(p, verbose)]
+    out += [f"warning: {w}" for w in result.warnings]
+    if result.stats.limit:
+        out.append(f"stopped at {result.stats.limit}: properties not violated so far are unknown")
+    return printable_lines("\n".join(out))
+
+
+def summary_line(results: list[Result], errors: int = 0, seconds: float | None = None) -> str:
+    """One line for the end of a run of several specs (and of every -q run)."""
+    props = [p for r in results for p in r.properties]
+    unexpected = [(r.spec, p.name) for r in results for p in r.properties if p.as_expected is False]
+    unknown = sum(1 for p in props if p.as_expected is None)
+    expected_violations = sum(1 for p in props if p.as_expected and p.verdict == "violated")
+    specs = len(results) + errors
+    head = f"lockcheck: {specs} spec{'s' if specs != 1 else ''}, {len(props)} properties: "
+    parts = []
+    if unexpected:
+        names = "; ".join(f"{spec}: {name}" for spec, name in unexpected[:5])
+        more = f"; {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
+        parts.append(f"{len(unexpected)} UNEXPECTED ({names}{more})")
+    if unknown:
+        parts.append(f"{unknown} unknown")
+    if errors:
+        parts.append(f"{errors} spec{'s' if errors != 1 else ''} with errors")
+    warned = sum(1 for r in results if r.warnings)
+    if not parts:
+        parts.append(f"every expectation met ({expected_violations} expected violation"
+                     f"{'s' if expected_violations != 1 else ''})")
+    if warned:
+        parts.append(f"warnings in {warned} spec{'s' if warned != 1 else ''}")
+    tail = f", {seconds:.1f} s" if seconds is not None else ""
+    return printable(head + ", ".join(parts) + tail)
 
 
 def render_violation(p: PropertyResult, verbose: bool = False) -> str:
@@ -79,7 +136,82 @@ def render_violation(p: PropertyResult, verbose: bool = False) -> str:
         lines.append(f"   {edge.span}: {edge.thread} takes {edge.acquired} while holding {edge.held}")
     if p.trace is not None:
         lines.append(render_trace(p.trace, verbose))
-    return "\n".join(lines)
+    cycle = list(p.cycle) if p.cycle else (deadlock_cycle(p.trace) if p.name == "deadlock" and p.trace else [])
+    if cycle:
+        lines += ["", "   as lockdep would print it:", _indent(render_lockdep(cycle, deadlock=not p.cycle), "   ")]
+    return printable_lines("\n".join(lines))
+
+
+_WAITS_FOR = re.compile(r"(?:^|: )(?:acquire|acquire_read) (\S+?)\s*$")
+
+
+def deadlock_cycle(trace: Trace) -> list[LockOrderEdge]:
+    """The deadlock as a lock-order cycle, when it is one: each blocked thread waits to
+    acquire a lock that the next one holds. Empty when some thread waits for something else
+    (an await, a lock nobody holds)."""
+    from ..source import Span
+
+    holder = {lock: ts for ts in trace.final for lock in ts.holds}
+    waits: dict[str, tuple[str, str, Span | None]] = {}   # thread -> (lock it waits for, held lock, where)
+    for ts in trace.final:
+        m = _WAITS_FOR.search(ts.at) if ts.status == "blocked" else None
+        if m and m.group(1) in holder and holder[m.group(1)].thread != ts.thread and ts.holds:
+            waits[ts.thread] = (m.group(1), ts.holds[-1], ts.span)
+    for start in waits:   # follow thread -> the holder of the lock it waits for, back to start
+        chain, thread = [], start
+        while thread in waits and thread not in chain:
+            chain.append(thread)
+            thread = holder[waits[thread][0]].thread
+        if thread == start and len(chain) >= 2:
+            edges = []
+            for t in chain:
+                wanted, _, span = waits[t]
+                held = next(lock for lock in holder if holder[lock].thread == t and
+                            any(waits[o][0] == lock for o in chain))
+                edges.append(LockOrderEdge(held, wanted, t, span or Span("?", 1, 1)))
+            # edges[i]: thread i holds edges[i].held and wants edges[i].acquired (held by thread i+1)
+            return edges[1:] + edges[:1]
+    return []
+
+
+def render_lockdep(cycle: list[LockOrderEdge], deadlock: bool = False) -> str:
+    """A lock-order cycle in the shape of the kernel's lockdep report (kernel/locking/
+    lockdep.c: print_circular_bug_header, print_circular_lock_scenario): the task closing
+    the cycle, the lock it holds, the existing dependency chain in reverse order, and the
+    CPU0/CPU1 scenario. cycle[i].acquired is cycle[i+1].held; the last edge closes it."""
+    last = cycle[-1]
+    title = "possible circular locking dependency detected"
+    rule = "=" * (len(title) + 9)
+    doing = "is trying to acquire lock" if not deadlock else "is blocked acquiring lock"
+    out = [rule, f"WARNING: {title}", "-" * len(rule),
+           f"{last.thread} {doing}:", f" ({last.acquired}), at: {_site(last)}", "",
+           "but task is already holding lock:", f" ({last.held})", "",
+           "which lock already depends on the new lock.", "", "",
+           "the existing dependency chain (in reverse order) is:", ""]
+    for j in range(len(cycle) - 1, 0, -1):
+        edge = cycle[j - 1]
+        out += [f"-> #{j} ({edge.acquired}):", f"       {_site(edge)}, {edge.thread} holding {edge.held}", ""]
+    out += [f"-> #0 ({last.acquired}):", f"       {_site(last)}, {last.thread} holding {last.held}", ""]
+    out += ["other info that might help us debug this:", ""]
+    if len(cycle) > 2:
+        chain = " --> ".join(f"{e.acquired}" for e in cycle[:-1])
+        out += ["Chain exists of:", f"  {last.acquired} --> {chain}", ""]
+    target, parent, source = last.held, cycle[0].held, last.acquired
+    if len(cycle) == 2:
+        parent = cycle[0].held
+    width = 31
+    out += [" Possible unsafe locking scenario:", "",
+            f"       {'CPU0':<{width - 7}}CPU1", f"       {'----':<{width - 7}}----",
+            f"  lock({target});",
+            f"{'':<{width}}lock({parent});",
+            f"{'':<{width}}lock({target});",
+            f"  lock({source});", "",
+            " *** DEADLOCK ***" + ("" if deadlock else " (possible: this interleaving need not reach it)")]
+    return "\n".join(out)
+
+
+def _site(edge: LockOrderEdge) -> str:
+    return edge.span.short
 
 
 def render_trace(trace: Trace, verbose: bool = False) -> str:
@@ -95,7 +227,8 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
         rows.append(["" if step.number is None else step.number, step.thread, text, step.span.short, changes])
     if rows:
         table = tabulate(rows, headers=["step", "thread", "statement", "where", "changes"], tablefmt="simple")
-        lines = ["", "   shortest counterexample, " + f"{trace.length} steps:", _indent(table, "   ")]
+        steps = f"{trace.length} step" + ("" if trace.length == 1 else "s")
+        lines = ["", f"   shortest counterexample, {steps}:", _indent(table, "   ")]
     else:
         lines = ["", "   the initial state already breaks it (0 steps)"]
     if trace.values:
@@ -108,7 +241,7 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
             where = f"at {ts.at}" + (f" ({ts.span.short})" if ts.span else "")
         final.append([ts.thread, ts.status, where, ", ".join(ts.holds) or "-"])
     lines.append(_indent(tabulate(final, headers=["thread", "status", "where", "holds"], tablefmt="simple"), "   "))
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def _indent(text: str, prefix: str) -> str:
