@@ -90,7 +90,7 @@ def verify_json(argv: list[str], cap: float, code: Path) -> tuple[dict | None, f
     """One `lockcheck verify --format json` run with the package found in `code`: the spec's
     JSON (None if it failed or the cap stopped it), the CPU time it took (user + system: on a
     machine shared with other work, wall time says more about the neighbours), and why it
-    failed. A run the cap (wall seconds) stops counts as `cap`."""
+    failed. A run the cap (wall seconds) stops counts the CPU time it had used."""
     cmd = [sys.executable, "-m", "lockcheck", "verify", "-q", "--format", "json", *argv]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -99,14 +99,19 @@ def verify_json(argv: list[str], cap: float, code: Path) -> tuple[dict | None, f
         out, err = proc.communicate(timeout=cap)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
-        return None, cap, f"stopped after {cap:g} s"
+        proc.communicate()   # reaped: its CPU time is counted
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return None, _cpu(before, after), f"stopped after {cap:g} s of wall time"
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    seconds = _cpu(before, after)
     try:
         return json.loads(out)["specs"][0], seconds, ""
     except (ValueError, KeyError, IndexError):
         return None, seconds, (err.strip().splitlines() or ["?"])[-1]
+
+
+def _cpu(before, after) -> float:
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def verdicts(spec: dict | None) -> dict[str, tuple[str, int | None]] | None:

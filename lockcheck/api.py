@@ -31,7 +31,7 @@ class Options:
     max_states: int | None = None   # explicit: stop after this many states (None: no count limit)
     max_depth: int = 1_000_000
     fingerprints: bool = False      # kept for old command lines: the explicit engine always fingerprints
-    engine: str = "explicit"        # explicit | bmc | induction | auto
+    engine: str = "explicit"        # explicit | bmc | induction | pdr | auto
     depth: int | None = None        # for bmc and induction (their defaults when None)
     timeout: float | None = None    # seconds: of the explicit search, and of Z3's time for bmc and induction
     max_memory: int | None = None   # bytes the explicit search may use (None: default_max_memory())
@@ -114,7 +114,7 @@ def peak_memory_mb() -> float:
 def _verify(path: str, options: Options, sources: Sources,
             progress: Callable[[SearchProgress], None] | None) -> Result:
     model, unreached = _load(path, options, sources)
-    if options.engine in ("bmc", "induction"):
+    if options.engine in ("bmc", "induction", "pdr"):
         return _symbolic_or_interrupted(compile_checked(model), options)
     result, _ = check_frontier(model, search_limits(options), progress)
     result = accepted.apply(result, unreached)
@@ -163,6 +163,9 @@ def _symbolic(program: Program, options: Options) -> Result:
     from .engines.induction import check_induction
     from .engines.symbolic import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
 
+    if options.engine == "pdr":
+        from .engines.pdr import check_pdr
+        return check_pdr(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     if options.engine == "bmc":
         return check_bmc(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,

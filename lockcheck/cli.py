@@ -113,9 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: half of the machine's memory)")
     v.add_argument("--max-depth", type=_positive, default=1_000_000, help="explore at most N steps deep (exit 3)")
     v.add_argument("-v", "--verbose", action="store_true", help="list every built-in check in the table")
-    v.add_argument("--engine", choices=["explicit", "bmc", "induction", "auto"], default="explicit",
-                   help="explicit-state search (default), bounded model checking or k-induction with Z3, "
-                        "or auto: explicit, then induction if a limit stops it")
+    v.add_argument("--engine", choices=["explicit", "bmc", "induction", "pdr", "auto"], default="explicit",
+                   help="explicit-state search (default), bounded model checking, k-induction or PDR (Spacer) "
+                        "with Z3, or auto: explicit, then induction if a limit stops it")
     v.add_argument("--depth", type=_positive, default=None,
                    help="steps for bmc (default 30) or the largest k for induction (default 4)")
     v.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",

@@ -101,9 +101,9 @@ class PropertyResult:
 
     @property
     def explanation(self) -> str:
-        """A symbolic engine's longer account of an unknown verdict (k-induction: the
-        counterexample to induction), or ""."""
-        if self.verdict != "unknown" or "\n" not in self.detail:
+        """A symbolic engine's longer account of its verdict (k-induction: the counterexample
+        to induction; pdr: the inductive invariant), or ""."""
+        if self.verdict == "violated" or "\n" not in self.detail:
             return ""
         return self.detail.split("\n", 1)[1]
 
@@ -152,6 +152,8 @@ class Result:
         """How far the search went: states for the explicit engine, the depth Z3 reached for
         bmc and induction (they enumerate no states)."""
         s = self.stats
+        if self.engine == "pdr":
+            return f"pdr: bmc depth {s.max_depth} for the traces, {s.seconds:.2f} s"
         if self.engine in ("bmc", "induction"):
             return f"{self.engine}: {'k up to' if self.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
         stored = f", {s.bytes_per_state:.0f} bytes/state" if s.bytes_per_state else ""

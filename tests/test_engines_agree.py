@@ -14,6 +14,7 @@ from lockcheck.api import Options, load_model
 from lockcheck.engines.bmc import check_bmc
 from lockcheck.engines.explicit import Limits, check_explicit
 from lockcheck.engines.induction import check_induction
+from lockcheck.engines.pdr import check_pdr
 from lockcheck.engines.symbolic import Settings
 from lockcheck.errors import Sources
 from lockcheck.pycompile import Program, compile_model
@@ -24,6 +25,8 @@ MIN_DEPTH = 3
 SPEC_DEPTH_CAP = 21     # bmc on a spec: as deep as its violations go, up to this
 RANDOM_EXAMPLES = 40         # the default run; `pytest -m slow` runs RANDOM_EXAMPLES_SLOW more
 RANDOM_EXAMPLES_SLOW = 300
+PDR_RANDOM_EXAMPLES = 3      # pdr: these in the default run, PDR_RANDOM_EXAMPLES_SLOW with -m slow
+PDR_RANDOM_EXAMPLES_SLOW = 80
 # the specs whose cross-check takes longest (bmc to depth 21 and induction): `pytest -m slow`
 SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "ext3_lock_only.lk",
               "truncate_lock_inverted.lk", "page_mkwrite_race.lk"}
@@ -69,6 +72,27 @@ def assert_induction_sound(explicit: Result, induction: Result) -> None:
                 assert length(q) == length(p), (name, length(q), length(p))
 
 
+def assert_pdr_sound(explicit: Result, pdr: Result) -> None:
+    """pdr proves nothing the explicit engine violates; what it reports violated is, with a
+    counterexample of the same length."""
+    ref = by_name(explicit)
+    for name, q in by_name(pdr).items():
+        p = ref[name]
+        if q.verdict == "holds":
+            assert p.verdict == "holds", (name, q.detail)
+        if q.verdict == "violated":
+            assert p.verdict == "violated", name
+            assert length(q) == length(p), (name, length(q), length(p))
+
+
+def pdr_check(path: str, timeout: float = 60) -> Result:
+    program = program_of(path)
+    explicit, _ = check_explicit(program, Limits())
+    pdr = check_pdr(program, Settings(timeout=timeout))
+    assert_pdr_sound(explicit, pdr)
+    return pdr
+
+
 def cross_check(path: str, depth_cap: int | None = None, induction_depth: int = 2,
                 induction: bool = True) -> None:
     """bmc searches as deep as the longest violation the explicit engine found (at most
@@ -106,6 +130,15 @@ def test_the_depth_cap_leaves_out_only_the_longest_spec_violations():
     assert len(lengths) - len(beyond) >= 17
 
 
+PDR_SPECS = ["ext4_journal.lk", "shmem_activate_unlocked.lk", "ext4_reclaim.lk"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PDR_SPECS)
+def test_pdr_on_small_specs_is_sound(name):
+    pdr_check(str(REPO / "specs" / name), timeout=120)
+
+
 # ---- the small models of the other tests --------------------------------------------------
 
 def _test_models() -> dict[str, str]:
@@ -131,6 +164,15 @@ def test_test_models_agree(spec, name):
     cross_check(spec(TEST_MODELS[name]))
 
 
+PDR_SLOW_MODELS = {"switches.locks"}   # Spacer needs its whole timeout on some property of it
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in PDR_SLOW_MODELS else n
+                                  for n in sorted(TEST_MODELS)])
+def test_pdr_on_test_models_is_sound(spec, name):
+    pdr_check(spec(TEST_MODELS[name]), timeout=20)
+
+
 # ---- random specs --------------------------------------------------------------------------
 
 @random_spec_settings(RANDOM_EXAMPLES)
@@ -148,3 +190,20 @@ def test_many_random_specs_agree(tmp_path, text):
     path = tmp_path / "random.lk"
     path.write_text(text)
     cross_check(str(path))
+
+
+@random_spec_settings(PDR_RANDOM_EXAMPLES)
+@given(text=random_specs())
+def test_pdr_on_random_specs_is_sound(tmp_path, text):
+    path = tmp_path / "random.lk"
+    path.write_text(text)
+    pdr_check(str(path), timeout=10)
+
+
+@pytest.mark.slow
+@random_spec_settings(PDR_RANDOM_EXAMPLES_SLOW)
+@given(text=random_specs())
+def test_pdr_on_many_random_specs_is_sound(tmp_path, text):
+    path = tmp_path / "random.lk"
+    path.write_text(text)
+    pdr_check(str(path), timeout=20)

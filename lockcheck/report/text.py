@@ -63,7 +63,8 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False,
             hidden.append(p.name)
     if hidden:
         out.append("")
-        out.append(f"(-v shows the counterexamples to induction of {', '.join(hidden)})")
+        what = "inductive invariants" if result.engine == "pdr" else "counterexamples to induction"
+        out.append(f"(-v shows the {what} of {', '.join(hidden)})")
     for w in result.warnings:
         if not (coverage and "never ran" in w):
             out.append(f"warning: {w}")

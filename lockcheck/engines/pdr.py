@@ -1,0 +1,279 @@
+"""Unbounded proofs that need no lemma: PDR/IC3 by Z3's Spacer on Constrained Horn Clauses.
+
+The clauses come from the same encoding as bmc's (bit-vector slots, BitCodec: measured, Spacer
+proves on them what it could not finish in minutes on Z3 Ints): one predicate Inv over the
+state, a clause for the initial states, one clause per macro-step (Inv(x) and the step can
+run from x imply Inv(its result)), and per property a clause Inv(x) and bad(x) imply Err.
+Spacer either finds an inductive invariant that rules Err out (the property holds at every
+depth: its invariant is printed as the proof, in slot names), or finds Err reachable: the
+property is violated, and bmc, which then must find it, searches for the shortest
+counterexample so that the trace is the explicit engine's. A shallow bmc search runs first:
+shallow violations come cheaper from bmc than from Spacer.
+
+The steps reset a thread's locals it will not read again (strengthen.live_locals) to their
+initial values, so that stale values do not multiply the states Spacer must cover; no check,
+guard or property reads them before they are written, so what is reachable otherwise is
+unchanged, and the invariant describes the states with those locals reset.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from .. import ir
+from ..pycompile import Program
+from ..result import Result, Stats
+from .bmc import BoundedSearch
+from .encoding import Encoder
+from .explicit import Explorer
+from .strengthen import live_locals
+from .symbolic import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
+                       tools, trivially_safe)
+from .tracing import format_value
+
+SHALLOW_DEPTH = 8         # bmc first, this deep
+MAX_TRACE_DEPTH = 2000    # how deep bmc looks for the trace of a property Spacer found reachable
+
+
+@dataclass
+class Proof:
+    """An inductive invariant: clauses over slot names, all true in every reachable state."""
+
+    clauses: list[str]
+
+    def text(self) -> str:
+        head = f"proved (pdr): an inductive invariant of {len(self.clauses)} clause(s)"
+        if not self.clauses:
+            return head
+        body = "".join(f"\n  {c}" for c in self.clauses)
+        return head + "\n(every clause holds in every reachable state, with dead locals read as their initial values):" + body
+
+
+@dataclass
+class Horn:
+    """The clauses of a model, in one Spacer instance queried once per property."""
+
+    enc: Encoder
+    explorer: Explorer
+    fp: z3.Fixedpoint = field(init=False)
+    inv: z3.FuncDeclRef = field(init=False)
+    keep: list[int] = field(init=False)      # the slots Inv ranges over (constants are left out)
+    query_ms: int = 120_000                  # Spacer's time for one property
+    queries: int = 0
+
+    def __post_init__(self) -> None:
+        enc, model = self.enc, self.enc.model
+        tmpl = enc.template()
+        x0, exp = tmpl.x0, tmpl.exp0
+        self.keep = [j for j in range(len(x0)) if not enc.codec.is_constant(j)]
+        self.inv = z3.Function("Inv", *[x0[j].sort() for j in self.keep], z3.BoolSort())
+        self.fp = z3.Fixedpoint()
+        self.fp.set(engine="spacer")
+        self.fp.register_relation(self.inv)
+        self.fp.declare_var(*self.args(x0))
+        initial, _ = self.explorer.initial_states()
+        self.fp.rule(self.app(x0), z3.Or([enc.equals(x0, s) for s in initial]))
+        read_by_props = set().union(*[ir.slots_read(p.cond) for p in model.invariants if p.cond is not None])
+        live = {t.index: live_locals(model, t) for t in model.threads}
+        for leaf in enc.shape.leaves:
+            node = enc.shape.nodes[leaf]
+            thread = model.threads[node.thread]
+            post = list(exp.post[leaf])
+            alive = live[thread.index].get(node.edge.dst, set())
+            for j in thread.local_slots:
+                if j != thread.pc_slot and j not in alive and j not in read_by_props:
+                    post[j] = enc.codec.const(j, model.initial[j])
+            self.fp.rule(self.app([z3.simplify(v) for v in post]), [self.app(x0), z3.simplify(exp.ok[leaf])])
+
+    def args(self, xs: list[z3.ExprRef]) -> list[z3.ExprRef]:
+        return [xs[j] for j in self.keep]
+
+    def app(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
+        return self.inv(*self.args(xs))
+
+    def query(self, goal: Goal, budget: Budget) -> tuple[z3.CheckSatResult, Proof | None, str]:
+        """unsat: the goal can never be broken (with the invariant); sat: it can; unknown
+        with Z3's reason."""
+        tmpl = self.enc.template()
+        self.queries += 1
+        err = z3.Function(f"Err{self.queries}", z3.BoolSort())
+        self.fp.register_relation(err)
+        self.fp.rule(err(), [self.app(tmpl.x0), bad_term(self.enc, goal, tmpl.exp0)])
+        ms = budget.left_ms()
+        if ms is not None and ms <= 0:
+            budget.ran_out = True
+            return z3.unknown, None, "timeout"
+        self.fp.set(timeout=min(ms, self.query_ms) if ms is not None else self.query_ms)
+        try:
+            result = self.fp.query(err())
+        except z3.Z3Exception as err_:   # a timeout comes as 'canceled'
+            if ms is not None and budget.left_ms() <= 0:
+                budget.ran_out = True
+                return z3.unknown, None, "timeout"
+            return z3.unknown, None, f"Spacer did not finish within {self.query_ms / 1000:g} s ({err_})"
+        if result == z3.unsat:
+            return result, self.proof(), ""
+        if result == z3.unknown:
+            reason = self.fp.reason_unknown()
+            if budget.seconds is not None and ("timeout" in reason or "canceled" in reason or budget.left_ms() <= 0):
+                budget.ran_out = True
+            return result, None, f"Spacer gave up ({reason})"
+        return result, None, ""
+
+    def proof(self) -> Proof:
+        definition = _definition(self.fp.get_answer(), self.inv)
+        if definition is None:
+            return Proof(["(Spacer returned no invariant for the state)"])
+        positions, body = definition
+        tmpl = self.enc.template()
+        printer = _Printer(self.enc, {v: self.keep[p] for v, p in positions.items()},
+                           {v: tmpl.x0[self.keep[p]].sort() for v, p in positions.items()})
+        parts = body.children() if z3.is_and(body) else [body]
+        return Proof([printer.show(p) for p in parts if not z3.is_true(p)])
+
+
+def _definition(answer: z3.ExprRef, inv: z3.FuncDeclRef) -> tuple[dict[int, int], z3.ExprRef] | None:
+    """Inv's interpretation in Spacer's answer: (bound variable index -> argument position,
+    the formula)."""
+    parts = answer.children() if z3.is_and(answer) else [answer]
+    for part in parts:
+        if not z3.is_quantifier(part):
+            continue
+        body = part.body()
+        if z3.is_eq(body) and z3.is_app(body.arg(0)) and body.arg(0).decl().eq(inv):
+            args = body.arg(0).children()
+            if all(z3.is_var(a) for a in args):
+                return {z3.get_var_index(a): i for i, a in enumerate(args)}, body.arg(1)
+    return None
+
+
+@dataclass
+class _Printer:
+    """A clause of the invariant in slot names and the values the slots stand for."""
+
+    enc: Encoder
+    slot_of: dict[int, int]          # bound variable index -> slot
+    sort_of: dict[int, z3.SortRef]
+
+    def show(self, e: z3.ExprRef, top: bool = True) -> str:
+        model, codec = self.enc.model, self.enc.codec
+        if z3.is_var(e):
+            return model.slots[self.slot_of[z3.get_var_index(e)]].name
+        if z3.is_not(e):
+            inner = e.arg(0)
+            if z3.is_var(inner):
+                return "!" + self.show(inner, False)
+            if z3.is_eq(inner) and self._atom(inner) is not None:
+                return self.show(inner, top).replace(" = ", " != ", 1)
+            return "!" + self.show(inner, False)
+        if z3.is_and(e) or z3.is_or(e):
+            joined = (" && " if z3.is_and(e) else " || ").join(self.show(c, False) for c in e.children())
+            return joined if top else f"({joined})"
+        atom = self._atom(e)
+        return atom if atom is not None else self._raw(e)
+
+    def _atom(self, e: z3.ExprRef) -> str | None:
+        """slot = value, slot <= value and the like, when Spacer's atom compares a slot with a constant."""
+        model, codec = self.enc.model, self.enc.codec
+        if not (z3.is_app(e) and e.num_args() == 2):
+            return None
+        a, b = e.arg(0), e.arg(1)
+        flip = False
+        if z3.is_bv_value(a) and z3.is_var(b):
+            a, b, flip = b, a, True
+        if not (z3.is_var(a) and z3.is_bv_value(b)):
+            return None
+        j = self.slot_of[z3.get_var_index(a)]
+        value = codec.decode(j, b.as_long())
+        kind = e.decl().kind()
+        if kind == z3.Z3_OP_EQ:
+            return f"{model.slots[j].name} = {format_value(model, j, value)}"
+        ops = {z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">"}
+        domain = codec.domains[j]
+        if kind in ops and list(domain) == sorted(domain) and b.as_long() < len(domain):
+            op = ops[kind]
+            if flip:
+                op = {"<=": ">=", "<": ">", ">=": "<=", ">": "<"}[op]
+            return f"{model.slots[j].name} {op} {value}"
+        return None
+
+    def _raw(self, e: z3.ExprRef) -> str:
+        """Z3's notation for what the printer does not know, the slots named (`#index`: the
+        position of the slot's value in its domain, as the encoding holds it)."""
+        top = max(self.slot_of) + 1 if self.slot_of else 0
+        named = [z3.Const(f"{self.enc.model.slots[self.slot_of[i]].name}#index", self.sort_of[i])
+                 if i in self.slot_of else z3.Bool(f"v{i}") for i in range(top)]
+        return str(z3.substitute_vars(e, *named))
+
+
+def check_pdr(program: Program, settings: Settings) -> Result:
+    settings.validate()
+    started = time.perf_counter()
+    budget = Budget(settings.timeout)
+    enc = Encoder(program, bits=True)
+    explorer, builder = tools(program)
+    goals = [g for g in goals_of(enc, with_nesting=True) if not trivially_safe(enc, g)]
+    search = BoundedSearch(enc, explorer, budget, goals)
+    search.run(SHALLOW_DEPTH)
+    proofs: dict[str, Proof] = {}
+    unknown: dict[str, str] = {}
+    # a lock taken while another is held is not yet a lock-order cycle: no violation
+    reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None)]
+    if not search.exhausted:
+        horn = Horn(enc, explorer)
+        for goal in goals:
+            if goal.name in search.found or goal in reachable:
+                continue
+            result, proof, reason = horn.query(goal, budget)
+            if result == z3.unsat:
+                assert proof is not None
+                proofs[goal.name] = proof
+            elif result == z3.sat:
+                reachable.append(goal)
+            else:
+                unknown[goal.name] = f"not proved: {budget.why()} (pdr)" if budget.ran_out else f"not proved: {reason}"
+    # the trace of what Spacer found reachable: bmc must meet it, at its shortest depth
+    wanted = [g for g in reachable if g.form != "nesting"]
+    search.goals = wanted
+    while search.open_goals() and search.searched < MAX_TRACE_DEPTH and not search.exhausted:
+        if not search.search(search.searched + 1):
+            break
+    found = {n: p for n, (p, _) in search.found.items()}
+    outcomes = _outcomes(program, goals, search, proofs, unknown, reachable, budget)
+    results = property_results(builder, found, [], outcomes, "pdr",
+                               {n: f"violated in {k} steps (a shortest counterexample, by bmc)"
+                                for n, (_, k) in search.found.items()})
+    stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
+    return Result(program.model.path, "pdr", results, stats, own_property_warning(program))
+
+
+def _outcomes(program: Program, goals: list[Goal], search: BoundedSearch, proofs: dict[str, Proof],
+              unknown: dict[str, str], reachable: list[Goal], budget: Budget) -> dict[str, Outcome]:
+    out: dict[str, Outcome] = {}
+    names = {g.name for g in goals}
+    reached = {g.name for g in reachable}
+    for name in program.model.properties:
+        if name in proofs:
+            detail = proofs[name].text()
+            if name == "lock_order":
+                detail = detail.replace("proved (pdr)", "proved (pdr): no lock is ever taken while another is held;", 1)
+            out[name] = Outcome("holds", detail, "pdr")
+        elif name not in names:
+            why = "no lock can be taken while another is held" if name == "lock_order" else "no step of the spec can fail it"
+            out[name] = Outcome("holds", why, "pdr")
+        elif search.exhausted and name not in search.found:
+            out[name] = Outcome("holds", f"every reachable state is within depth {search.searched - 1}, "
+                                "all searched (bmc)", "pdr")
+        elif name == "lock_order" and name in reached:
+            out[name] = Outcome("unknown", "locks are taken nested; pdr proves lock_order only when no lock is "
+                                "taken while another is held (use --engine explicit or bmc)", "pdr")
+        elif name in reached:
+            detail = f"Spacer found it reachable, but bmc met no violation up to depth {search.searched}"
+            if budget.stopped:
+                detail += f" ({budget.why()})"
+            out[name] = Outcome("unknown", detail, "pdr")
+        else:
+            out[name] = Outcome("unknown", unknown.get(name, "not proved (pdr)"), "pdr")
+    return out
