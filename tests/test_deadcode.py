@@ -43,9 +43,20 @@ def test_no_test_model_runs_a_dead_statement(spec, name):
     assert_never_ran(spec(TEST_MODELS[name]))
 
 
-@random_spec_settings(100)
-@given(text=random_specs())
-def test_no_random_spec_runs_a_dead_statement(tmp_path, text):
+def _written(tmp_path, text: str) -> str:
     path = tmp_path / "random.lk"
     path.write_text(text)
-    assert_never_ran(str(path))
+    return str(path)
+
+
+@random_spec_settings(30)
+@given(text=random_specs())
+def test_no_random_spec_runs_a_dead_statement(tmp_path, text):
+    assert_never_ran(_written(tmp_path, text))
+
+
+@pytest.mark.slow
+@random_spec_settings(300)
+@given(text=random_specs())
+def test_no_one_of_many_random_specs_runs_a_dead_statement(tmp_path, text):
+    assert_never_ran(_written(tmp_path, text))

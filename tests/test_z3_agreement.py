@@ -113,7 +113,12 @@ def test_random_states_agree(path):
     agree_on_random_states(model_of(str(path)), 40)
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
+# the specs with the most reachable states: `pytest -m slow` (.ci/run runs it)
+LARGE_SPECS = {"cluster_first_only.lk", "cluster.lk", "ext3.lk", "ext3_lock_only.lk", "ext4_journal_refuse.lk"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.name in LARGE_SPECS else p
+                                  for p in SPECS], ids=[p.name for p in SPECS])
 def test_reachable_states_agree(path):
     """Every reachable state: the invariants; and in the first 1500 of them, every step
     enabled there (its checks, guard and written values)."""
