@@ -37,7 +37,7 @@ class IntCodec:
     def domain(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         return domain_constraint(self.model, xs)
 
-    def bool(self, e: ir.Expr, xs: list[z3.ExprRef]) -> z3.BoolRef:
+    def predicate(self, e: ir.Expr, xs: list[z3.ExprRef]) -> z3.BoolRef:
         return to_z3(e, xs)
 
     def value(self, e: ir.Expr, xs: list[z3.ExprRef]) -> z3.ExprRef:
@@ -163,7 +163,7 @@ class BitCodec:
         return self.is_(_Coded(self.domains[slot], x), c)
 
     # ---- expressions ----
-    def bool(self, e: ir.Expr, xs: list[z3.ExprRef]) -> z3.BoolRef:
+    def predicate(self, e: ir.Expr, xs: list[z3.ExprRef]) -> z3.BoolRef:
         out = self._term(e, xs)
         assert z3.is_bool(out), e
         return out

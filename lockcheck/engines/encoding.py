@@ -289,7 +289,7 @@ class Encoder:
 
         def run(checks: list[tuple[int, ir.Check]], state: list[z3.ExprRef], reach: z3.BoolRef) -> z3.BoolRef:
             for i, c in checks:
-                holds = self.codec.bool(c.cond, state)
+                holds = self.codec.predicate(c.cond, state)
                 fatal = c.prop in ir.FATAL_CHECKS
                 exp.fails.append(Fail(c.prop, node.index, (edge.id, i), fatal, z3.And(reach, z3.Not(holds))))
                 if fatal:
@@ -298,7 +298,7 @@ class Encoder:
 
         reach = run(phases["attempt"], pre, reach)
         if edge.guard is not None and edge.guard != ir.TRUE:
-            reach = z3.And(reach, self.codec.bool(edge.guard, pre))
+            reach = z3.And(reach, self.codec.predicate(edge.guard, pre))
         reach = run(phases["exec"], pre, reach)
         post = apply_writes(self.codec, edge, thread.pc_slot, pre)
         reach = run(phases["post"], post, reach)

@@ -78,7 +78,7 @@ class StepCase:
         term = self.terms.get(key)
         if term is None:
             if isinstance(item, Candidate):
-                term = self.enc.codec.bool(item.expr(self.enc.model), self.unroll.xs[i])
+                term = self.enc.codec.predicate(item.expr(self.enc.model), self.unroll.xs[i])
             else:
                 term = z3.Not(self.unroll.bad(item, i))
             self.terms[key] = term

@@ -26,6 +26,7 @@ from .. import ir
 from ..pycompile import Program
 from ..result import Result, Stats
 from .bmc import BoundedSearch
+from .codec import BitCodec
 from .encoding import Encoder
 from .explicit import Explorer
 from .strengthen import live_locals
@@ -109,7 +110,7 @@ class Horn:
         try:
             result = self.fp.query(err())
         except z3.Z3Exception as err_:   # a timeout comes as 'canceled'
-            if ms is not None and budget.left_ms() <= 0:
+            if ms is not None and (budget.left_ms() or 0) <= 0:
                 budget.ran_out = True
                 return z3.unknown, None, "timeout"
             return z3.unknown, None, f"Spacer did not finish within {self.query_ms / 1000:g} s ({err_})"
@@ -117,7 +118,7 @@ class Horn:
             return result, self.proof(), ""
         if result == z3.unknown:
             reason = self.fp.reason_unknown()
-            if budget.seconds is not None and ("timeout" in reason or "canceled" in reason or budget.left_ms() <= 0):
+            if budget.seconds is not None and ("timeout" in reason or "canceled" in reason or (budget.left_ms() or 0) <= 0):
                 budget.ran_out = True
             return result, None, f"Spacer gave up ({reason})"
         return result, None, ""
@@ -191,7 +192,7 @@ class _Printer:
         if kind == z3.Z3_OP_EQ:
             return f"{model.slots[j].name} = {format_value(model, j, value)}"
         ops = {z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">"}
-        domain = codec.domains[j]
+        domain = codec.domains[j] if isinstance(codec, BitCodec) else ()
         if kind in ops and list(domain) == sorted(domain) and b.as_long() < len(domain):
             op = ops[kind]
             if flip:
@@ -220,7 +221,7 @@ def check_pdr(program: Program, settings: Settings) -> Result:
     proofs: dict[str, Proof] = {}
     unknown: dict[str, str] = {}
     # a lock taken while another is held is not yet a lock-order cycle: no violation
-    reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None)]
+    reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     if not search.exhausted:
         horn = Horn(enc, explorer)
         for goal in goals:

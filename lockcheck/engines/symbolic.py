@@ -80,7 +80,7 @@ def bad_term(enc: Encoder, goal: Goal, exp: Expansion) -> z3.BoolRef:
         return enc.deadlock(exp)
     cond = enc.model.properties[goal.name].cond
     assert cond is not None
-    return z3.Not(enc.codec.bool(cond, exp.pre))
+    return z3.Not(enc.codec.predicate(cond, exp.pre))
 
 
 def trivially_safe(enc: Encoder, goal: Goal) -> bool:
