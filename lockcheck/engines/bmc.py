@@ -121,9 +121,9 @@ class BoundedSearch:
                 return True
             m = self.solver.model()
             states, edges = self.unroll.states(m, depth), self.unroll.edges(m, depth)
-            for g, t in pending:
-                if g is not None and z3.is_true(m.eval(t, model_completion=True)):
-                    self.found[g.name] = (self._path(g, states, edges), depth + g.offset)
+            for goal, t in pending:
+                if goal is not None and z3.is_true(m.eval(t, model_completion=True)):
+                    self.found[goal.name] = (self._path(goal, states, edges), depth + goal.offset)
             if lock_term is not None and z3.is_true(m.eval(lock_term, model_completion=True)):
                 new = [w for w in self._concrete_lock_edges(states, edges)
                        if (w.held, w.acquired) not in self.lock_edges]

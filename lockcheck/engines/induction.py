@@ -271,8 +271,10 @@ class Induction:
                 kept, used, ctis = outcome
                 self.reached = k
                 self.ctis.update(ctis)
-                for item in [*kept, *used]:
-                    step.prove(item)
+                for goal in kept:
+                    step.prove(goal)
+                for candidate in used:
+                    step.prove(candidate)
                 self.proved.update({g.name: k for g in kept})
                 self.aux_proved += len(used)
         return base, step

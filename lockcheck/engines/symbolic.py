@@ -121,7 +121,7 @@ class Budget:
             if "canceled" in reason and (self.seconds is None or (self.left_ms() or 0) > 1000):
                 # Ctrl-C (or SIGTERM) during the check: Z3 took the signal; stop as Python would have
                 raise KeyboardInterrupt
-            if self.seconds is not None and ("timeout" in reason or "canceled" in reason or self.left_ms() <= 0):
+            if self.seconds is not None and ("timeout" in reason or "canceled" in reason or (self.left_ms() or 0) <= 0):
                 self.ran_out = True
             else:
                 self.gave_up = reason or "unknown"
