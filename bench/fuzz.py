@@ -22,7 +22,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="time limit per input")
     parser.add_argument("--out", default="fuzz-findings", help="folder for the inputs that misbehaved")
     parser.add_argument("--minutes", type=float, default=None, help="stop after this long even if fewer ran")
+    parser.add_argument("--memory-gb", type=float, default=4.0,
+                        help="address-space limit of this process (a runaway input gets MemoryError, not the OOM killer)")
     args = parser.parse_args()
+    import resource
+
+    cap = int(args.memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         deadline = time.monotonic() + args.minutes * 60 if args.minutes else None

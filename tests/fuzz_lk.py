@@ -275,7 +275,7 @@ class Runner:
 
     def commands(self, rng: random.Random, path: str) -> list[list[str]]:
         fmt = rng.choice(["text", "json", "sarif", "junit"])
-        cmds = [["check", path], ["verify", "-q", "--max-states", "300", "--format", fmt, path]]
+        cmds = [["check", path], ["verify", "-q", "--max-states", "300", "--max-memory", "1G", "--format", fmt, path]]
         if rng.random() < 0.03:
             cmds.append(["verify", "-q", "--engine", rng.choice(["bmc", "induction"]), "--depth", "2",
                          "--timeout", "3", "--format", fmt, path])
@@ -429,6 +429,7 @@ def fuzz(count: int, seed: int, workdir: Path, seconds_per_input: float = 10.0,
             if deadline is not None and time.monotonic() > deadline:
                 break
             name, data = mutant(corpus, rng)
+            (workdir / "current-input").write_bytes(data)   # if the process is killed, the input it was on
             runner.run_file(name, data, rng)
             done += 1
     return done, runner
