@@ -306,6 +306,25 @@ FIXES: list[Question] = [
 ]
 
 
+def question_section(heading: str, q: Question) -> list[str]:
+    """A question's lines: each run's verdict table, statistics and chosen counterexamples,
+    then the answer."""
+    out = [f"{heading} {q.title}", "", f"**Question.** {q.question}", ""]
+    for run in q.runs:
+        code, text = run_cli(run)
+        table, blocks, stats = split_output(text)
+        out += [f"`{command_line(run)}` (exit {code})", "", "```", table, "```", ""]
+        if stats:
+            out += [stats, ""]
+        for prop, note in run.show.items():
+            if prop not in blocks:
+                out += [f"(no counterexample printed for {prop})", ""]
+                continue
+            out += [f"Counterexample for `{prop}`: {note}", "", "```", blocks[prop], "```", ""]
+    out += [f"**Answer.** {q.answer}", "", f"**Later.** {q.later}", ""]
+    return out
+
+
 def generate() -> str:
     out = [
         "# The 2010 writeback thread, question by question",
@@ -320,37 +339,13 @@ def generate() -> str:
         "",
     ]
     for n, q in enumerate(QUESTIONS, 1):
-        out += [f"## {n}. {q.title}", "", f"**Question.** {q.question}", ""]
-        for run in q.runs:
-            code, text = run_cli(run)
-            table, blocks, stats = split_output(text)
-            out += [f"`{command_line(run)}` (exit {code})", "", "```", table, "```", ""]
-            if stats:
-                out += [stats, ""]
-            for prop, note in run.show.items():
-                if prop not in blocks:
-                    out += [f"(no counterexample printed for {prop})", ""]
-                    continue
-                out += [f"Counterexample for `{prop}`: {note}", "", "```", blocks[prop], "```", ""]
-        out += [f"**Answer.** {q.answer}", "", f"**Later.** {q.later}", ""]
+        out += question_section(f"## {n}.", q)
     out += ["## Kernel fixes, before and after", "",
             "Later fixes of races in the same code. Each is one spec with a `FIXED` const: its `expect` "
             "lines depend on it (`expect violation ... when !FIXED;`), so `-D FIXED=false` shows the race "
             "and `-D FIXED=true` proves the fix.", ""]
     for n, q in enumerate(FIXES, 1):
-        out += [f"### {n}. {q.title}", "", f"**Question.** {q.question}", ""]
-        for run in q.runs:
-            code, text = run_cli(run)
-            table, blocks, stats = split_output(text)
-            out += [f"`{command_line(run)}` (exit {code})", "", "```", table, "```", ""]
-            if stats:
-                out += [stats, ""]
-            for prop, note in run.show.items():
-                if prop not in blocks:
-                    out += [f"(no counterexample printed for {prop})", ""]
-                    continue
-                out += [f"Counterexample for `{prop}`: {note}", "", "```", blocks[prop], "```", ""]
-        out += [f"**Answer.** {q.answer}", "", f"**Later.** {q.later}", ""]
+        out += question_section(f"### {n}.", q)
     return "\n".join(out).rstrip() + "\n"
 
 
