@@ -265,7 +265,7 @@ class FrontierSearch:
         costs = xp.zeros((n0, T), dtype=xp.uint8)
         self._check_invariants(frontier, costs, 0, 0)
         depth = 0
-        last_report = time.perf_counter()
+        last_report = time.perf_counter() - PROGRESS_SECONDS   # the first report comes with the first block
         while len(frontier):
             if depth >= limits.max_depth:
                 res.limit = f"--max-depth {limits.max_depth}"
