@@ -130,13 +130,14 @@ def test_the_depth_cap_leaves_out_only_the_longest_spec_violations():
     assert len(lengths) - len(beyond) >= 17
 
 
+# each run is bounded: Spacer answers what it can within the timeout, and what it answers must be right
 PDR_SPECS = ["ext4_journal.lk", "shmem_activate_unlocked.lk", "ext4_reclaim.lk"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", PDR_SPECS)
 def test_pdr_on_small_specs_is_sound(name):
-    pdr_check(str(REPO / "specs" / name), timeout=120)
+    pdr_check(str(REPO / "specs" / name), timeout=45)
 
 
 # ---- the small models of the other tests --------------------------------------------------
