@@ -93,3 +93,10 @@ def random_spec_settings(examples: int):
     return settings(max_examples=examples, derandomize=True, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                            HealthCheck.data_too_large])
+
+
+def write_spec(tmp_path, text: str, name: str = "random.lk") -> str:
+    """A generated spec written to a file (a Hypothesis example reuses tmp_path): its path."""
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)

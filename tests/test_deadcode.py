@@ -12,7 +12,7 @@ from lockcheck.deadcode import dead_edges
 from lockcheck.engines.explicit import Limits, check_explicit
 from lockcheck.errors import Sources
 from lockcheck.pycompile import compile_model
-from random_specs import random_spec_settings, specs as random_specs
+from random_specs import random_spec_settings, write_spec, specs as random_specs
 from test_engines_agree import TEST_MODELS
 
 
@@ -43,20 +43,14 @@ def test_no_test_model_runs_a_dead_statement(spec, name):
     assert_never_ran(spec(TEST_MODELS[name]))
 
 
-def _written(tmp_path, text: str) -> str:
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    return str(path)
-
-
 @random_spec_settings(30)
 @given(text=random_specs())
 def test_no_random_spec_runs_a_dead_statement(tmp_path, text):
-    assert_never_ran(_written(tmp_path, text))
+    assert_never_ran(write_spec(tmp_path, text))
 
 
 @pytest.mark.slow
 @random_spec_settings(300)
 @given(text=random_specs())
 def test_no_one_of_many_random_specs_runs_a_dead_statement(tmp_path, text):
-    assert_never_ran(_written(tmp_path, text))
+    assert_never_ran(write_spec(tmp_path, text))

@@ -19,7 +19,7 @@ from lockcheck.engines.symbolic import Settings
 from lockcheck.errors import Sources
 from lockcheck.pycompile import Program, compile_model
 from lockcheck.result import Result
-from random_specs import random_spec_settings, specs as random_specs
+from random_specs import random_spec_settings, write_spec, specs as random_specs
 
 MIN_DEPTH = 3
 SPEC_DEPTH_CAP = 21     # bmc on a spec: as deep as its violations go, up to this
@@ -179,32 +179,24 @@ def test_pdr_on_test_models_is_sound(spec, name):
 @random_spec_settings(RANDOM_EXAMPLES)
 @given(text=random_specs())
 def test_random_specs_agree(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    cross_check(str(path))
+    cross_check(write_spec(tmp_path, text, "random.lk"))
 
 
 @pytest.mark.slow
 @random_spec_settings(RANDOM_EXAMPLES_SLOW)
 @given(text=random_specs())
 def test_many_random_specs_agree(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    cross_check(str(path))
+    cross_check(write_spec(tmp_path, text, "random.lk"))
 
 
 @random_spec_settings(PDR_RANDOM_EXAMPLES)
 @given(text=random_specs())
 def test_pdr_on_random_specs_is_sound(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    pdr_check(str(path), timeout=10)
+    pdr_check(write_spec(tmp_path, text), timeout=10)
 
 
 @pytest.mark.slow
 @random_spec_settings(PDR_RANDOM_EXAMPLES_SLOW)
 @given(text=random_specs())
 def test_pdr_on_many_random_specs_is_sound(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    pdr_check(str(path), timeout=20)
+    pdr_check(write_spec(tmp_path, text), timeout=20)

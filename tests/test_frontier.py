@@ -17,7 +17,7 @@ from lockcheck.engines.frontier import SearchLimits, check_frontier
 from lockcheck.errors import Sources
 from lockcheck.pycompile import compile_model
 from lockcheck.result import Result
-from random_specs import random_spec_settings, specs as random_specs
+from random_specs import random_spec_settings, write_spec, specs as random_specs
 
 RANDOM_EXAMPLES = 10          # of each generator in the default run; `pytest -m slow` runs more
 RANDOM_EXAMPLES_SLOW = 300
@@ -71,9 +71,7 @@ def test_test_models_agree(spec, name):
 @random_spec_settings(RANDOM_EXAMPLES)
 @given(text=random_specs())
 def test_random_specs_agree(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    assert_agree(str(path))
+    assert_agree(write_spec(tmp_path, text, "random.lk"))
 
 
 # ---- random specs over arrays of objects ----------------------------------------------------
@@ -127,24 +125,18 @@ def object_specs(draw: st.DrawFn) -> str:
 @random_spec_settings(RANDOM_EXAMPLES)
 @given(text=object_specs())
 def test_random_object_specs_agree(tmp_path, text):
-    path = tmp_path / "objects.lk"
-    path.write_text(text)
-    assert_agree(str(path))
+    assert_agree(write_spec(tmp_path, text, "objects.lk"))
 
 
 @pytest.mark.slow
 @random_spec_settings(RANDOM_EXAMPLES_SLOW)
 @given(text=random_specs())
 def test_many_random_specs_agree(tmp_path, text):
-    path = tmp_path / "random.lk"
-    path.write_text(text)
-    assert_agree(str(path))
+    assert_agree(write_spec(tmp_path, text, "random.lk"))
 
 
 @pytest.mark.slow
 @random_spec_settings(RANDOM_EXAMPLES_SLOW)
 @given(text=object_specs())
 def test_many_random_object_specs_agree(tmp_path, text):
-    path = tmp_path / "objects.lk"
-    path.write_text(text)
-    assert_agree(str(path))
+    assert_agree(write_spec(tmp_path, text, "objects.lk"))
