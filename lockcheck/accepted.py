@@ -10,12 +10,12 @@ import re
 from dataclasses import replace
 
 from . import syntax as s
+from .engines.coverage import NEVER_RAN, coverage_warnings
 from .errors import SpecError, did_you_mean
 from .result import Result, ThreadCoverage
 from .source import Span
 
 _LINE = re.compile(r"(?P<file>[^:]+\.lk):(?P<line>[1-9][0-9]*)")
-NEVER_RAN = " statements never ran: "
 
 
 def declarations(modules: list[s.Module]) -> list[s.UnreachedDecl]:
@@ -92,15 +92,3 @@ def _reason(decls: list[s.UnreachedDecl], thread: str, text: str, span: Span,
                 used.add((i, j))
                 found = found or decl.reason
     return found
-
-
-def coverage_warnings(coverage: list[ThreadCoverage]) -> list[str]:
-    """One warning per thread with statements that never ran (and no reason given)."""
-    out = []
-    for cov in coverage:
-        if cov.unreached:
-            first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
-            more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
-            out.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements}{NEVER_RAN}{first}{more} "
-                       f"(--coverage lists them)")
-    return out
