@@ -117,8 +117,8 @@ def test_slow_command_runs_as_shown(where, command, expected, project, monkeypat
 def test_the_readme_test_command_is_what_ci_runs():
     ci = (REPO / ".ci" / "run").read_text()
     readme = [c for _, c, _ in commands() if "pytest" in c]
-    assert readme and all("pip install '.[test]'" in c and "python -m pytest -q" in c for c in readme)
-    assert "pip install --quiet '.[test]'" in ci and "python -m pytest -q\n" in ci
+    assert readme and all("pip install '.[test]'" in c and "python -m pytest -q -n auto" in c for c in readme)
+    assert "pip install --quiet '.[test]'" in ci and "python -m pytest -q -n auto\n" in ci
 
 
 def test_the_readme_language_example_verifies(project, monkeypatch):
