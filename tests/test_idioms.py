@@ -53,6 +53,33 @@ def test_the_condition_of_an_expectation_is_a_constant_bool(spec):
     assert code == 2 and "constant bool" in err
 
 
+BROKEN_WRITEPAGE = """
+import "writeback.lk";
+const NPAGES = 1;
+const FORGETS = true;
+page pages[NPAGES];
+// a ->writepage that (when FORGETS) neither redirties the page nor sets PG_writeback
+proc writepage(page p, writeback_control wbc) -> aop {
+    if (!FORGETS) { redirty_page_for_writepage(p); }
+    unlock_page(p);
+    return WRITEPAGE_OK;
+}
+thread flusher { write_cache_pages(false); }
+expect violation writepage_redirty_or_writeback when FORGETS;
+"""
+
+
+def test_a_model_invariant_is_expected_per_spec_like_any_property(spec):
+    # models/writeback.lk's invariant, broken by this spec's ->writepage in one variant only
+    path = spec(BROKEN_WRITEPAGE)
+    assert verdicts(run(path))["writepage_redirty_or_writeback"] == "violated"
+    assert verdicts(run(path, FORGETS=False))["writepage_redirty_or_writeback"] == "holds"
+    assert cli("verify", "-q", path)[0] == 0
+    assert cli("verify", "-q", "-D", "FORGETS=false", path)[0] == 0
+    # without the expect line the violation is unexpected
+    assert cli("verify", "-q", spec(BROKEN_WRITEPAGE.replace("expect violation", "// expect")))[0] == 1
+
+
 # ---- BUG_ON -------------------------------------------------------------------------------
 
 BUG = """
@@ -325,6 +352,37 @@ thread u { await x; }
                                                            "thread u { await x; }\nproc v() { prepare_to_wait(used); }\n"
                                                            "thread w { v(); finish_wait(used); }")
     assert counts(run(spec(busy)))[0] > counts(run(spec(busy.replace("wake_up(used);", ""))))[0]
+
+
+PAGE_LOCK_WAIT = """
+import "pagecache.lk";
+page pages[1];
+thread holder { lock_page(pages[0]); unlock_page(pages[0]); }
+thread waiter { wait_on_page_locked(pages[0]); }
+"""
+
+
+def test_wait_on_page_locked_sleeps_until_unlock_page_wakes_it(spec):
+    # models/pagecache.lk: unlock_page is release, then wake_up(lock_wait) (two steps now
+    # that a thread waits on lock_wait); wait_on_page_locked: Q (queue and test PG_locked),
+    # Z (io_schedule), D. holder H0 (before lock), H1 (before release), H2 (before wake), H3.
+    # H0: Q D (lock free: Q -> D); H1: Q Z D; H2: Q Z D (Z still queued); H3: Q Z D (Z
+    # woken) = 11 states; moves 2+1 (H0) + 2+1+1 (H1) + 2+1+1 (H2) + 1+1 (H3) = 13
+    result = run(spec(PAGE_LOCK_WAIT))
+    assert counts(result) == (11, 13)
+    assert verdicts(result)["deadlock"] == "holds"
+    # clearing PG_locked without the wakeup: the waiter that saw it set sleeps for good
+    lost = run(spec(PAGE_LOCK_WAIT.replace("unlock_page(pages[0]); }", "release pages[0].locked; }")))
+    assert verdicts(lost)["deadlock"] == "violated"
+
+
+def test_lock_page_waiters_on_the_waitqueue_each_get_the_lock(spec):
+    # __lock_page: exclusive waiters, each unlock_page wakes the first; a woken waiter that
+    # loses the bit to another locker queues again: no waiter is left asleep
+    text = PAGE_LOCK_WAIT.replace("thread waiter { wait_on_page_locked(pages[0]); }",
+                                  "thread w[2] { __lock_page(pages[0]); unlock_page(pages[0]); }")
+    assert verdicts(run(spec(text)))["deadlock"] == "holds"
+    cross_check(spec(PAGE_LOCK_WAIT))
 
 
 def test_waitqueues_across_engines(spec):

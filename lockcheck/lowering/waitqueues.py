@@ -152,7 +152,8 @@ class WaitqueueLowering(LoweringState):
                       writes=[self.set_waiter(wq, t, NOT_WAITING) for t in range(self.env.nthreads)])
         elif not self.b.waitqueues.may_have_waiters(c.args[0]):
             # nobody ever queues on this waitqueue: the wakeup changes nothing, a local step
-            self.edge(src, dst, text=st.text, span=st.span, checks=pre)
+            # (its checks, such as use_after_free of the page it names, still run)
+            self.edge(src, dst, text=st.text, span=st.span, checks=pre, shown=False)
         else:
             self.edge(src, dst, text=st.text, span=st.span, checks=pre, force_step=True,
                       writes=self.wake_up_writes(wq))
