@@ -9,8 +9,6 @@ from ...ir import Model, Thread
 from ...result import Result, Stats
 from ..coverage import coverage, coverage_warnings
 from ..record import CheckKey, Found, Path
-from ..tracing import TraceBuilder
-from .scalar import ScalarProgram
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
 
@@ -41,12 +39,14 @@ class _Paths:
 
 def check_frontier(model: Model, limits: SearchLimits,
                    progress: Callable[[SearchProgress], None] | None = None) -> tuple[Result, Found]:
+    from ..system import TransitionSystem   # here: the system is built on this package's steps
+    from ..tracing import TraceBuilder
+
     started = time.perf_counter()
     search = FrontierSearch(model, limits, progress)
     found = search.run()
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(search), search.state_hash,
-                           ScalarProgram(search.system))  # type: ignore[arg-type]
+    builder = TraceBuilder(model, _Paths(search), search.state_hash, TransitionSystem(model, search.system))
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
