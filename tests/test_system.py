@@ -11,8 +11,8 @@ from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model, verify
 from lockcheck.engines.system import TransitionSystem
 from lockcheck.errors import Sources
-from lockcheck.engines.explicit import Exploration, Explorer, Limits
-from lockcheck.pycompile import compile_model
+from reference.explicit import Exploration, Explorer, Limits
+from reference.pycompile import compile_model
 
 SMALL = [p for p in SPECS if p.name in ("ext4.lk", "truncate_lock_inverted.lk", "ext3_reclaim.lk",
                                         "shmem.lk", "btrfs.lk", "page_mkwrite_race.lk")]
