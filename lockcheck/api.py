@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import accepted
+from .engines.coverage import coverage_warnings
 from .engines.errors import INTERRUPTED
-from .engines.frontier import SearchLimits, SearchProgress, check_frontier, default_max_memory
+from .engines.frontier import Found, SearchLimits, SearchProgress, check_frontier, default_max_memory
 from .engines.system import TransitionSystem
 from .engines.tracing import format_value
 from .errors import Sources, SpecError
@@ -101,12 +102,24 @@ def _verify(path: str, options: Options, sources: Sources,
     model, unreached = _load(path, options, sources)
     if options.engine in ("bmc", "induction", "pdr"):
         return _symbolic_or_interrupted(model, options)
-    result, _ = check_frontier(model, search_limits(options), progress)
-    result = accepted.apply(result, unreached)
+    result, _ = _explicit(model, unreached, options, progress)
     if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
         return _merge_auto(result, _symbolic_or_interrupted(model,
                                                             replace(options, engine="induction")))
     return result
+
+
+def _explicit(model: Model, unreached: list[UnreachedDecl], options: Options,
+              progress: Callable[[SearchProgress], None] | None) -> tuple[Result, Found]:
+    """The explicit engine's result with the statements the spec accepts as unreached moved
+    out of its coverage; then, once, a warning per thread whose statements never ran (after a
+    search that ran to its end: a partial one's coverage says nothing)."""
+    result, found = check_frontier(model, search_limits(options), progress)
+    result, stale = accepted.apply(result, unreached)
+    if not found.limit:
+        result.warnings += coverage_warnings(result.coverage)
+    result.warnings += stale
+    return result, found
 
 
 def _merge_auto(explicit: Result, symbolic: Result) -> Result:
@@ -161,8 +174,8 @@ def verify_lock_order(path: str, options: Options, sources: Sources,
                       ) -> tuple[Result, list[LockOrderEdge]]:
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
-    model = load_model(path, options, sources)
-    result, ex = check_frontier(model, search_limits(options), progress)
+    model, unreached = _load(path, options, sources)
+    result, ex = _explicit(model, unreached, options, progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name

@@ -7,7 +7,7 @@ from typing import Callable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
-from ..coverage import coverage, coverage_warnings
+from ..coverage import coverage
 from ..record import CheckKey, Found, Path
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
@@ -51,8 +51,6 @@ def check_frontier(model: Model, limits: SearchLimits,
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
-    if not found.limit:
-        result.warnings += coverage_warnings(result.coverage)
     return result, found
 
 
