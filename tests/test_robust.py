@@ -469,3 +469,21 @@ def test_fuzz_induction_when_the_init_block_fails_in_every_run(tmp_path):
     path = _mutated_spec(tmp_path, "btrfs.lk", "const NPINNED = 1;", "const NPINNED = 64;")
     code, out, err = run("verify", "-q", "--engine", "induction", "--depth", "2", "--timeout", "3", str(path))
     assert code == 1 and "Traceback" not in err and "bounds" in out
+
+
+@pytest.mark.parametrize("engine", ["bmc", "induction"])
+def test_timeout_bounds_the_python_phases_of_the_symbolic_engines(tmp_path, monkeypatch, engine):
+    """Mutant `spinlock zl[256];` in ext3.lk: with --timeout 3, bmc spent 150 s building the
+    lock-order terms and induction a minute making candidates, none of it inside a Z3 check.
+    Those phases now ask the budget: with the time up from the start, nothing is built and
+    every property is unknown, stopped at --timeout."""
+    from lockcheck.engines import symbolic
+
+    path = _mutated_spec(tmp_path, "ext3.lk", "const NPAGES = 2;", "spinlock zl[256]; const NPAGES = 2;")
+    monkeypatch.setattr(symbolic.Budget, "overdue", lambda self: True)
+    monkeypatch.setattr(symbolic.Budget, "left_ms", lambda self: 0)
+    code, out, err = run("verify", "--engine", engine, "--depth", "2", "--timeout", "100", "--format", "json", str(path))
+    doc = json.loads(out)
+    assert code == 3 and doc["specs"][0]["stats"]["limit"] == "--timeout 100"
+    searched = [p for p in doc["specs"][0]["properties"] if p["verdict"] != "holds"]   # holds: known without search
+    assert len(searched) >= 10 and all(p["verdict"] == "unknown" for p in searched)

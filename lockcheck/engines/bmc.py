@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import networkx as nx
 import z3
 
+from .. import ir
 from ..ir import Model
 from ..result import Result, Stats
-from .encoding import Encoder
+from .encoding import Encoder, OutOfTime
 from .system import TransitionSystem
 from .symbolic import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of,
                        has_lock_order_risk, own_property_warning, path_for, property_results, tools,
@@ -146,9 +147,13 @@ class BoundedSearch:
         locks = self.enc.model.locks
         parts = []
         for node, addr, before in exp.acquires:
-            t = self.enc.shape.nodes[node].thread
+            if self.budget.overdue():   # building the term is the slow part with many locks
+                return z3.BoolVal(True)     # asked next, and the check says the time is up
+            shape_node = self.enc.shape.nodes[node]
+            t, named = shape_node.thread, shape_node.edge.acquires
+            takeable = [lk for lk in locks if not isinstance(named, ir.Lit) or lk.slot == named.value]
             for held in locks:
-                for taken in locks:
+                for taken in takeable:
                     if held.slot != taken.slot and (held.slot, taken.slot) not in self.lock_edges:
                         parts.append(z3.And(exp.ok[node], self.enc.held_by(before, held, t),
                                             self.enc.codec.is_(addr, taken.slot)))
@@ -179,10 +184,14 @@ def check_bmc(model: Model, settings: Settings) -> Result:
     started = time.perf_counter()
     budget = Budget(settings.timeout)
     enc = Encoder(model, bits=True)
+    enc.overdue = budget.overdue
     system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
     search = BoundedSearch(enc, system, budget, goals, lock_pairs=has_lock_order_risk(model))
-    search.run(settings.depth)
+    try:
+        search.run(settings.depth)
+    except OutOfTime:   # building the next depth's terms: what the checks before found stands
+        budget.ran_out = True
     results = property_results(builder, {n: p for n, (p, _) in search.found.items()},
                                _lock_witnesses(search), _outcomes(model, search, goals, budget), "bmc",
                                {n: f"violated in {k} steps (a shortest counterexample)"

@@ -11,6 +11,7 @@ indices for bmc.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import z3
 
@@ -176,6 +177,10 @@ class Template:
     order: z3.BoolRef           # the steps sel0 then sel1 are not two independent ones out of order
 
 
+class OutOfTime(Exception):
+    """--timeout ran out while Python was building terms (between Z3's checks)."""
+
+
 class Encoder:
     """Builds the terms of a model's steps; holds nothing that changes after construction.
     `bits`: bit-vector slots (BitCodec), for a solver that bit-blasts; else Z3 Ints."""
@@ -189,6 +194,7 @@ class Encoder:
         self._touched: dict[tuple[int, str], tuple[Expansion, z3.ExprRef, dict[int, z3.BoolRef]]] = {}
         self.shared = frozenset(i for i, slot in enumerate(self.model.slots) if slot.thread < 0)
         self._written: dict[int, frozenset[int]] = {}
+        self.overdue: Callable[[], bool] = lambda: False   # the engine's budget sets it: expand stops
 
     def thread_leaves(self, t: int) -> tuple[int, int]:
         """The selector values (lo, hi) of thread t's macro-steps: its leaves come in a run."""
@@ -259,6 +265,8 @@ class Encoder:
         shape, model = self.shape, self.model
         states: dict[int, list[z3.ExprRef]] = {}
         for node in shape.nodes:  # parents come before their children
+            if self.overdue():    # a large model's terms take long to build: --timeout bounds it too
+                raise OutOfTime
             thread = model.threads[node.thread]
             if node.parent < 0:
                 before = pre

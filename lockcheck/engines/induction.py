@@ -17,7 +17,7 @@ import z3
 from .. import ir
 from ..result import InductionCounterexample, Result, Stats, Trace
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
-from .encoding import Encoder, fast_and, fast_or
+from .encoding import Encoder, OutOfTime, fast_and, fast_or
 from .errors import LocalLoopError
 from .strengthen import Candidate, CandidateSet, candidates, live_locals
 from .system import StepsFrom, TransitionSystem
@@ -250,14 +250,22 @@ class Induction:
     def __post_init__(self) -> None:
         self.budget = Budget(self.settings.timeout)
         self.enc = Encoder(self.model)
+        self.enc.overdue = self.budget.overdue
         self.system, self.builder, _ = tools(self.model)
         self.goals = [g for g in goals_of(self.enc, with_nesting=True) if not trivially_safe(self.enc, g)]
 
     def run(self) -> tuple[BoundedSearch, StepCase]:
         base = BoundedSearch(self.enc, self.system, self.budget, self.goals)
         step = StepCase(self.enc, self.budget)
+        try:
+            self._rounds(base, step)
+        except OutOfTime:   # while building terms: what the checks before found and proved stands
+            self.budget.ran_out = True
+        return base, step
+
+    def _rounds(self, base: BoundedSearch, step: StepCase) -> None:
         more = self.settings.more_candidates
-        pool = candidates(self.system, more=more) if self.use_candidates else []
+        pool = candidates(self.system, more=more, stop=self.budget.overdue) if self.use_candidates else []
         self.aux_tried = len(pool)
         # Candidates are tried at k = 1 only, where their base case is the initial states
         # (all of them sampled). The cheap ones first: what they prove is then a fact for
@@ -278,13 +286,13 @@ class Induction:
             for cands in (rounds if k == 1 else [[]]):
                 open_ = self._open(base)
                 if not open_:
-                    return base, step
+                    return
                 # the third round drops a fact thread by thread: the threads of an array are
                 # not symmetric to the flusher that visits their pages in order
                 outcome = step.houdini(open_, [c for c in cands if c not in step.proved], judge,
                                        by_family=all(c.stage < 2 for c in cands))
                 if outcome is None:
-                    return base, step
+                    return
                 kept, used, ctis = outcome
                 self.reached = k
                 self.ctis.update(ctis)
@@ -294,7 +302,7 @@ class Induction:
                     step.prove(candidate)
                 self.proved.update({g.name: k for g in kept})
                 self.aux_proved += len(used)
-        return base, step
+        return
 
     def _open(self, base: BoundedSearch) -> list[Goal]:
         return [g for g in self.goals if g.name not in base.found and g.name not in self.proved]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from .. import ir
 from .frontier.arrays import Array, first_occurrences, xp
@@ -290,16 +291,20 @@ def _ref_pairs(model: ir.Model, live: set[int]) -> list[ir.Expr]:
 
 
 def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, int]] | None = None,
-                      start: int = 0, more: bool = False) -> list[Candidate]:
+                      start: int = 0, more: bool = False, stop: Callable[[], bool] = lambda: False
+                      ) -> list[Candidate]:
     """Facts about where each thread stands. Without `aliases`: which live references are
     equal. With them (pc -> ref -> the reference it is known equal to): everything else,
-    said of one reference per group of equal ones; `more`: the costlier shapes too."""
+    said of one reference per group of equal ones; `more`: the costlier shapes too. When
+    `stop()` (the time is up), the ones made so far: fewer candidates only prove less."""
     out: list[Candidate] = []
     takers = ir.lock_takers(model)
     for thread in model.threads:
         live = live_locals(model, thread)
         costly = _CostlyShapes(model, thread, takers) if more else None
         for pc in ir.resting_pcs(model, thread):
+            if stop():
+                return out
             held: list[ir.Expr] = []
             extra: list[ir.Expr] = []
             if aliases is None:
@@ -452,11 +457,13 @@ class CandidateSet:
         return fn
 
 
-def candidates(system: TransitionSystem, seed: int = 0, more: bool = False) -> list[Candidate]:
-    """Every candidate that the initial states and the sampled reachable states satisfy."""
+def candidates(system: TransitionSystem, seed: int = 0, more: bool = False,
+               stop: Callable[[], bool] = lambda: False) -> list[Candidate]:
+    """Every candidate that the initial states and the sampled reachable states satisfy
+    (those made before `stop()`, the time being up, says so)."""
     model = system.model
     samples = sample_states(system, seed)
-    equal = _survivors(system, thread_candidates(model), samples)
+    equal = _survivors(system, thread_candidates(model, stop=stop), samples)
     aliases: dict[tuple[int, int], dict[int, int]] = {}
     for c in equal:
         a, b = sorted(ir.slots_read(c.atom))
@@ -464,7 +471,7 @@ def candidates(system: TransitionSystem, seed: int = 0, more: bool = False) -> l
         root = group.get(a, a)
         if b not in group and root != b:
             group[b] = root
-    return _survivors(system, thread_candidates(model, aliases, more=more), samples)
+    return _survivors(system, thread_candidates(model, aliases, more=more, stop=stop), samples)
 
 
 def _survivors(system: TransitionSystem, cands: list[Candidate], samples: Array) -> list[Candidate]:

@@ -108,6 +108,11 @@ class Budget:
             return None
         return int((self.seconds - self.elapsed()) * 1000)
 
+    def overdue(self) -> bool:
+        """The time is up (for the Python phases between Z3's checks)."""
+        ms = self.left_ms()
+        return ms is not None and ms <= 0
+
     def check(self, solver: z3.Solver, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
         ms = self.left_ms()
         if ms is not None:
