@@ -319,6 +319,23 @@ FIXES: list[Question] = [
         "queued at the head when the bit is already taken, so the sleepers get the lock in queue order.",
         "The waitqueue model keeps the queue order (wake_up wakes the first exclusive waiter, "
         "__wake_up_common); with \"any one waiter\" the fixed version would look unfair too."),
+    Question(
+        "tmpfs writepage and truncate: a swap entry nobody owns",
+        "Can shmem_truncate_range() free a swap entry between shmem_writepage() recording it in the "
+        "file's swap vector and counting it with swap_shmem_alloc()? (commit 826267cf1e6c, Hugh "
+        "Dickins, 2011, \"tmpfs: fix race between truncate and writepage\")",
+        [
+            Run("specs/shmem_swap_truncate.lk", show={"shmem_swap_has_owner":
+                "shmem_writepage moves the page to the swap cache, sets the vector entry and drops "
+                "info->lock; truncate frees the entry (the count is not set yet, the locked page stays "
+                "in the swap cache); writepage then counts an entry the vector no longer names."}),
+            Run("specs/shmem_swap_truncate.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: swap_shmem_alloc() ran after spin_unlock(&info->lock). Under the lock, "
+        "truncate finds the entry counted and frees the count with it.",
+        "The orphaned SWAP_MAP_SHMEM count made swapoff loop looking for its owner; the swap cache "
+        "(models/swap.lk) is also why truncate_complete_page rechecks page->mapping: tmpfs \"swizzles a "
+        "page between a tmpfs inode and swapper_space\"."),
 ]
 
 
