@@ -71,3 +71,50 @@ def test_a_swap_cache_page_locked_by_another_task_stays(spec):
     assert verdicts(result)["page_and_slot_freed"] == "violated"
     cross_check(spec(text))
 
+
+
+MAPPING_RECHECKS = """
+import "shmem_swap.lk";
+import "truncate.lk";
+const NPAGES = 1;
+page pages[NPAGES];
+writeback_control reclaim_wbc;
+init { reclaim_wbc.for_reclaim = true; }
+proc writepage(page p, writeback_control wbc) -> aop {
+    assert writepage_on_cached_page: p.in_cache, "->writepage on a page no longer in the mapping";
+    aop ret = WRITEPAGE_OK;
+    if (wbc.for_reclaim) {
+        ret = shmem_writepage_swap(p, wbc, true);
+    } else {
+        ret = shmem_writepage(p, wbc);
+    }
+    return ret;
+}
+// mm/vmscan.c: shrink_page_list -> pageout(): page_mapping(page) checked, clear_page_dirty_for_io, ->writepage
+thread kswapd {
+    lock_page(pages[0]);
+    if (pages[0].in_cache && pages[0].dirty) {
+        bool was_dirty = clear_page_dirty_for_io(pages[0]);
+        aop ret = a_ops_writepage(pages[0], reclaim_wbc);
+        if (ret == AOP_WRITEPAGE_ACTIVATE) {
+            unlock_page(pages[0]);
+        } else {
+            end_page_writeback(pages[0]);   // end_swap_bio_write
+        }
+    } else {
+        unlock_page(pages[0]);
+    }
+}
+thread flusher { write_cache_pages(false); }
+thread truncate { truncate_inode_pages_range(); shmem_truncate_swap(); }
+"""
+
+
+def test_the_models_recheck_page_mapping_after_lock_page(spec):
+    # kswapd moves the page to the swap cache; the flusher (write_cache_page: `if
+    # (page->mapping != mapping)`) and truncate (truncate_complete_page) lock it afterwards
+    # and leave it alone: ->writepage only ever sees a page of the mapping
+    result = run(spec(MAPPING_RECHECKS))
+    assert verdicts(result)["writepage_on_cached_page"] == "holds"
+    assert verdicts(result)["page_in_one_mapping"] == "holds"
+    assert verdicts(result)["deadlock"] == "holds"

@@ -336,6 +336,25 @@ FIXES: list[Question] = [
         "The orphaned SWAP_MAP_SHMEM count made swapoff loop looking for its owner; the swap cache "
         "(models/swap.lk) is also why truncate_complete_page rechecks page->mapping: tmpfs \"swizzles a "
         "page between a tmpfs inode and swapper_space\"."),
+    Question(
+        "Hole punching and page faults: invalidate_lock",
+        "Can a page fault instantiate a page in a range hole punching has just cleared from the page "
+        "cache, before the filesystem frees the range's blocks? (commit ea3d7209ca01, Jan Kara, 2015, "
+        "\"ext4: fix races between page faults and hole punching\", and 730633f0b7f9, Jan Kara, 2021, "
+        "\"mm: Protect operations adding pages to page cache with invalidate_lock\")",
+        [
+            Run("specs/punch_hole_fault.lk", show={"no_page_on_freed_blocks":
+                "punch truncates the page cache (->invalidatepage drops the buffers); the fault adds a new "
+                "page and ->readpage maps it to the blocks, still allocated; punch then frees them."}),
+            Run("specs/punch_hole_fault.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: page locks cannot help, the page did not exist yet. With invalidate_lock "
+        "shared in filemap_fault around adding and reading the page, and exclusive in ext4_punch_hole "
+        "around truncate_pagecache_range and the freeing of the blocks, the fault sees either the old "
+        "blocks before the punch or the hole after it.",
+        "5.15 moved ext4's i_mmap_sem and xfs's MMAPLOCK into mapping->invalidate_lock and took it in "
+        "read and readahead too (\"fix a long standing race between hole punching and read(2) / "
+        "readahead(2)\"); filemap_fault takes it only when it must create a page or bring it uptodate."),
 ]
 
 
