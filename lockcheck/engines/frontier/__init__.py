@@ -7,10 +7,8 @@ from typing import Callable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
-from ..coverage import coverage, coverage_warnings
+from ..coverage import coverage
 from ..record import CheckKey, Found, Path
-from ..tracing import TraceBuilder
-from .scalar import ScalarProgram
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
 
@@ -43,18 +41,18 @@ def check_frontier(model: Model, limits: SearchLimits,
                    progress: Callable[[SearchProgress], None] | None = None,
                    on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
     """`on_violation(prop, depth)`: called once per property as soon as the search finds it violated."""
+    from ..system import TransitionSystem   # here: the system is built on this package's steps
+    from ..tracing import TraceBuilder
+
     started = time.perf_counter()
     search = FrontierSearch(model, limits, progress, on_violation=on_violation)
     found = search.run()
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(search), search.state_hash,
-                           ScalarProgram(search.system))  # type: ignore[arg-type]
+    builder = TraceBuilder(model, _Paths(search), search.state_hash, TransitionSystem(model, search.system))
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
-    if not found.limit:
-        result.warnings += coverage_warnings(result.coverage)
     return result, found
 
 
