@@ -4,6 +4,8 @@ held_by, index_of). parser.py's builder inherits these; the helpers (_span, _tex
 are its."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lark import v_args
 from lark.visitors import Transformer_NonRecursive
 
@@ -22,6 +24,10 @@ class IdiomBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def expect_when_decl(self, meta, children):
         verdict, (prop, span), cond = children
         return s.ExpectDecl(self._span(meta), verdict, prop, span, cond)
+
+    def default_proc_decl(self, meta, children):
+        (proc,) = children
+        return replace(proc, is_default=True)
 
     def extend_decl(self, meta, children):
         name, *fields = children

@@ -51,7 +51,7 @@ KEYWORDS = frozenset("""import const enum struct proc thread init invariant lemm
 bool int lock spinlock rwlock requires ensures acquire release acquire_read release_read try_acquire
 await assert if else for in while choose or atomic return break continue skip forall exists held
 locked true false self result
-when extend waitqueue refcount BUG_ON end held_by index_of""".split())
+when extend waitqueue refcount BUG_ON end held_by index_of default""".split())
 
 
 def _keyword_hint(err: UnexpectedToken) -> str:

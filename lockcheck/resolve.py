@@ -3,7 +3,7 @@ lays the globals out in the state vector."""
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 from . import syntax as s
@@ -216,6 +216,24 @@ def _extensions(env: Env, decls: list[s.Decl]) -> dict[str, list[s.ExtendDecl]]:
     return out
 
 
+def _type_shape(t: object) -> object:
+    """A type reference as written, without its spans, for comparing two signatures."""
+    if is_dataclass(t) and not isinstance(t, type):
+        return (type(t).__name__,) + tuple(_type_shape(getattr(t, f.name)) for f in fields(t) if f.name != "span")
+    if isinstance(t, tuple):
+        return tuple(_type_shape(x) for x in t)
+    return t
+
+
+def _check_same_signature(default: s.ProcDecl, replacing: s.ProcDecl) -> None:
+    def shape(p: s.ProcDecl) -> object:
+        return ([(_type_shape(q.type)) for q in p.params], _type_shape(p.result))
+
+    if shape(default) != shape(replacing):
+        raise SpecError(f"'{replacing.name}' replaces a default proc of another signature", replacing.span,
+                        (Note(default.span, f"the default '{default.name}' is declared here"),))
+
+
 def _declare(env: Env, decl: s.Decl) -> None:
     def claim(name: str, span: Span) -> None:
         if name in KEYWORDS:
@@ -240,6 +258,14 @@ def _declare(env: Env, decl: s.Decl) -> None:
     elif isinstance(decl, s.GlobalDecl):
         claim(decl.var.name, decl.var.span)
     elif isinstance(decl, s.ProcDecl):
+        other = env.procs.get(decl.name)
+        if other is not None and other.is_default != decl.is_default:
+            # a default proc (a model's hook with a default body) and the proc that replaces it
+            default, replacing = (other, decl) if other.is_default else (decl, other)
+            _check_same_signature(default, replacing)
+            env.procs[decl.name] = replacing
+            env.declared_at[decl.name] = replacing.span
+            return
         claim(decl.name, decl.span)
         env.procs[decl.name] = decl
     elif isinstance(decl, s.ThreadDecl):

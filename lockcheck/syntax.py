@@ -355,6 +355,7 @@ class ProcDecl(Decl):
     result: TypeRef | None
     contracts: tuple[Contract, ...]
     body: Block
+    is_default: bool = False   # `default proc`: another file's proc of this name replaces it
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ FIXES = {
     "lock_page_killable_starvation.lk": ("deadlock", ""),
     "page_mkwrite_race.lk": ("dirty_page_has_metadata", ""),
     "lock_page_fairness.lk": ("first_come_first_served", "a waiter that came later took the page lock first"),
+    "shmem_swap_truncate.lk": ("shmem_swap_has_owner", ""),
+    "punch_hole_fault.lk": ("no_page_on_freed_blocks", ""),
 }
 
 

@@ -48,6 +48,8 @@ VERDICTS: dict[str, dict[str, str]] = {
     "lock_page_killable_starvation.lk": {"deadlock": "violated"},
     "page_mkwrite_race.lk": {"dirty_page_has_metadata": "violated", "writepage_redirty_or_writeback": "holds"},
     "lock_page_fairness.lk": {"first_come_first_served": "violated", "deadlock": "holds"},
+    "shmem_swap_truncate.lk": {"shmem_swap_has_owner": "violated", "page_in_one_mapping": "holds"},
+    "punch_hole_fault.lk": {"no_page_on_freed_blocks": "violated", "deadlock": "holds"},
 }
 
 

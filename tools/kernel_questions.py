@@ -319,6 +319,42 @@ FIXES: list[Question] = [
         "queued at the head when the bit is already taken, so the sleepers get the lock in queue order.",
         "The waitqueue model keeps the queue order (wake_up wakes the first exclusive waiter, "
         "__wake_up_common); with \"any one waiter\" the fixed version would look unfair too."),
+    Question(
+        "tmpfs writepage and truncate: a swap entry nobody owns",
+        "Can shmem_truncate_range() free a swap entry between shmem_writepage() recording it in the "
+        "file's swap vector and counting it with swap_shmem_alloc()? (commit 826267cf1e6c, Hugh "
+        "Dickins, 2011, \"tmpfs: fix race between truncate and writepage\")",
+        [
+            Run("specs/shmem_swap_truncate.lk", show={"shmem_swap_has_owner":
+                "shmem_writepage moves the page to the swap cache, sets the vector entry and drops "
+                "info->lock; truncate frees the entry (the count is not set yet, the locked page stays "
+                "in the swap cache); writepage then counts an entry the vector no longer names."}),
+            Run("specs/shmem_swap_truncate.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: swap_shmem_alloc() ran after spin_unlock(&info->lock). Under the lock, "
+        "truncate finds the entry counted and frees the count with it.",
+        "The orphaned SWAP_MAP_SHMEM count made swapoff loop looking for its owner; the swap cache "
+        "(models/swap.lk) is also why truncate_complete_page rechecks page->mapping: tmpfs \"swizzles a "
+        "page between a tmpfs inode and swapper_space\"."),
+    Question(
+        "Hole punching and page faults: invalidate_lock",
+        "Can a page fault instantiate a page in a range hole punching has just cleared from the page "
+        "cache, before the filesystem frees the range's blocks? (commit ea3d7209ca01, Jan Kara, 2015, "
+        "\"ext4: fix races between page faults and hole punching\", and 730633f0b7f9, Jan Kara, 2021, "
+        "\"mm: Protect operations adding pages to page cache with invalidate_lock\")",
+        [
+            Run("specs/punch_hole_fault.lk", show={"no_page_on_freed_blocks":
+                "punch truncates the page cache (->invalidatepage drops the buffers); the fault adds a new "
+                "page and ->readpage maps it to the blocks, still allocated; punch then frees them."}),
+            Run("specs/punch_hole_fault.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: page locks cannot help, the page did not exist yet. With invalidate_lock "
+        "shared in filemap_fault around adding and reading the page, and exclusive in ext4_punch_hole "
+        "around truncate_pagecache_range and the freeing of the blocks, the fault sees either the old "
+        "blocks before the punch or the hole after it.",
+        "5.15 moved ext4's i_mmap_sem and xfs's MMAPLOCK into mapping->invalidate_lock and took it in "
+        "read and readahead too (\"fix a long standing race between hole punching and read(2) / "
+        "readahead(2)\"); filemap_fault takes it only when it must create a page or bring it uptodate."),
 ]
 
 

@@ -55,6 +55,8 @@ class CallLowering(LoweringState):
         result_type = resolve_type(self.env, proc.result) if proc.result is not None else None
         if result_type is not None and not is_scalar(result_type):
             raise SpecError("a proc returns bool, int or an enum", proc.result.span)  # type: ignore[union-attr]
+        if self.does_nothing(proc, result_type, arg_checks, args, st):
+            return src
         exit_ = self.new_node()
         self.context.append(c.name)
         frame = Frame(proc, exit_, None, result_type)
@@ -99,6 +101,16 @@ class CallLowering(LoweringState):
         self.edge(exit_, dst, text=st.text, span=st.span, writes=ret_writes, checks=checks,
                   shown=target is not None, returns_from=c.name)
         return dst
+
+    def does_nothing(self, proc: s.ProcDecl, result_type: Type | None, arg_checks: list[Check],
+                     args: list[tuple[s.Param, Type, ir.Expr | Place, Type]], st: s.Stmt) -> bool:
+        """A call of a proc with an empty body, no contract and no result, whose arguments
+        need no check, changes nothing: it is no step (a model's default hook, such as
+        ->invalidatepage on a page with no private data)."""
+        if proc.body.body or proc.contracts or result_type is not None or arg_checks:
+            return False
+        return not any(self.range_checks(ptype, value, vtype, st.span)
+                       for _, ptype, value, vtype in args if not isinstance(value, Place))
 
     def contract_checks(self, proc: s.ProcDecl, kind: str, when: ir.CheckWhen) -> list[Check]:
         out: list[Check] = []

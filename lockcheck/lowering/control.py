@@ -104,11 +104,19 @@ class ControlLowering(LoweringState):
     def stmt_If(self, st: s.If, src: int) -> int:
         cond, checks = self.condition(st.cond)
         then_entry, else_entry = self.new_node(), self.new_node()
+        mark = len(self.b.edges)
         self.edge(src, then_entry, text=st.text, span=st.span, guard=cond, checks=checks, branch="true")
         self.edge(src, else_entry, text=st.text, span=st.span, guard=negate(cond), checks=checks, branch="false")
         then_end = self.block(st.then, then_entry)
         else_end = self.stmt(st.other, else_entry) if st.other is not None else else_entry
         dst = self.new_node()
+        if not checks and len(self.b.edges) == mark + 2 and then_end == then_entry and else_end == else_entry:
+            # both branches do nothing (a call of an empty default hook): the test decides
+            # nothing either, so it is no step
+            del self.b.edges[mark:]
+            del self.edge_ids[-2:]
+            self.edge(src, dst, text=st.text, span=st.span, shown=False)
+            return dst
         self.edge(then_end, dst, text="}", span=st.span, shown=False)
         self.edge(else_end, dst, text="}", span=st.span, shown=False)
         return dst

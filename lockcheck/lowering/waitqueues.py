@@ -43,6 +43,16 @@ def _cmp(op: str, e: ir.Expr, value: int) -> ir.Expr:
     return Bin(op, e, Lit(value, "int"), "bool")
 
 
+def _sum(parts: list[ir.Expr]) -> ir.Expr:
+    """parts added as a balanced tree (a spec may have 128 threads: a chain would nest too
+    deep for the compiled engines)."""
+    layer = parts or [Lit(0, "int")]
+    while len(layer) > 1:
+        layer = [Bin("+", layer[i], layer[i + 1], "int") for i in range(0, len(layer) - 1, 2)] + \
+                ([layer[-1]] if len(layer) % 2 else [])
+    return layer[0]
+
+
 def calls_in(node: object) -> Iterator[s.Call]:
     """Every call in a syntax tree."""
     stack = [node]
@@ -200,10 +210,8 @@ class WaitqueueLowering(LoweringState):
         waiter. A thread already on the queue stays where it is (a non-exclusive one, at the
         head, is then the first exclusive waiter)."""
         mine = self.waiter(wq, self.index)
-        ahead: ir.Expr = Lit(0, "int")
-        for t in self.others():
-            ahead = Bin("+", ahead, Ite(_cmp(">=", self.waiter(wq, t), WAITING_EXCLUSIVE), Lit(1, "int"),
-                                        Lit(0, "int"), "int"), "int")
+        ahead = _sum([Ite(_cmp(">=", self.waiter(wq, t), WAITING_EXCLUSIVE), Lit(1, "int"), Lit(0, "int"), "int")
+                      for t in self.others()])
         tail = Bin("+", Lit(WAITING_EXCLUSIVE, "int"), ahead, "int")
         first = _cmp("==", mine, WAITING)
         writes = [self.set_waiter(wq, self.index, Ite(_cmp("==", mine, NOT_WAITING), tail,
