@@ -41,7 +41,7 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
            max_states: int | None = None, max_depth: int = 1_000_000, depth: int | None = None,
            timeout: float | None = None, fingerprints: bool = False, more_candidates: bool = False,
            progress: Callable[[Progress], None] | None = None, options: Options | None = None,
-           max_memory: int | None = None) -> Result:
+           max_memory: int | None = None, reduction: bool = True) -> Result:
     """Check one spec, as `lockcheck verify SPEC` does, and return its Result.
 
     - `defines` overrides the spec's consts (`-D`): `{"NPAGES": 4, "WAIT": False}`.
@@ -52,6 +52,8 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
     - `max_states`, `max_depth`, `max_memory` (bytes; default half of the machine's memory)
       and `timeout` (seconds, also for the explicit search): a search they stop has
       `stats.limit` set and its open verdicts `unknown` (exit_code 3).
+    - `reduction`: partial-order reduction in the explicit search (the same verdicts and
+      traces; `stats.states` counts the states it explored); False explores every interleaving.
     - `progress` is called now and then during an explicit search with a `Progress`.
     - `options`: an `Options` instead of the keywords (the keywords are then ignored).
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import cli, run, verdicts
+from conftest import cli, run, run_full, verdicts
 from test_engines_agree import cross_check as symbolic_cross_check
 from test_frontier import assert_agree
 
@@ -126,7 +126,7 @@ thread main { skip; }
 def test_a_thread_resting_at_an_end_label_is_no_deadlock(spec):
     # completion: at its await it can also rest for good (one step to its end); main: skip.
     # States: (c0,m0) (c0,m1) (c1,m0) (c1,m1) = 4; transitions: 2 + 1 + 1 = 4.
-    result = run(spec(END))
+    result = run_full(spec(END))
     assert counts(result) == (4, 4)
     assert verdicts(result)["deadlock"] == "holds"
     assert verdicts(run(spec(END.replace("end: ", ""))))["deadlock"] == "violated"
@@ -232,14 +232,14 @@ def test_wake_up_wakes_one_exclusive_waiter_and_wake_up_all_every_waiter(spec):
     # (A,A) (S,A) (A,S) (S,S) and the waker past its await: 5 states. wake_up wakes w[0] or
     # w[1] (2 states), the woken one goes on (2 states): 9 states, 2+1+1+1+2+1+1 = 9
     # transitions; the other sleeps for good: a deadlock.
-    result = run(spec(EXCLUSIVE))
+    result = run_full(spec(EXCLUSIVE))
     assert counts(result) == (9, 9)
     assert verdicts(result)["deadlock"] == "violated"
     # wake_up_all (or non-exclusive waiters) wakes both: 5 + 1 + 2 + 1 = 9 states,
     # 2+1+1+1+1+2+1+1 = 10 transitions, no deadlock
     for text in (EXCLUSIVE.replace("wake_up(wq)", "wake_up_all(wq)"),
                  EXCLUSIVE.replace("prepare_to_wait_exclusive", "prepare_to_wait")):
-        everyone = run(spec(text))
+        everyone = run_full(spec(text))
         assert counts(everyone) == (9, 10)
         assert verdicts(everyone)["deadlock"] == "holds"
 
