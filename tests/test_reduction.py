@@ -163,6 +163,20 @@ def test_a_violation_found_deep_under_reduction_is_traced_by_the_shortest_path(s
     assert_agree(full, reduced)
 
 
+def test_a_violation_is_told_once_at_its_smallest_depth(spec):
+    # the reduced search meets q's assert at depth 6 (above); on_violation hears of it from
+    # the search without reduction, at 3, the trace's length
+    import lockcheck
+
+    path = spec("bool e = false; bool f = false; bool g = false; bool d = false; bool x = false;\n"
+                "thread r { e = true; f = true; g = true; }\n"
+                "thread p { d = true; x = true; }\nthread q { assert !x; }\n")
+    told: list[lockcheck.ViolationFound] = []
+    result = lockcheck.verify(path, on_violation=told.append)
+    lengths = {p.name: p.trace.length for p in result.properties if p.trace is not None}
+    assert [(f.prop, f.depth) for f in told] == [("assertion", 3)] and lengths == {"assertion": 3}
+
+
 def test_a_deadlock_is_kept(spec):
     path = spec("lock l; lock m; bool a = false; bool b = false;\n"
                 "thread p { a = true; acquire l; acquire m; release m; release l; }\n"

@@ -9,6 +9,7 @@ from typing import Callable
 from ...ir import Model, Thread
 from ...result import Result, Stats
 from ..coverage import coverage, coverage_warnings
+from ..errors import INTERRUPTED
 from ..record import CheckKey, Found, Path
 from ..tracing import TraceBuilder
 from .scalar import ScalarProgram
@@ -41,11 +42,18 @@ class _Paths:
 
 
 def check_frontier(model: Model, limits: SearchLimits,
-                   progress: Callable[[SearchProgress], None] | None = None) -> tuple[Result, Found]:
+                   progress: Callable[[SearchProgress], None] | None = None,
+                   on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
+    """`on_violation(prop, depth)`: called once per property as soon as the search finds it violated."""
     started = time.perf_counter()
-    search = FrontierSearch(model, limits, progress)
+    search = FrontierSearch(model, limits, progress, on_violation=on_violation)
     found = search.run()
-    found, traced = _exact_findings(search, found, limits, progress)
+    found, traced, short = _exact_findings(search, found, limits, progress, on_violation)
+    if on_violation is not None:   # what no search could tell at its smallest depth
+        for prop, violation in found.violations.items():
+            if prop not in search.told:
+                path = violation.path
+                on_violation(prop, len(path.edges) + (path.last is not None))
     seconds = time.perf_counter() - started
     builder = TraceBuilder(model, _Paths(traced), traced.state_hash,
                            ScalarProgram(traced.system))  # type: ignore[arg-type]
@@ -53,29 +61,44 @@ def check_frontier(model: Model, limits: SearchLimits,
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
+    if short:
+        result.warnings.append(short)
     if not found.limit:
         result.warnings += coverage_warnings(result.coverage)
     return result, found
 
 
 def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
-                    progress: Callable[[SearchProgress], None] | None) -> tuple[Found, FrontierSearch]:
+                    progress: Callable[[SearchProgress], None] | None,
+                    on_violation: Callable[[str, int], None] | None = None
+                    ) -> tuple[Found, FrontierSearch, str]:
     """A search with partial-order reduction finds every violation, but not by the
-    shortest, fewest-switch path: when it found one, search again without reduction, as
-    deep as its findings (every one of which that search then finds at its own smallest
-    depth), and take that search's violations and lock-order pairs (their first steps,
-    in its order), and the search to trace them by. Counts, depth, coverage and limit stay
-    the reduced search's."""
+    shortest, fewest-switch path: when it found one, search again without reduction until
+    it has found them all (each at its own smallest depth; no deeper than this search found
+    them), and take that search's violations and lock-order pairs (their first steps,
+    in its order), the search to trace them by, and a warning if that search stopped short.
+    Counts, depth, coverage and limit stay the reduced search's."""
     if search.first_cut is None or not (found.violations or _has_cycle(found.lock_edges)):
-        return found, search
+        return found, search, ""
     depth = search.finding_depth()
     if depth <= search.first_cut:   # no state was cut above that depth: this search was the full one there
-        return found, search
-    exact = FrontierSearch(search.model, replace(limits, reduction=False, max_depth=depth), progress)
+        return found, search, ""
+
+    def tell(prop: str, at: int) -> None:   # at its smallest depth, unless told already
+        if on_violation is not None and prop not in search.told:
+            search.told.add(prop)
+            on_violation(prop, at)
+    exact = FrontierSearch(search.model, replace(limits, reduction=False, max_depth=depth), progress,
+                           on_violation=tell if on_violation is not None else None,
+                           until=(set(found.violations), set(found.lock_edges)))
     again = exact.run()
     if again.limit and not again.limit.startswith("--max-depth"):
-        return found, search    # stopped short: the reduced search's own paths stand
-    return replace(found, violations={**found.violations, **again.violations}, lock_edges=again.lock_edges), exact
+        # stopped short: the reduced search's verdicts and paths stand, its paths maybe longer;
+        # an interrupt stops the whole check (exit 3), as it would have stopped one search
+        stopped = replace(found, limit=found.limit or (INTERRUPTED if again.limit == INTERRUPTED else ""))
+        return stopped, search, (f"{again.limit} stopped the search for the shortest counterexamples: the "
+                                 "ones shown are those of the search with partial-order reduction, maybe longer")
+    return replace(found, violations={**found.violations, **again.violations}, lock_edges=again.lock_edges), exact, ""
 
 
 def _has_cycle(edges: dict[tuple[int, int], tuple[int, int, int]]) -> bool:

@@ -163,10 +163,15 @@ class Level:
 
 class FrontierSearch:
     def __init__(self, model: ir.Model, limits: SearchLimits,
-                 progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None):
+                 progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None,
+                 on_violation: Callable[[str, int], None] | None = None,
+                 until: tuple[set[str], set[tuple[int, int]]] | None = None):
+        """`on_violation(prop, depth)`: told once per property, when its first violation is
+        recorded (its trace comes with the result at the end)."""
         self.model = model
         self.limits = limits
         self.progress = progress
+        self.on_violation = on_violation
         low = min([0] + [s.low for s in model.slots] + [min(s.values) for s in model.slots if s.values])
         high = max([1] + [s.high for s in model.slots] + [max(s.values) for s in model.slots if s.values])
         for t in list(model.threads) + ([model.init_thread] if model.init_thread else []):
@@ -194,6 +199,8 @@ class FrontierSearch:
         self.reduction = Reduction(model) if limits.reduction and self.nthreads > 1 else None
         self.reduced_states = 0   # states whose successors the reduction cut to one thread's
         self.first_cut: int | None = None   # the first depth it did (the levels before are the full search's)
+        self.told: set[str] = set()         # the properties on_violation was told of
+        self.until = until   # stop once these properties are violated and these lock pairs seen
 
     # ---- rows <-> tuples ----
     def matrix(self, states: list[tuple]) -> Array:
@@ -212,6 +219,10 @@ class FrontierSearch:
         have = self.found_at.get(prop)
         if have is None or depth < have[0]:
             self.found_at[prop] = (depth, make(min(count, MAX_CANDIDATES)))
+            if have is None and self.on_violation is not None and prop not in self.result.violations \
+                    and self._shortest_yet(prop, depth):
+                self.told.add(prop)
+                self.on_violation(prop, depth)   # after it is recorded: an interrupt now keeps it
         elif depth == have[0] and len(have[1]) < MAX_CANDIDATES:
             have[1].extend(make(min(count, MAX_CANDIDATES - len(have[1]))))
 
@@ -255,7 +266,11 @@ class FrontierSearch:
         T = self.nthreads
         frontier, hashes, init_violations = self.initial()
         for prop, path in init_violations:
-            res.violations.setdefault(prop, Violation(prop, path))
+            if prop not in res.violations:
+                res.violations[prop] = Violation(prop, path)
+                if self.on_violation is not None:
+                    self.told.add(prop)
+                    self.on_violation(prop, 0)
         n0 = len(frontier)
         for i in range(n0):
             self.roots[i] = tuple(int(v) for v in frontier[i, :self.slots])
@@ -272,6 +287,8 @@ class FrontierSearch:
         depth = 0
         last_report = time.perf_counter() - PROGRESS_SECONDS   # the first report comes with the first block
         while len(frontier):
+            if self.until is not None and self._all_found(*self.until):
+                break
             if depth >= limits.max_depth:
                 res.limit = f"--max-depth {limits.max_depth}"
                 break
@@ -415,6 +432,19 @@ class FrontierSearch:
             self.first_cut = depth
         mine = chosen[endings.parent]
         return endings.take((mine < 0) | (mine == thread))
+
+    def _all_found(self, props: set[str], pairs: set[tuple[int, int]]) -> bool:
+        """Before a level is expanded: has every one been found, each at its smallest depth
+        with every candidate there (the levels that note them are done)?"""
+        seen = set(self.found_at) | set(self.result.violations)
+        return props <= seen and pairs <= set(self.result.lock_edges)
+
+    def _shortest_yet(self, prop: str, depth: int) -> bool:
+        """Is a violation at this depth surely at the smallest depth (so on_violation can be
+        told now)? Yes while the levels it needs were not cut by the reduction; otherwise the
+        search without reduction that follows tells it (check_frontier)."""
+        need = depth + 1 if prop == "deadlock" else depth
+        return self.first_cut is None or need <= self.first_cut
 
     def finding_depth(self) -> int:
         """The --max-depth a search without reduction needs to find every violation and
