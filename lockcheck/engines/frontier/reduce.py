@@ -157,7 +157,8 @@ class LocalAnalysis:
         others = {c for e in model.edges if e.thread != thread.index for w in e.writes for c in w.candidates}
         self.locals = [s for s in thread.local_slots if s not in others and s != thread.pc_slot]
         self.cols = [thread.pc_slot] + self.locals
-        self.domains = [tuple(range(0, thread.node_count + 1))] + [model.slots[s].domain() for s in self.locals]
+        # every value a row can hold there (as evaluate.slot_ranges: a ref's `values` and its low..high)
+        self.domains = [tuple(range(0, thread.node_count + 1))] + [_range(model.slots[s]) for s in self.locals]
         self.edges: dict[int, list[ir.Edge]] = {}
         for e in model.edges:
             if e.thread == thread.index:
@@ -285,6 +286,11 @@ class LocalAnalysis:
                 have = self.top
             self.future_of[config] = have
         return have
+
+
+def _range(slot: ir.Slot) -> tuple[int, ...]:
+    values = slot.values or (slot.low, slot.high)
+    return tuple(range(min(values + (slot.low,)), max(values + (slot.high,)) + 1))
 
 
 class _GiveUp(Exception):
