@@ -1,16 +1,16 @@
 """Statements a spec knowingly leaves unreached: `expect unreached TARGET, ... [in THREAD]
 because "REASON";`. A target is a proc (the statements written in it) or "file.lk:LINE".
-The explicit search's coverage moves the statements they name from `unreached` (a warning)
-to `accepted` (listed with the reason by --coverage), so a spec whose every unreached
-statement is explained runs without a warning, and a new warning means something. A line
-that names nothing left unreached is itself a warning: the code changed under it."""
+The explicit search's coverage moves the statements they name from `unreached` (what the
+coverage warnings api.py writes afterwards name) to `accepted` (listed with the reason by
+--coverage), so a spec whose every unreached statement is explained runs without a
+warning, and a new warning means something. A line that names nothing left unreached is
+itself a warning: the code changed under it."""
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
 from . import syntax as s
-from .engines.coverage import NEVER_RAN, coverage_warnings
 from .errors import SpecError, did_you_mean
 from .result import Result, ThreadCoverage
 from .source import Span
@@ -51,12 +51,12 @@ def _matches(target: s.UnreachedTarget, text: str, span: Span) -> bool:
     return text.startswith(target.text + ": ")
 
 
-def apply(result: Result, decls: list[s.UnreachedDecl]) -> Result:
-    """The result with the statements the spec accepts as unreached moved out of its coverage
-    warnings. Left as it is when the search stopped at a limit (its coverage is partial) or
-    kept no coverage (bmc, induction)."""
+def apply(result: Result, decls: list[s.UnreachedDecl]) -> tuple[Result, list[str]]:
+    """The result with the statements the spec accepts as unreached moved out of its
+    coverage's `unreached`, and a warning for each target that named nothing. Left as it is
+    when the search stopped at a limit (its coverage is partial) or kept no coverage."""
     if not decls or not result.coverage or result.stats.limit:
-        return result
+        return result, []
     used: set[tuple[int, int]] = set()    # (decl, target) pairs that named something
     coverage = []
     for cov in result.coverage:
@@ -70,7 +70,7 @@ def apply(result: Result, decls: list[s.UnreachedDecl]) -> Result:
         for text, span in cov.unused:
             _reason(decls, cov.thread, text, span, used)
         coverage.append(replace(cov, unreached=tuple(kept), accepted=tuple(accepted)))
-    warnings = [w for w in result.warnings if NEVER_RAN not in w] + coverage_warnings(coverage)
+    warnings = []
     for i, decl in enumerate(decls):
         for j, target in enumerate(decl.targets):
             if (i, j) not in used:
@@ -78,7 +78,7 @@ def apply(result: Result, decls: list[s.UnreachedDecl]) -> Result:
                 warnings.append(f"{target.span.short}: expect unreached {shown}"
                                 + (f" in {decl.thread}" if decl.thread else "")
                                 + ": every statement it names ran (or there is none): drop it from the line")
-    return replace(result, coverage=coverage, warnings=warnings)
+    return replace(result, coverage=coverage), warnings
 
 
 def _reason(decls: list[s.UnreachedDecl], thread: str, text: str, span: Span,

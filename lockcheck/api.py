@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import accepted
-from .engines.explicit import Explorer, Limits
+from .engines.coverage import coverage_warnings
 from .engines.errors import INTERRUPTED
-from .engines.frontier import SearchLimits, SearchProgress, check_frontier, default_max_memory
+from .engines.frontier import Found, SearchLimits, SearchProgress, check_frontier, default_max_memory
+from .engines.system import TransitionSystem
 from .engines.tracing import format_value
 from .errors import Sources, SpecError
 from .ir import Model
 from .lower import build_model
-from .pycompile import Program, compile_model
 from .resolve import load
 from .result import LockOrderEdge, PropertyResult, Result, Stats, ViolationFound
 from .syntax import UnreachedDecl
@@ -70,20 +70,6 @@ def project_models_dir(spec: str) -> Path | None:
     return None
 
 
-def compile_checked(model: Model) -> Program:
-    """The model compiled to Python (for bmc, induction and the state graph), or a SpecError
-    that says why not: Python refuses generated code nested past about 200 levels (a forall
-    over a few hundred array elements, the spinlock checks over a large spinlock array), and
-    a huge model can run out of memory while it is compiled."""
-    try:
-        return compile_model(model)
-    except (SyntaxError, RecursionError, MemoryError) as err:
-        why = "out of memory" if isinstance(err, MemoryError) else "an expression is nested too deeply"
-        raise SpecError(f"{model.path}: the model is too large to compile for checking ({why}: a deeply nested "
-                        "expression, or a forall, exists or built-in check over a few hundred array elements); "
-                        "split the expression or make the arrays smaller (-D)") from None
-
-
 def search_limits(options: Options) -> SearchLimits:
     memory = options.max_memory if options.max_memory is not None else default_max_memory()
     return SearchLimits(options.max_states, options.max_depth, memory, options.timeout, options.reduction)
@@ -128,18 +114,31 @@ def _check(model: Model, unreached: list[UnreachedDecl], options: Options,
            progress: Callable[[SearchProgress], None] | None,
            on_violation: Callable[[ViolationFound], None] | None) -> Result:
     if options.engine in ("bmc", "induction", "pdr"):
-        return _symbolic_or_interrupted(compile_checked(model), options)
+        return _symbolic_or_interrupted(model, options)
+    result, _ = _explicit(model, unreached, options, progress, on_violation)
+    if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
+        return _merge_auto(result, _symbolic_or_interrupted(model,
+                                                            replace(options, engine="induction")))
+    return result
+
+
+def _explicit(model: Model, unreached: list[UnreachedDecl], options: Options,
+              progress: Callable[[SearchProgress], None] | None,
+              on_violation: Callable[[ViolationFound], None] | None = None) -> tuple[Result, Found]:
+    """The explicit engine's result with the statements the spec accepts as unreached moved
+    out of its coverage; then, once, a warning per thread whose statements never ran (after a
+    search that ran to its end: a partial one's coverage says nothing)."""
     told = None
     if on_violation is not None:
         def told(prop: str, depth: int, tell: Callable[[ViolationFound], None] = on_violation) -> None:
             exp = model.expectations.get(prop)
             tell(ViolationFound(model.path, prop, depth, exp is not None and exp.verdict == "violation"))
-    result, _ = check_frontier(model, search_limits(options), progress, told)
-    result = accepted.apply(result, unreached)
-    if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
-        return _merge_auto(result, _symbolic_or_interrupted(compile_checked(model),
-                                                            replace(options, engine="induction")))
-    return result
+    result, found = check_frontier(model, search_limits(options), progress, told)
+    result, stale = accepted.apply(result, unreached)
+    if not found.limit:
+        result.warnings += coverage_warnings(result.coverage)
+    result.warnings += stale
+    return result, found
 
 
 def _merge_auto(explicit: Result, symbolic: Result) -> Result:
@@ -155,15 +154,14 @@ def _merge_auto(explicit: Result, symbolic: Result) -> Result:
     return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
 
 
-def _symbolic_or_interrupted(program: Program, options: Options) -> Result:
+def _symbolic_or_interrupted(model: Model, options: Options) -> Result:
     """A symbolic engine's result; stopped by Ctrl-C or SIGTERM, what it had found: Z3 itself
     turns an interrupt during a check into 'canceled', and one between checks leaves every
     property unknown."""
     started = time.perf_counter()
     try:
-        result = _symbolic(program, options)
+        result = _symbolic(model, options)
     except KeyboardInterrupt:
-        model = program.model
         properties = [PropertyResult(name, prop.kind, "unknown",
                                      exp.verdict if (exp := model.expectations.get(name)) else None,
                                      prop.span, prop.description, engine=options.engine,
@@ -176,17 +174,17 @@ def _symbolic_or_interrupted(program: Program, options: Options) -> Result:
     return result
 
 
-def _symbolic(program: Program, options: Options) -> Result:
+def _symbolic(model: Model, options: Options) -> Result:
     from .engines.bmc import check_bmc  # Z3 is loaded only when a symbolic engine runs
     from .engines.induction import check_induction
     from .engines.symbolic import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
 
     if options.engine == "pdr":
         from .engines.pdr import check_pdr
-        return check_pdr(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
+        return check_pdr(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     if options.engine == "bmc":
-        return check_bmc(program, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
-    return check_induction(program, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,
+        return check_bmc(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
+    return check_induction(model, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,
                                              options.more_candidates))
 
 
@@ -195,9 +193,9 @@ def verify_lock_order(path: str, options: Options, sources: Sources,
                       ) -> tuple[Result, list[LockOrderEdge]]:
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
-    model = load_model(path, options, sources)
+    model, unreached = _load(path, options, sources)
     # without reduction: the first step taking each pair is the one of the full search's order
-    result, ex = check_frontier(model, replace(search_limits(options), reduction=False), progress)
+    result, ex = _explicit(model, unreached, replace(options, reduction=False), progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name
@@ -216,21 +214,19 @@ def state_graph(path: str, options: Options, sources: Sources) -> tuple[nx.DiGra
     """The reachable state graph: nodes are states, edges are steps labelled with thread,
     statement and line. The flag says whether a limit cut the graph short."""
     model = load_model(path, options, sources)
-    program = compile_checked(model)
-    explorer = Explorer(program, Limits(options.max_states or 5_000, options.max_depth), record_graph=True)
-    ex = explorer.explore()
+    reached = TransitionSystem(model).reach(options.max_states or 5_000, options.max_depth, graph=True)
     import networkx as nx  # imported here: it takes a tenth of a second to load
 
     graph = nx.DiGraph()
-    for i in range(ex.count):
-        graph.add_node(i, label=describe_state(model, ex.state(i)), initial=ex.parent[i] < 0)
-    for src, dst, eid in ex.graph_edges or []:
+    for i, state in enumerate(reached.states):
+        graph.add_node(i, label=describe_state(model, state), initial=reached.parent[i] < 0)
+    for src, dst, eid in reached.graph or []:
         edge = model.edges[eid]
         thread = model.threads[edge.thread].name
         text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
         label = f"{thread}: {text}" + (f" [{edge.branch}]" if edge.branch else "") + f" ({edge.span.short})"
         graph.add_edge(src, dst, label=label, thread=thread, line=edge.span.line)
-    return graph, bool(ex.limit)
+    return graph, bool(reached.limit)
 
 
 def describe_state(model: Model, state: tuple) -> str:
@@ -245,4 +241,4 @@ def describe_state(model: Model, state: tuple) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["Options", "load_model", "verify", "verify_lock_order", "state_graph", "describe_state", "Program"]
+__all__ = ["Options", "load_model", "verify", "verify_lock_order", "state_graph", "describe_state"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .api import Options, load_model, verify_lock_order
-from .engines.explicit import LocalLoopError
+from .engines.errors import LocalLoopError
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .result import LockOrderEdge, PropertyResult, Result
 

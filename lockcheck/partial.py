@@ -4,9 +4,18 @@ deadcode.py uses to find statements a spec's constants rule out."""
 from __future__ import annotations
 
 from . import ir
-from .pycompile import _cdiv, _cmod
 
 Known = dict[int, int]   # slot -> value; a slot absent is unknown
+
+
+def _cdiv(a: int, b: int) -> int:
+    """C division: towards zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _cmod(a: int, b: int) -> int:
+    return a - b * _cdiv(a, b)
 
 
 def peval(e: ir.Expr, known: Known) -> int | None:

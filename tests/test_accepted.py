@@ -94,3 +94,20 @@ def test_the_shipped_specs_run_without_warnings(shipped_specs):
             "expect unreached" in line for line in (REPO / result.spec).read_text().splitlines()), result.spec
         for cov in result.coverage:
             assert all(why for _, _, why in cov.accepted)
+
+
+def test_coverage_warnings_are_written_once_after_the_lines_apply(spec):
+    """The engine reports coverage as data only; api.py writes the warnings from it, once,
+    after `expect unreached` moved what the spec accepts (no warning is filtered by its words)."""
+    from lockcheck.api import Options, load_model
+    from lockcheck.engines.frontier import SearchLimits, check_frontier
+    from lockcheck.errors import Sources
+
+    path = spec(BASE)
+    engine, _ = check_frontier(load_model(path, Options(), Sources()), SearchLimits())
+    assert engine.warnings == [] and [c.unreached for c in engine.coverage if c.thread == "a"][0]
+    assert len(warnings(path)) == 1
+    stale = spec(BASE + 'expect unreached never because "go is never set";\n'
+                 'expect unreached bump because "it always runs";\n')
+    (only,) = warnings(stale)
+    assert "expect unreached bump" in only and "drop it from the line" in only

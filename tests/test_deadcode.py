@@ -9,9 +9,9 @@ from hypothesis import given
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
 from lockcheck.deadcode import dead_edges
-from lockcheck.engines.explicit import Limits, check_explicit
+from reference.explicit import Limits, check_explicit
 from lockcheck.errors import Sources
-from lockcheck.pycompile import compile_model
+from reference.pycompile import compile_model
 from random_specs import random_spec_settings, write_spec, specs as random_specs
 from test_engines_agree import TEST_MODELS
 

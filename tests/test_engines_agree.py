@@ -11,13 +11,13 @@ from hypothesis import given
 
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
+from lockcheck.ir import Model
 from lockcheck.engines.bmc import check_bmc
-from lockcheck.engines.explicit import Limits, check_explicit
+from reference.explicit import Limits, check_explicit
 from lockcheck.engines.induction import check_induction
 from lockcheck.engines.pdr import check_pdr
 from lockcheck.engines.symbolic import Settings
 from lockcheck.errors import Sources
-from lockcheck.pycompile import Program, compile_model
 from lockcheck.result import Result
 from random_specs import random_spec_settings, write_spec, specs as random_specs
 
@@ -32,8 +32,8 @@ SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "e
               "truncate_lock_inverted.lk", "page_mkwrite_race.lk"}
 
 
-def program_of(path: str) -> Program:
-    return compile_model(load_model(path, Options(), Sources()))
+def program_of(path: str) -> Model:
+    return load_model(path, Options(), Sources())
 
 
 def by_name(result: Result) -> dict:

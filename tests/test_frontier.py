@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from conftest import SPECS
 from lockcheck.api import Options, load_model
-from lockcheck.engines.explicit import Limits, check_explicit
+from reference.explicit import Limits, check_explicit
 from lockcheck.engines.frontier import SearchLimits, check_frontier
 from lockcheck.errors import Sources
-from lockcheck.pycompile import compile_model
+from reference.pycompile import compile_model
 from lockcheck.result import Result
 from random_specs import random_spec_settings, write_spec, specs as random_specs
 

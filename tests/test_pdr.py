@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from conftest import cli
 from lockcheck.api import Options, load_model
-from lockcheck.engines.explicit import Limits, check_explicit
+from reference.explicit import Limits, check_explicit
 from lockcheck.engines.pdr import SHALLOW_DEPTH, check_pdr
 from lockcheck.engines.symbolic import Settings
 from lockcheck.errors import Sources
-from lockcheck.pycompile import compile_model
 
 # 12 increments, then done: deeper than the shallow bmc search, so Spacer must prove it
 COUNTER = """
@@ -25,7 +24,7 @@ expect violation never_done;
 
 
 def results(path: str):
-    program = compile_model(load_model(path, Options(), Sources()))
+    program = load_model(path, Options(), Sources())
     return ({p.name: p for p in check_pdr(program, Settings(timeout=120)).properties},
             {p.name: p for p in check_explicit(program, Limits())[0].properties})
 

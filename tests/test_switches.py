@@ -4,8 +4,8 @@ import networkx as nx
 import pytest
 
 from conftest import model_of, run
-from lockcheck.engines.explicit import Explorer, Limits
-from lockcheck.pycompile import compile_model
+from reference.explicit import Explorer, Limits
+from reference.pycompile import compile_model
 
 
 def switches_in(trace) -> int:

@@ -8,11 +8,10 @@ import pytest
 from conftest import REPO, cli
 from lockcheck.api import Options, load_model, verify
 from lockcheck.engines.bmc import check_bmc
-from lockcheck.engines.explicit import Limits, check_explicit
+from reference.explicit import Limits, check_explicit
 from lockcheck.engines.induction import StepCase, check_induction
 from lockcheck.engines.symbolic import MAX_DEPTH, Settings
 from lockcheck.errors import Sources, SpecError
-from lockcheck.pycompile import Program, compile_model
 from lockcheck import ir
 from lockcheck.result import Result
 
@@ -28,8 +27,8 @@ invariant no_b: !b;
 """
 
 
-def program_of(path, **defines: object) -> Program:
-    return compile_model(load_model(str(path), Options(defines={k: str(v) for k, v in defines.items()}), Sources()))
+def program_of(path, **defines: object) -> ir.Model:
+    return (load_model(str(path), Options(defines={k: str(v) for k, v in defines.items()}), Sources()))
 
 
 def prop(result: Result, name: str):
@@ -316,12 +315,12 @@ def _bit_value(codec, value, subst) -> int:
 @pytest.mark.parametrize("source", ["arith", "ext4.lk", pytest.param("truncate_lock_inverted.lk", marks=pytest.mark.slow)])
 def test_bit_codec_agrees_with_python_on_reachable_states(spec, source):
     from lockcheck.engines.codec import BitCodec
-    from lockcheck.engines.explicit import Explorer
-    from lockcheck.pycompile import compile_expr
+    from reference.explicit import Explorer
+    from reference.pycompile import compile_expr, compile_model
 
     path = spec(ARITH) if source == "arith" else str(REPO / "specs" / source)
-    program = program_of(path)
-    model = program.model
+    model = program_of(path)
+    program = compile_model(model)
     codec = BitCodec(model, 8)
     xs = codec.state("")
     exprs = [e for edge in model.edges for e in ([edge.guard] if edge.guard is not None else [])

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from conftest import SPECS, model_of
 from lockcheck import ir
-from lockcheck.engines.explicit import Explorer, Limits
-from lockcheck.pycompile import compile_expr, compile_model
+from reference.explicit import Explorer, Limits
+from reference.pycompile import compile_expr, compile_model
 from lockcheck.smt import concrete_state, state_vars, to_z3, value_in
 
 SMALL_MODELS = {

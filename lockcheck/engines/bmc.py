@@ -11,16 +11,15 @@ bit-vectors for Z3's SAT solver (codec.BitCodec); induction's base case uses Z3 
 from __future__ import annotations
 
 import time
-from array import array
 from dataclasses import dataclass, field
 
 import networkx as nx
 import z3
 
-from ..pycompile import Program
+from ..ir import Model
 from ..result import Result, Stats
 from .encoding import Encoder
-from .explicit import Exploration, Explorer
+from .system import TransitionSystem
 from .symbolic import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of,
                        has_lock_order_risk, own_property_warning, path_for, property_results, tools,
                        trivially_safe)
@@ -35,7 +34,7 @@ class BoundedSearch:
     fully searched; `found`: the first (shortest) violation of each goal and its length."""
 
     enc: Encoder
-    explorer: Explorer
+    system: TransitionSystem
     budget: Budget
     goals: list[Goal]
     lock_pairs: bool = False
@@ -53,7 +52,7 @@ class BoundedSearch:
     def __post_init__(self) -> None:
         self.solver, self.paths = self.enc.solver(), self.enc.solver()
         self.unroll = Unrolling(self.enc, "b")
-        initial, init_violations = self.explorer.initial_states()
+        initial, init_violations = self.system.initial_states()
         for v in init_violations:
             self.found.setdefault(v.prop, (v.path, 0))
         self._add(self.unroll.add_state())
@@ -136,7 +135,7 @@ class BoundedSearch:
     def _path(self, goal: Goal, states: list[tuple], edges: list[int]) -> Path:
         if goal.form == "nesting":
             return Path(states[0], tuple(edges), None, None, tuple(states))
-        return path_for(self.explorer, goal, states, edges)
+        return path_for(self.system, goal, states, edges)
 
     # ---- lock order: which lock is taken while which is held, up to the depth ----
     def _lock_edge_term(self, depth: int) -> z3.BoolRef | None:
@@ -156,24 +155,14 @@ class BoundedSearch:
         return self.unroll.at(z3.Or(parts), depth) if parts else None
 
     def _concrete_lock_edges(self, states: list[tuple], edges: list[int]) -> list[LockWitness]:
-        """The lock-order edges of the steps from the last state, noted as the explicit engine notes them."""
-        program, explorer, state = self.explorer.program, self.explorer, states[-1]
-        ex = Exploration([], array("q"), array("q"))
-        acquiring: dict[tuple[int, int], int] = {}
-        for t, thread in enumerate(self.enc.model.threads):
-            fn = program.node_fns[t][state[thread.pc_slot]]
-            for eid, ns, chk in (fn(state) if fn else []):
-                if ns is None:
-                    continue
-                before = set(ex.lock_edges)
-                if eid in program.acquires:
-                    explorer.note_lock_order(ex, state, 0, t, eid, program.acquires[eid](state))
-                if ns[thread.pc_slot] in program.chained[t]:
-                    explorer.run_chain(t, ns, ex, 0)
-                for key in set(ex.lock_edges) - before:
-                    acquiring[key] = eid   # the visible step: replay starts it, the chain may take the lock
-        return [LockWitness(held, taken, t, acquiring[(held, taken)], tuple(states), tuple(edges))
-                for (held, taken), (_, _, t) in ex.lock_edges.items()]
+        """The lock-order edges of the steps from the last state, as the explicit engine notes
+        them: the first step taking each pair (its first edge: replay starts it, its chain may
+        take the lock)."""
+        out: dict[tuple[int, int], LockWitness] = {}
+        for a in self.system.step_from(states[-1]).acquisitions:
+            if (a.held, a.taken) not in out:
+                out[(a.held, a.taken)] = LockWitness(a.held, a.taken, a.thread, a.edge, tuple(states), tuple(edges))
+        return list(out.values())
 
     def lock_cycle(self) -> bool:
         graph = nx.DiGraph()
@@ -185,24 +174,24 @@ class BoundedSearch:
         return True
 
 
-def check_bmc(program: Program, settings: Settings) -> Result:
+def check_bmc(model: Model, settings: Settings) -> Result:
     settings.validate()
     started = time.perf_counter()
     budget = Budget(settings.timeout)
-    enc = Encoder(program, bits=True)
-    explorer, builder = tools(program)
+    enc = Encoder(model, bits=True)
+    system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
-    search = BoundedSearch(enc, explorer, budget, goals, lock_pairs=has_lock_order_risk(program.model))
+    search = BoundedSearch(enc, system, budget, goals, lock_pairs=has_lock_order_risk(model))
     search.run(settings.depth)
     results = property_results(builder, {n: p for n, (p, _) in search.found.items()},
-                               _lock_witnesses(search), _outcomes(program, search, goals, budget), "bmc",
+                               _lock_witnesses(search), _outcomes(model, search, goals, budget), "bmc",
                                {n: f"violated in {k} steps (a shortest counterexample)"
                                 for n, (_, k) in search.found.items()})
     for r in results:
         if r.name == "lock_order" and r.verdict == "violated":
             r.detail = f"a lock-order cycle among the acquisitions within depth {search.searched}"
     stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
-    return Result(program.model.path, "bmc", results, stats, own_property_warning(program))
+    return Result(model.path, "bmc", results, stats, own_property_warning(model))
 
 
 def _lock_witnesses(search: BoundedSearch) -> list[LockWitness]:
@@ -210,10 +199,10 @@ def _lock_witnesses(search: BoundedSearch) -> list[LockWitness]:
     return list(search.lock_edges.values()) if search.lock_cycle() else []
 
 
-def _outcomes(program: Program, search: BoundedSearch, goals: list[Goal], budget: Budget) -> dict[str, Outcome]:
+def _outcomes(model: Model, search: BoundedSearch, goals: list[Goal], budget: Budget) -> dict[str, Outcome]:
     out: dict[str, Outcome] = {}
     checked = {g.name for g in goals}
-    for name in program.model.properties:
+    for name in model.properties:
         if name == "lock_order":
             if not search.lock_pairs:
                 out[name] = Outcome("holds", "no lock can be taken while another is held", "bmc")

@@ -34,16 +34,14 @@ def coverage(model: Model, covered: bytearray) -> list[ThreadCoverage]:
     return out
 
 
-NEVER_RAN = " statements never ran: "   # in every coverage warning, so a report can tell them apart
-
-
 def coverage_warnings(covered: list[ThreadCoverage]) -> list[str]:
-    """One warning per thread with statements that never ran (and no reason given)."""
+    """One warning per thread with statements that never ran (and no reason given): api.py
+    writes them once, after the spec's `expect unreached` lines are applied."""
     out = []
     for cov in covered:
         if cov.unreached:
             first = ", ".join(f"{text} ({span.short})" for text, span in cov.unreached[:2])
             more = f" and {len(cov.unreached) - 2} more" if len(cov.unreached) > 2 else ""
-            out.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements}{NEVER_RAN}{first}{more} "
+            out.append(f"{cov.thread}: {len(cov.unreached)} of {cov.statements} statements never ran: {first}{more} "
                        f"(--coverage lists them)")
     return out

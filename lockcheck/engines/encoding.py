@@ -17,7 +17,6 @@ import z3
 from .. import ir
 from ..errors import SpecError
 from ..partial import known_after, peval
-from ..pycompile import Program
 from .codec import BitCodec, Codec, IntCodec
 
 MAX_TRIE_NODES = 200_000
@@ -52,12 +51,11 @@ class StepShape:
         return node
 
 
-def build_shape(program: Program) -> StepShape:
+def build_shape(model: ir.Model) -> StepShape:
     """Enumerate the macro-steps of every (non-init) thread. A loop inside a chain (a `for`
     in an atomic block) is unrolled as far as the values written along the path decide its
     condition; a chain that can come back to a pc with nothing known to have changed has a
     state-dependent length and is refused (SpecError)."""
-    model = program.model
     by_node: dict[tuple[int, int], list[ir.Edge]] = {}
     for edge in model.edges:
         by_node.setdefault((edge.thread, edge.src), []).append(edge)
@@ -121,7 +119,7 @@ class Fail:
 
     prop: str
     node: int
-    key: tuple[int, int]   # (edge id, index in edge.checks): pycompile's CheckKey
+    key: tuple[int, int]   # (edge id, index in edge.checks): record.CheckKey
     fatal: bool
     term: z3.BoolRef
 
@@ -182,10 +180,9 @@ class Encoder:
     """Builds the terms of a model's steps; holds nothing that changes after construction.
     `bits`: bit-vector slots (BitCodec), for a solver that bit-blasts; else Z3 Ints."""
 
-    def __init__(self, program: Program, shape: StepShape | None = None, bits: bool = False):
-        self.program = program
-        self.model = program.model
-        self.shape = shape or build_shape(program)
+    def __init__(self, model: ir.Model, shape: StepShape | None = None, bits: bool = False):
+        self.model = model
+        self.shape = shape or build_shape(model)
         self.bits = bits
         self.codec: Codec = BitCodec(self.model, len(self.shape.leaves)) if bits else IntCodec(self.model)
         self._template: Template | None = None
@@ -282,7 +279,7 @@ class Encoder:
 
     def _edge(self, exp: Expansion, node: MacroNode, thread: ir.Thread, pre: list[z3.ExprRef],
               reach: z3.BoolRef) -> tuple[list[z3.ExprRef], z3.BoolRef]:
-        """In the order pycompile evaluates them: attempt checks, guard, exec checks, writes, post
+        """In the order the transition system evaluates them: attempt checks, guard, exec checks, writes, post
         checks; a failing fatal check ends the path (its edge does not complete)."""
         edge = node.edge
         phases = {w: [(i, c) for i, c in enumerate(edge.checks) if c.when == w] for w in ("attempt", "exec", "post")}

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import z3
 
 from .. import ir
-from ..pycompile import Program, compile_expr
 from ..result import InductionCounterexample, Result, Stats, Trace
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
 from .encoding import Encoder, fast_and, fast_or
-from .explicit import Explorer, LocalLoopError
-from .strengthen import Candidate, CandidateSet, candidates, live_locals, successors
+from .errors import LocalLoopError
+from .strengthen import Candidate, CandidateSet, candidates, live_locals
+from .system import StepsFrom, TransitionSystem
 from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
 from .tracing import Path, TraceBuilder, format_value
@@ -104,7 +104,7 @@ class StepCase:
         only about what its writes can change; a drop weakens the assumptions, so every
         thread is asked again. None if Z3 ran out of time."""
         alive = list(goals)
-        active = CandidateSet(self.enc.model, cands, by_family)
+        active = CandidateSet(self.enc.model, cands, by_family, judge.system)
         ctis: dict[str, Cti] = {}
         k = self.k
         groups = list(range(len(self.enc.model.threads)))
@@ -170,57 +170,74 @@ class StepCase:
 
 @dataclass
 class Judge:
-    """Goals and candidates on concrete states, in Python: cheaper than asking Z3's model,
-    and able to look at the states around a counterexample the solver found."""
+    """Goals and candidates on concrete states, by the transition system: cheaper than
+    asking Z3's model, and able to look at the states around a counterexample the solver
+    found."""
 
-    explorer: Explorer
+    system: TransitionSystem
     nearby: int = NEARBY_STATES
     goals: ConcreteGoals = field(init=False)
 
     def __post_init__(self) -> None:
-        self.goals = ConcreteGoals(self.explorer)
-
-    def holds_all(self, goals: list[Goal], cands: CandidateSet, proved: list[Item], state: tuple) -> bool:
-        proved_goals = [p for p in proved if isinstance(p, Goal)]
-        proved_cands = [p for p in proved if isinstance(p, Candidate)]
-        if cands.false_at(state) or self.goals.broken(goals + proved_goals, state):
-            return False
-        return not proved_cands or all(compile_expr(c.expr(self.explorer.model))(state) for c in proved_cands)
+        self.goals = ConcreteGoals(self.system)
 
     def refute_nearby(self, goals: list[Goal], cands: CandidateSet, proved: list[Item], start: tuple) -> None:
         """`start` satisfies every assumption (it is the solver's premise state): so does any
         state found from it through states that satisfy them all, and a candidate false in a
         successor of such a state is not inductive: drop it. Goals are left to the solver,
-        whose counterexamples are the ones worth showing."""
-        frontier, seen, expanded = [start], {start}, 0
-        while frontier and expanded < self.nearby and len(cands):
-            state = frontier.pop()
+        whose counterexamples are the ones worth showing. Breadth first, a level at a time."""
+        level, seen, expanded = [start], {start}, 0
+        while level and expanded < self.nearby and len(cands):
+            level = level[:self.nearby - expanded]
             try:
-                if state != start and not self.holds_all(goals, cands, [], state):
-                    continue
-                nexts = successors(self.explorer, state)
+                steps = self.system.steps_from(level)
             except LocalLoopError:
-                continue
-            expanded += 1
-            for nxt in nexts:
-                dead = cands.false_at(nxt)
+                return
+            nexts: list[tuple] = []
+            for state, out in zip(level, steps):
+                if state != start and not self._holds(goals, cands, state, out):
+                    continue
+                expanded += 1
+                nexts += [s for _, s in out.successors]
+            if nexts:
+                dead = cands.false_in(self.system.matrix(nexts))
                 if dead:
                     cands.remove(cands.with_family(dead))
+            level = []
+            for nxt in nexts:
                 if nxt not in seen:
                     seen.add(nxt)
-                    frontier.append(nxt)
+                    level.append(nxt)
+
+    def _holds(self, goals: list[Goal], cands: CandidateSet, state: tuple, steps: StepsFrom) -> bool:
+        """Every goal and candidate holds at `state` (`steps`: its steps, already taken)."""
+        if cands.false_at(state):
+            return False
+        for g in goals:
+            if g.form == "state" and g.name != "deadlock":
+                if not self.goals.invariant(g.name)(state):
+                    return False
+            elif g.form == "step":
+                if any(f.prop == g.name for f in steps.failures):
+                    return False
+            elif g.form == "nesting":
+                if steps.acquisitions:
+                    return False
+            elif not steps.moved and any(state[t.pc_slot] != t.end for t in self.system.model.threads):
+                return False
+        return True
 
 
 @dataclass
 class Induction:
     """The whole run: base case and step case side by side, k = 1 .. depth."""
 
-    program: Program
+    model: ir.Model
     settings: Settings
     use_candidates: bool = True
     budget: Budget = field(init=False)
     enc: Encoder = field(init=False)
-    explorer: Explorer = field(init=False)
+    system: TransitionSystem = field(init=False)
     builder: TraceBuilder = field(init=False)
     goals: list[Goal] = field(init=False)
     proved: dict[str, int] = field(default_factory=dict)    # goal -> the k that proved it
@@ -232,15 +249,15 @@ class Induction:
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.settings.timeout)
-        self.enc = Encoder(self.program)
-        self.explorer, self.builder = tools(self.program)
+        self.enc = Encoder(self.model)
+        self.system, self.builder, _ = tools(self.model)
         self.goals = [g for g in goals_of(self.enc, with_nesting=True) if not trivially_safe(self.enc, g)]
 
     def run(self) -> tuple[BoundedSearch, StepCase]:
-        base = BoundedSearch(self.enc, self.explorer, self.budget, self.goals)
+        base = BoundedSearch(self.enc, self.system, self.budget, self.goals)
         step = StepCase(self.enc, self.budget)
         more = self.settings.more_candidates
-        pool = candidates(self.program, more=more) if self.use_candidates else []
+        pool = candidates(self.system, more=more) if self.use_candidates else []
         self.aux_tried = len(pool)
         # Candidates are tried at k = 1 only, where their base case is the initial states
         # (all of them sampled). The cheap ones first: what they prove is then a fact for
@@ -251,7 +268,7 @@ class Induction:
         if more:
             rounds.append([c for c in pool if c.stage in (0, 2)])
         rounds = [r for r in rounds if r] or [[]]
-        judge = Judge(self.explorer)
+        judge = Judge(self.system)
         for k in range(1, self.settings.depth + 1):
             self.trying = k
             base.run(k - 1)
@@ -283,27 +300,27 @@ class Induction:
         return [g for g in self.goals if g.name not in base.found and g.name not in self.proved]
 
 
-def check_induction(program: Program, settings: Settings, use_candidates: bool = True) -> Result:
+def check_induction(model: ir.Model, settings: Settings, use_candidates: bool = True) -> Result:
     settings.validate()
     started = time.perf_counter()
-    run = Induction(program, settings, use_candidates)
+    run = Induction(model, settings, use_candidates)
     base, step = run.run()
     found = {n: p for n, (p, _) in base.found.items() if n != "lock_order"}
     results = property_results(run.builder, found, [], _outcomes(run, base), "induction",
                                {n: f"violated in {k} steps (found by the base case: a shortest counterexample)"
                                 for n, (_, k) in base.found.items()})
     stats = Stats(0, 0, run.reached, time.perf_counter() - started, run.budget.limit())
-    warnings = own_property_warning(program)
+    warnings = own_property_warning(model)
     if run.aux_proved:
         warnings.append(f"the step case used {run.aux_proved} of {run.aux_tried} candidate invariants "
                         "about where threads stand, proved along with the properties")
-    return Result(program.model.path, "induction", results, stats, warnings)
+    return Result(model.path, "induction", results, stats, warnings)
 
 
 def _outcomes(run: Induction, base: BoundedSearch) -> dict[str, Outcome]:
     out: dict[str, Outcome] = {}
     goal_names = {g.name for g in run.goals}
-    for name in run.program.model.properties:
+    for name in run.model.properties:
         if name in run.proved:
             detail = f"proved (k={run.proved[name]})"
             if name == "lock_order":
@@ -331,11 +348,11 @@ def _not_proved(run: Induction, name: str) -> tuple[str, InductionCounterexample
     if cti is None:
         return head, None
     goal = next(g for g in run.goals if g.name == name)
-    text, shown = render_cti(run.builder, run.explorer, goal, cti)
+    text, shown = render_cti(run.builder, run.system, goal, cti)
     return head + "\n" + text, shown
 
 
-def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal,
+def render_cti(builder: TraceBuilder, system: TransitionSystem, goal: Goal,
                cti: Cti) -> tuple[str, InductionCounterexample]:
     """The counterexample to induction as text (the first state in full, each step with
     what it changes, and how the property breaks at the end) and as data for the reports."""
@@ -346,7 +363,7 @@ def render_cti(builder: TraceBuilder, explorer: Explorer, goal: Goal,
     path = Path(cti.states[0], cti.edges, None, None, cti.states)
     if goal.form == "step":
         try:
-            path = path_for(explorer, goal, list(cti.states), list(cti.edges))
+            path = path_for(system, goal, list(cti.states), list(cti.edges))
         except AssertionError:
             pass
     steps, end, failed = builder.replay(path)

@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 import z3
 
 from .. import ir
-from ..pycompile import Program
 from ..result import Result, Stats
 from .bmc import BoundedSearch
 from .codec import BitCodec
 from .encoding import Encoder
-from .explicit import Explorer
 from .strengthen import live_locals
+from .system import TransitionSystem
 from .symbolic import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
                        tools, trivially_safe)
 from .tracing import format_value
@@ -57,7 +56,7 @@ class Horn:
     """The clauses of a model, in one Spacer instance queried once per property."""
 
     enc: Encoder
-    explorer: Explorer
+    system: TransitionSystem
     fp: z3.Fixedpoint = field(init=False)
     inv: z3.FuncDeclRef = field(init=False)
     keep: list[int] = field(init=False)      # the slots Inv ranges over (constants are left out)
@@ -74,7 +73,7 @@ class Horn:
         self.fp.set(engine="spacer")
         self.fp.register_relation(self.inv)
         self.fp.declare_var(*self.args(x0))
-        initial, _ = self.explorer.initial_states()
+        initial, _ = self.system.initial_states()
         self.fp.rule(self.app(x0), z3.Or([enc.equals(x0, s) for s in initial]))
         read_by_props = set().union(*[ir.slots_read(p.cond) for p in model.invariants if p.cond is not None])
         live = {t.index: live_locals(model, t) for t in model.threads}
@@ -209,21 +208,21 @@ class _Printer:
         return str(z3.substitute_vars(e, *named))
 
 
-def check_pdr(program: Program, settings: Settings) -> Result:
+def check_pdr(model: ir.Model, settings: Settings) -> Result:
     settings.validate()
     started = time.perf_counter()
     budget = Budget(settings.timeout)
-    enc = Encoder(program, bits=True)
-    explorer, builder = tools(program)
+    enc = Encoder(model, bits=True)
+    system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc, with_nesting=True) if not trivially_safe(enc, g)]
-    search = BoundedSearch(enc, explorer, budget, goals)
+    search = BoundedSearch(enc, system, budget, goals)
     search.run(SHALLOW_DEPTH)
     proofs: dict[str, Proof] = {}
     unknown: dict[str, str] = {}
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     if not search.exhausted:
-        horn = Horn(enc, explorer)
+        horn = Horn(enc, system)
         for goal in goals:
             if goal.name in search.found or goal in reachable:
                 continue
@@ -242,20 +241,20 @@ def check_pdr(program: Program, settings: Settings) -> Result:
         if not search.search(search.searched + 1):
             break
     found = {n: p for n, (p, _) in search.found.items()}
-    outcomes = _outcomes(program, goals, search, proofs, unknown, reachable, budget)
+    outcomes = _outcomes(model, goals, search, proofs, unknown, reachable, budget)
     results = property_results(builder, found, [], outcomes, "pdr",
                                {n: f"violated in {k} steps (a shortest counterexample, by bmc)"
                                 for n, (_, k) in search.found.items()})
     stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
-    return Result(program.model.path, "pdr", results, stats, own_property_warning(program))
+    return Result(model.path, "pdr", results, stats, own_property_warning(model))
 
 
-def _outcomes(program: Program, goals: list[Goal], search: BoundedSearch, proofs: dict[str, Proof],
+def _outcomes(model: ir.Model, goals: list[Goal], search: BoundedSearch, proofs: dict[str, Proof],
               unknown: dict[str, str], reachable: list[Goal], budget: Budget) -> dict[str, Outcome]:
     out: dict[str, Outcome] = {}
     names = {g.name for g in goals}
     reached = {g.name for g in reachable}
-    for name in program.model.properties:
+    for name in model.properties:
         if name in proofs:
             detail = proofs[name].text()
             if name == "lock_order":

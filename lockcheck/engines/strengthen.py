@@ -9,19 +9,19 @@ points to (`!p.writeback`, `p.locked == T`), or two live references being equal.
 """
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import ir
-from ..pycompile import Program
-from .explicit import Explorer, Limits
+from .frontier.arrays import Array, first_occurrences, xp
+from .frontier.evaluate import ArrayExpr, Rows
+from .system import TransitionSystem
 
 MAX_SMALL_DOMAIN = 6
 SAMPLE_BFS_STATES = 20_000
 SAMPLE_WALKS = 60
 SAMPLE_WALK_STEPS = 4_000
+SAMPLE_WALK_IDLE = 50     # the walks stop after this many steps in a row that find no new state
 
 
 @dataclass(frozen=True)
@@ -362,50 +362,49 @@ def _shape(model: ir.Model, e: ir.Expr, me: int) -> str:
 
 # ---- filtering by reachable states -------------------------------------------------------
 
-def successors(explorer: Explorer, state: tuple) -> list[tuple]:
-    program = explorer.program
-    out: list[tuple] = []
-    for t, thread in enumerate(explorer.threads):
-        fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
-            if ns is None:
-                continue
-            if ns[thread.pc_slot] in program.chained[t]:
-                out += [fs for fs, _ in explorer.run_chain(t, ns) if fs is not None]
-            else:
-                out.append(ns)
-    return out
-
-
-def sample_states(program: Program, seed: int = 0) -> list[tuple]:
-    """Reachable states: a breadth-first prefix of the state space, then random runs that
+def sample_states(system: TransitionSystem, seed: int = 0) -> Array:
+    """Reachable states (a matrix, each once): every initial state (the base case of k = 1),
+    a breadth-first prefix of the state space, then random runs, all stepped together, that
     reach deep states the prefix does not."""
-    explorer = Explorer(program, Limits(max_states=SAMPLE_BFS_STATES))
-    ex = explorer.explore()
-    initial, _ = explorer.initial_states()
-    states = initial + [ex.state(i) for i in range(ex.count)]   # every initial state: the base case of k = 1
-    rng = random.Random(seed)
-    for _ in range(SAMPLE_WALKS):
-        state = rng.choice(initial)
-        for _ in range(SAMPLE_WALK_STEPS):
-            nxt = successors(explorer, state)
-            if not nxt:
-                break
-            state = rng.choice(nxt)
-            states.append(state)
-    return list(dict.fromkeys(states))
+    initial, _, _ = system.initial_matrix()
+    reached = system.reach(SAMPLE_BFS_STATES)
+    parts = [initial, system.matrix(reached.states)]
+    seen = set(system.hashes(parts[1]).tolist())
+    rng = xp.random.default_rng(seed)
+    walkers = initial[rng.integers(len(initial), size=SAMPLE_WALKS)] if len(initial) else initial
+    idle = 0
+    for _ in range(SAMPLE_WALK_STEPS):
+        if not len(walkers) or idle >= SAMPLE_WALK_IDLE:
+            break
+        steps = system.expand(walkers, locks=False)
+        counts = xp.bincount(steps.parent, minlength=len(walkers))
+        going = xp.nonzero(counts)[0]
+        if not len(going):
+            break
+        first = xp.cumsum(counts) - counts      # the successors come grouped by walker, in order
+        pick = first[going] + (rng.random(len(going)) * counts[going]).astype(xp.int64)
+        walkers = steps.rows[pick]
+        hashes = steps.hashes[pick].tolist()
+        new = [h for h in hashes if h not in seen]
+        idle = 0 if new else idle + 1
+        seen.update(new)
+        parts.append(walkers)
+    samples = xp.concatenate(parts)
+    first, _ = first_occurrences(system.hashes(samples))
+    return samples[first]
 
 
 class CandidateSet:
-    """Candidates grouped by the (thread, pc) their premise names, each group compiled into
-    one Python function, so asking which candidates a state refutes costs one call per
-    thread."""
+    """Candidates grouped by the (thread, pc) their premise names, so asking which
+    candidates a state refutes evaluates only those of the pcs its threads stand at."""
 
-    def __init__(self, model: ir.Model, cands: list[Candidate] = (), by_family: bool = True):  # type: ignore[assignment]
+    def __init__(self, model: ir.Model, cands: list[Candidate] = (), by_family: bool = True,  # type: ignore[assignment]
+                 system: TransitionSystem | None = None):
         self.model = model
+        self.system = system or TransitionSystem(model)
         self.by_family = by_family
         self.groups: dict[tuple[int, int], list[Candidate]] = {}
-        self.compiled: dict[tuple[int, int], Callable[[tuple], tuple]] = {}
+        self.compiled: dict[int, ArrayExpr] = {}     # candidate index -> its atom
         self.add(list(cands))
 
     def __len__(self) -> int:
@@ -417,13 +416,11 @@ class CandidateSet:
     def add(self, cands: list[Candidate]) -> None:
         for c in cands:
             self.groups.setdefault((c.thread, c.pc), []).append(c)
-            self.compiled.pop((c.thread, c.pc), None)
 
     def remove(self, cands: list[Candidate]) -> None:
         gone = {c.index for c in cands}
         for key in {(c.thread, c.pc) for c in cands}:
             self.groups[key] = [c for c in self.groups.get(key, []) if c.index not in gone]
-            self.compiled.pop(key, None)
 
     def with_family(self, cands: list[Candidate]) -> list[Candidate]:
         """The candidates and the same facts of the other threads of their thread arrays."""
@@ -433,36 +430,33 @@ class CandidateSet:
         return cands + [c for c in self.items() if c.family in families and c not in cands]
 
     def false_at(self, state: tuple) -> list[Candidate]:
+        return self.false_in(self.system.matrix([state]))
+
+    def false_in(self, matrix: Array) -> list[Candidate]:
+        """The candidates some row of `matrix` refutes."""
         out: list[Candidate] = []
         for t, thread in enumerate(self.model.threads):
-            key = (t, state[thread.pc_slot])
-            group = self.groups.get(key)
-            if group:
-                values = self._fn(key, group)(state)
-                out += [c for c, ok in zip(group, values) if not ok]
+            pcs = matrix[:, thread.pc_slot]
+            for pc in xp.unique(pcs).tolist():
+                group = self.groups.get((t, pc))
+                if not group:
+                    continue
+                rows = Rows(matrix[pcs == pc])
+                out += [c for c in group if not self._atom(c).mask(rows).all()]
         return out
 
-    def _fn(self, key: tuple[int, int], group: list[Candidate]) -> Callable[[tuple], tuple]:
-        fn = self.compiled.get(key)
+    def _atom(self, c: Candidate) -> ArrayExpr:
+        fn = self.compiled.get(c.index)
         if fn is None:
-            fn = self.compiled[key] = _compile_tuple([c.atom for c in group])
+            fn = self.compiled[c.index] = ArrayExpr(c.atom)
         return fn
 
 
-def _compile_tuple(exprs: list[ir.Expr]) -> Callable[[tuple], tuple]:
-    from ..pycompile import _RUNTIME, pyexpr
-
-    body = ", ".join(pyexpr(e) for e in exprs)
-    namespace: dict[str, object] = dict(_RUNTIME)
-    exec(compile(f"def f(s):\n    return ({body},)\n", "<lockcheck candidates>", "exec"), namespace)
-    return namespace["f"]  # type: ignore[return-value]
-
-
-def candidates(program: Program, seed: int = 0, more: bool = False) -> list[Candidate]:
+def candidates(system: TransitionSystem, seed: int = 0, more: bool = False) -> list[Candidate]:
     """Every candidate that the initial states and the sampled reachable states satisfy."""
-    model = program.model
-    samples = sample_states(program, seed)
-    equal = _survivors(model, thread_candidates(model), samples)
+    model = system.model
+    samples = sample_states(system, seed)
+    equal = _survivors(system, thread_candidates(model), samples)
     aliases: dict[tuple[int, int], dict[int, int]] = {}
     for c in equal:
         a, b = sorted(ir.slots_read(c.atom))
@@ -470,13 +464,10 @@ def candidates(program: Program, seed: int = 0, more: bool = False) -> list[Cand
         root = group.get(a, a)
         if b not in group and root != b:
             group[b] = root
-    return _survivors(model, thread_candidates(model, aliases, more=more), samples)
+    return _survivors(system, thread_candidates(model, aliases, more=more), samples)
 
 
-def _survivors(model: ir.Model, cands: list[Candidate], samples: list[tuple]) -> list[Candidate]:
-    alive = CandidateSet(model, cands)
-    for state in samples:
-        dead = alive.false_at(state)
-        if dead:
-            alive.remove(dead)
+def _survivors(system: TransitionSystem, cands: list[Candidate], samples: Array) -> list[Candidate]:
+    alive = CandidateSet(system.model, cands, system=system)
+    alive.remove(alive.false_in(samples))
     return alive.items()

@@ -1,22 +1,22 @@
-"""What the symbolic engines (bmc, induction) share: their settings, the properties they
-check as predicates on a state, the Z3 time budget, and turning a solver's model into the
-explicit engine's Path so that the same TraceBuilder and reporter show it."""
+"""What the symbolic engines (bmc, induction, pdr) share: their settings, the properties
+they check as predicates on a state, the Z3 time budget, and turning a solver's model into
+a Path of the transition system (system.py) so that the same TraceBuilder and reporter show
+it as the explicit engine's."""
 from __future__ import annotations
 
 import time
-from array import array
 from dataclasses import dataclass, field
 from typing import Literal
 
 import z3
 
 from ..errors import SpecError
-from ..ir import FATAL_CHECKS
-from ..pycompile import CheckKey, Program
+from ..ir import Model, Thread
 from ..result import InductionCounterexample, PropertyResult
 from .encoding import Encoder, Expansion, StepShape, concrete
-from .explicit import Exploration, Explorer, Limits, Violation
-from .tracing import Path, TraceBuilder
+from .record import CheckKey, Found, Path, Violation
+from .system import StateExpr, TransitionSystem
+from .tracing import TraceBuilder
 
 MAX_DEPTH = 10_000
 DEFAULT_BMC_DEPTH = 30
@@ -207,37 +207,21 @@ class Unrolling:
         return out
 
 
-def step_failure(explorer: Explorer, state: tuple, prop: str) -> tuple[tuple[int, CheckKey | None], CheckKey | None] | None:
-    """The first step from `state` that fails a check of `prop`, found as the explicit engine
-    finds it: (edge, key) for the step's own check, or (edge, None) and the key of a check of
+def step_failure(system: TransitionSystem, state: tuple, prop: str
+                 ) -> tuple[tuple[int, CheckKey | None], CheckKey | None] | None:
+    """The first step from `state` that fails a check of `prop`, in the explicit engine's
+    order: (edge, key) for the step's own check, or (edge, None) and the key of a check of
     a chained edge after it."""
-    program, model = explorer.program, explorer.model
-
-    def prop_of(key: CheckKey) -> str:
-        return model.edges[key[0]].checks[key[1]].prop
-
-    def ending(eid: int, key: CheckKey) -> tuple[tuple[int, CheckKey | None], CheckKey | None]:
-        return ((eid, key), None) if key[0] == eid else ((eid, None), key)
-
-    for t, thread in enumerate(explorer.threads):
-        fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
-            if chk is not None:
-                if prop_of(program.check_keys[chk]) == prop:
-                    return ending(eid, program.check_keys[chk])
-                continue
-            assert ns is not None
-            if ns[thread.pc_slot] in program.chained[t]:
-                for fs, key in explorer.run_chain(t, ns):
-                    if fs is None and key is not None and prop_of(key) == prop:
-                        return ending(eid, key)
+    for f in system.step_from(state).failures:
+        if f.prop == prop:
+            return f.ending
     return None
 
 
-def path_for(explorer: Explorer, goal: Goal, states: list[tuple], edges: list[int]) -> Path:
+def path_for(system: TransitionSystem, goal: Goal, states: list[tuple], edges: list[int]) -> Path:
     if goal.form == "state":
         return Path(states[0], tuple(edges), None, None, tuple(states))
-    found = step_failure(explorer, states[-1], goal.name)
+    found = step_failure(system, states[-1], goal.name)
     if found is None:
         raise AssertionError(f"the solver's step failing {goal.name} does not replay")
     last, chain_fail = found
@@ -259,9 +243,44 @@ class LockWitness:
     edges: tuple[int, ...]
 
 
-def tools(program: Program) -> tuple[Explorer, TraceBuilder]:
-    explorer = Explorer(program, Limits())
-    return explorer, TraceBuilder(program.model, explorer)
+class Witnesses:
+    """The paths a symbolic search found, as the trace builder asks a search for them: each
+    path's states chained by parent, so a lock-order edge points at the state it was seen in."""
+
+    def __init__(self, system: TransitionSystem):
+        self.system = system
+        self.states: list[tuple] = []
+        self.parent: list[int] = []
+        self.via: list[int] = []
+
+    def thread(self, t: int) -> Thread:
+        return self.system.thread(t)
+
+    def add(self, states: tuple[tuple, ...], edges: tuple[int, ...]) -> int:
+        """Put one path in; the index of its last state."""
+        sid = -1
+        for k, state in enumerate(states):
+            self.states.append(state)
+            self.parent.append(sid)
+            self.via.append(edges[k - 1] if k else -1)
+            sid = len(self.states) - 1
+        return sid
+
+    def path_to(self, found: object, sid: int, last: tuple[int, CheckKey | None] | None = None) -> Path:
+        edges: list[int] = []
+        ids = [sid]
+        while self.parent[ids[-1]] >= 0:
+            edges.append(self.via[ids[-1]])
+            ids.append(self.parent[ids[-1]])
+        edges.reverse()
+        ids.reverse()
+        return Path(self.states[ids[0]], tuple(edges), last, None, tuple(self.states[k] for k in ids))
+
+
+def tools(model: Model) -> tuple[TransitionSystem, TraceBuilder, Witnesses]:
+    system = TransitionSystem(model)
+    witnesses = Witnesses(system)
+    return system, TraceBuilder(model, witnesses, system=system), witnesses
 
 
 @dataclass(frozen=True)
@@ -278,12 +297,15 @@ def property_results(builder: TraceBuilder, violations: dict[str, Path], lock_ed
                      others: dict[str, Outcome], engine: str, violated_detail: dict[str, str]) -> list[PropertyResult]:
     """The explicit engine's results (wording, traces, lock-order cycles) for what the
     symbolic search found, with every other property given its symbolic verdict."""
-    ex = Exploration([], array("q"), array("q"))
+    found = Found()
+    witnesses = builder.explorer
+    assert isinstance(witnesses, Witnesses)
     for name, path in violations.items():
-        ex.violations[name] = Violation(name, path)
+        found.violations[name] = Violation(name, path)
     for w in sorted(lock_edges, key=lambda w: len(w.edges)):
-        ex.lock_edges.setdefault((w.held, w.acquired), (_add_chain(ex, w.states, w.edges), w.edge, w.thread))
-    results = builder.property_results(ex)
+        if (w.held, w.acquired) not in found.lock_edges:
+            found.lock_edges[(w.held, w.acquired)] = (witnesses.add(w.states, w.edges), w.edge, w.thread)
+    results = builder.property_results(found)
     for r in results:
         r.engine = engine
         if r.verdict == "violated":
@@ -295,19 +317,8 @@ def property_results(builder: TraceBuilder, violations: dict[str, Path], lock_ed
     return results
 
 
-def _add_chain(ex: Exploration, states: tuple[tuple, ...], edges: tuple[int, ...]) -> int:
-    """Put one path into the synthetic exploration; the index of its last state."""
-    sid = -1
-    for k, state in enumerate(states):
-        ex.states.append(state)
-        ex.parent.append(sid)
-        ex.via.append(edges[k - 1] if k else -1)
-        sid = len(ex.states) - 1
-    return sid
-
-
-def own_property_warning(program: Program) -> list[str]:
-    kinds = {p.kind for p in program.model.properties.values()}
+def own_property_warning(model: Model) -> list[str]:
+    kinds = {p.kind for p in model.properties.values()}
     if kinds <= {"builtin"}:
         return ["the spec declares no property of its own (invariant, lemma, assert, requires, ensures): "
                 "only the built-in checks were run"]
@@ -318,101 +329,38 @@ def own_property_warning(program: Program) -> list[str]:
 
 @dataclass
 class ConcreteGoals:
-    """Whether a goal is broken at a concrete state, with the explicit engine's machinery."""
+    """Whether a goal is broken at a concrete state, by the transition system."""
 
-    explorer: Explorer
-    invariants: dict[str, object] = field(default_factory=dict)
+    system: TransitionSystem
+    invariants: dict[str, StateExpr] = field(default_factory=dict)
 
     def broken(self, goals: list[Goal], state: tuple) -> set[str]:
-        """The goals broken at `state`, with one pass over its steps."""
+        """The goals broken at `state`, with one look at its steps."""
         out = {g.name for g in goals if g.form == "state" and g.name != "deadlock" and self.bad(g, state)}
-        if any(g.form == "step" for g in goals):
-            out |= {g.name for g in goals if g.form == "step"} & failing_props(self.explorer, state)
-        for g in goals:
-            if g.form == "nesting" or g.name == "deadlock":
-                if self.bad(g, state):
+        if any(g.form != "state" or g.name == "deadlock" for g in goals):
+            steps = self.system.step_from(state)
+            failing = {f.prop for f in steps.failures}
+            for g in goals:
+                if g.form == "step" and g.name in failing:
+                    out.add(g.name)
+                elif g.form == "nesting" and steps.acquisitions:
+                    out.add(g.name)
+                elif g.name == "deadlock" and not steps.moved and self._unfinished(state):
                     out.add(g.name)
         return out
 
     def bad(self, goal: Goal, state: tuple) -> bool:
-        model = self.explorer.model
         if goal.form == "state" and goal.name != "deadlock":
-            fn = self.invariants.get(goal.name)
-            if fn is None:
-                from ..pycompile import compile_expr
+            return not self.invariant(goal.name)(state)
+        return bool(self.broken([goal], state))
 
-                cond = model.properties[goal.name].cond
-                assert cond is not None
-                fn = self.invariants[goal.name] = compile_expr(cond)
-            return not fn(state)  # type: ignore[operator]
-        if goal.form == "step":
-            return step_failure(self.explorer, state, goal.name) is not None
-        if goal.form == "nesting":
-            return nested_acquisition(self.explorer, state)
-        return deadlocked(self.explorer, state)
+    def invariant(self, name: str) -> StateExpr:
+        fn = self.invariants.get(name)
+        if fn is None:
+            cond = self.system.model.properties[name].cond
+            assert cond is not None
+            fn = self.invariants[name] = self.system.evaluate(cond)
+        return fn
 
-
-def failing_props(explorer: Explorer, state: tuple) -> set[str]:
-    """Every property a step from `state` fails a check of."""
-    program, model = explorer.program, explorer.model
-    out: set[str] = set()
-    for t, thread in enumerate(explorer.threads):
-        fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
-            if chk is not None:
-                key = program.check_keys[chk]
-                out.add(model.edges[key[0]].checks[key[1]].prop)
-            elif ns is not None and ns[thread.pc_slot] in program.chained[t]:
-                for fs, key in explorer.run_chain(t, ns):
-                    if fs is None and key is not None:
-                        out.add(model.edges[key[0]].checks[key[1]].prop)
-    return out
-
-
-def moves(explorer: Explorer, state: tuple) -> list[tuple]:
-    """The resting states one step from `state` (and whether a fatal check ends a path: a
-    move too, as the explicit engine counts it), as a list; [None] marks a fatal failure."""
-    program = explorer.program
-    out: list[tuple] = []
-    for t, thread in enumerate(explorer.threads):
-        fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
-            if ns is None:
-                if chk is not None and program.fatal[chk]:
-                    out.append(None)  # type: ignore[arg-type]
-                continue
-            if ns[thread.pc_slot] in program.chained[t]:
-                for fs, key in explorer.run_chain(t, ns):
-                    if fs is not None:
-                        out.append(fs)
-                    elif key is not None and _check_at(explorer, key).prop in FATAL_CHECKS:
-                        out.append(None)  # type: ignore[arg-type]
-            else:
-                out.append(ns)
-    return out
-
-
-def _check_at(explorer: Explorer, key: CheckKey):
-    return explorer.model.edges[key[0]].checks[key[1]]
-
-
-def deadlocked(explorer: Explorer, state: tuple) -> bool:
-    if moves(explorer, state):
-        return False
-    return any(state[t.pc_slot] != t.end for t in explorer.threads)
-
-
-def nested_acquisition(explorer: Explorer, state: tuple) -> bool:
-    ex = Exploration([], array("q"), array("q"))
-    program = explorer.program
-    for t, thread in enumerate(explorer.threads):
-        fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
-            if ns is None:
-                continue
-            if eid in program.acquires:
-                explorer.note_lock_order(ex, state, 0, t, eid, program.acquires[eid](state))
-            if ns[thread.pc_slot] in program.chained[t]:
-                explorer.run_chain(t, ns, ex, 0)
-    return bool(ex.lock_edges)
-
+    def _unfinished(self, state: tuple) -> bool:
+        return any(state[t.pc_slot] != t.end for t in self.system.model.threads)

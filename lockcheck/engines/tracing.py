@@ -7,9 +7,9 @@ from typing import Callable
 
 from .. import ir
 from ..ir import Edge, Model
-from ..pycompile import Program, compile_model
 from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, TraceStep
 from .record import CheckKey, Path, Paths, Verdicts, Violation
+from .system import TransitionSystem
 
 __all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names"]
 
@@ -51,31 +51,37 @@ def bind_names(model: Model, edge: Edge, state: tuple) -> str:
 
 
 class TraceBuilder:
-    """Replays paths one edge at a time (a program compiled without inlined chains), so
-    every statement that ran shows as a row."""
+    """Replays paths one edge at a time (TransitionSystem.outcomes), so every statement
+    that ran shows as a row."""
 
-    def __init__(self, model: Model, explorer: Paths, state_hash: Callable[[tuple], int] = hash,
-                 program: "Program | None" = None):
-        """`program`: what a step means, one edge at a time (a node function per thread and
-        pc, as compile_model(inline_chains=False) gives); compiled when not given."""
+    def __init__(self, model: Model, explorer: Paths, state_hash: Callable[[tuple], int] | None = None,
+                 system: TransitionSystem | None = None):
+        """`state_hash`: how the search fingerprinted the states of a Path's `hashes` (the
+        system's fingerprints when not given); `system`: the model's transition system, built
+        when not given."""
         self.model = model
         self.explorer = explorer
-        self.state_hash = state_hash   # how the search fingerprinted the states of a Path's `hashes`
-        self._program: Program | None = program
+        self._system = system
+        self._state_hash = state_hash
 
     @property
-    def program(self) -> Program:
-        if self._program is None:
-            self._program = compile_model(self.model, inline_chains=False)
-        return self._program
+    def system(self) -> TransitionSystem:
+        if self._system is None:
+            self._system = TransitionSystem(self.model)
+        return self._system
+
+    def state_hash(self, state: tuple) -> int:
+        return self._state_hash(state) if self._state_hash is not None else self.system.state_hash(state)
+
+    def _outcomes(self, t: int, state: tuple) -> list[tuple[int, tuple | None, int | None]]:
+        return self.system.outcomes(t, state[self.system.thread(t).pc_slot], state)
 
     # ---- replay ----
     def _chain_to(self, t: int, state: tuple, target: tuple | int | None
                   ) -> tuple[list[tuple[Edge, tuple, tuple]], tuple]:
         """The chained edges that take `state` to `target` (any resting state if None)."""
-        chained = self.program.chained[t]
+        chained = self.system.chained[t]
         pc_slot = self.explorer.thread(t).pc_slot
-        fns = self.program.node_fns[t]
         stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
         while stack:
             st, done = stack.pop()
@@ -83,24 +89,21 @@ class TraceBuilder:
                 if target is None or st == target or self.state_hash(st) == target:
                     return done, st
                 continue
-            fn = fns[st[pc_slot]]
-            for eid, ns, chk in (fn(st) if fn else []):
+            for eid, ns, chk in self._outcomes(t, st):
                 if ns is not None and len(done) < 100_000:
                     stack.append((ns, done + [(self.model.edges[eid], st, ns)]))
         raise AssertionError("replay lost its way")
 
     def _chain_fail(self, t: int, state: tuple, key: CheckKey) -> list[tuple[Edge, tuple, tuple]]:
-        fail = (key[0], self.program.check_id(key))
-        chained = self.program.chained[t]
+        fail = (key[0], self.system.check_id(key))
+        chained = self.system.chained[t]
         pc_slot = self.explorer.thread(t).pc_slot
-        fns = self.program.node_fns[t]
         stack: list[tuple[tuple, list[tuple[Edge, tuple, tuple]]]] = [(state, [])]
         while stack:
             st, done = stack.pop()
             if st[pc_slot] not in chained:
                 continue
-            fn = fns[st[pc_slot]]
-            for eid, ns, chk in (fn(st) if fn else []):
+            for eid, ns, chk in self._outcomes(t, st):
                 if (eid, chk) == fail:
                     return done + [(self.model.edges[eid], st, st)]
                 if ns is not None:
@@ -150,9 +153,7 @@ class TraceBuilder:
         return steps, state, failed_message
 
     def _apply(self, edge: Edge, state: tuple) -> tuple:
-        fn = self.program.node_fns[edge.thread][edge.src]
-        assert fn is not None
-        for eid, ns, chk in fn(state):
+        for eid, ns, chk in self.system.outcomes(edge.thread, edge.src, state):
             if eid == edge.id and ns is not None:
                 return ns
         raise AssertionError(f"edge {edge.id} is not enabled in replay")
@@ -203,6 +204,10 @@ class TraceBuilder:
 
     # ---- the state a trace ends in ----
     def final_state(self, state: tuple) -> tuple[ThreadState, ...]:
+        """Where each thread stands, what it holds, and whether it can move: `ready` if it
+        has a step that runs to its end (through its local steps and atomic body) or fails a
+        fatal check, else `blocked`."""
+        moving = self.system.step_from(state).moved_threads(self.model)
         out = []
         for t, thread in enumerate(self.model.threads):
             holds = tuple(lk.name for lk in self.model.locks
@@ -215,8 +220,7 @@ class TraceBuilder:
             leaving = self.model.edges_from(t, pc)
             if leaving:
                 text = bind_names(self.model, leaving[0], state)
-            fn = self.program.node_fns[t][pc]
-            status = "ready" if fn is not None and fn(state) else "blocked"
+            status = "ready" if t in moving else "blocked"
             waits = self._lock_wanted(leaving, state) if status == "blocked" else ""
             out.append(ThreadState(thread.name, status, text, span, holds, waits))  # type: ignore[arg-type]
         return tuple(out)

@@ -8,11 +8,9 @@ from typing import Callable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
-from ..coverage import coverage, coverage_warnings
+from ..coverage import coverage
 from ..errors import INTERRUPTED
 from ..record import CheckKey, Found, Path
-from ..tracing import TraceBuilder
-from .scalar import ScalarProgram
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
 
@@ -45,6 +43,9 @@ def check_frontier(model: Model, limits: SearchLimits,
                    progress: Callable[[SearchProgress], None] | None = None,
                    on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
     """`on_violation(prop, depth)`: called once per property as soon as the search finds it violated."""
+    from ..system import TransitionSystem   # here: the system is built on this package's steps
+    from ..tracing import TraceBuilder
+
     started = time.perf_counter()
     search = FrontierSearch(model, limits, progress, on_violation=on_violation)
     found = search.run()
@@ -55,16 +56,13 @@ def check_frontier(model: Model, limits: SearchLimits,
                 path = violation.path
                 on_violation(prop, len(path.edges) + (path.last is not None))
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(traced), traced.state_hash,
-                           ScalarProgram(traced.system))  # type: ignore[arg-type]
+    builder = TraceBuilder(model, _Paths(traced), traced.state_hash, TransitionSystem(model, traced.system))
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
     if short:
         result.warnings.append(short)
-    if not found.limit:
-        result.warnings += coverage_warnings(result.coverage)
     return result, found
 
 

@@ -1,13 +1,13 @@
-"""IR -> Python: each thread's steps at each pc compiled once into one Python function over
-the state tuple, so the explicit engine never walks an AST per state. The source is generated
+"""IR -> Python, for the scalar reference engine (explicit.py here): each thread's steps at
+each pc compiled once into one Python function over the state tuple. The source is generated
 from the checked IR only; no user text reaches it except as numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, cast
 
-from . import ir
-from .ir import Bin, Check, Edge, Ite, Lit, Load, Un, Var
+from lockcheck import ir
+from lockcheck.ir import Bin, Check, Edge, Ite, Lit, Load, Un, Var
 
 # outcome of one edge: (edge id, next state or None, failed check id or None)
 Outcome = tuple[int, tuple | None, int | None]

@@ -1,5 +1,7 @@
-"""Explicit-state engine: breadth-first search over every interleaving, so the first
-violation found of each property comes with a shortest counterexample."""
+"""The scalar reference engine for the differential tests (the explicit engine before the
+frontier engine replaced it): breadth-first search over every interleaving, one state at a
+time, each step a Python function generated per thread and pc (pycompile.py here). Nothing
+in lockcheck/ uses it; tests compare the frontier engine and the transition system with it."""
 from __future__ import annotations
 
 import gc
@@ -9,14 +11,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..ir import FATAL_CHECKS as FATAL
-from ..ir import Model, Thread
-from ..pycompile import CheckKey, Program
-from ..result import Result, Stats, ThreadCoverage
-from ..source import Span
-from .coverage import coverage, coverage_warnings
-from .errors import LocalLoopError
-from .tracing import Path, TraceBuilder, Violation
+from lockcheck.engines.coverage import coverage, coverage_warnings
+from lockcheck.engines.errors import LocalLoopError
+from lockcheck.engines.tracing import Path, TraceBuilder, Violation
+from lockcheck.ir import FATAL_CHECKS as FATAL
+from lockcheck.ir import Model, Thread
+from lockcheck.result import Result, Stats
+
+from .pycompile import CheckKey, Program, compile_model
 
 MAX_LOCAL_STEPS = 100_000
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
@@ -433,8 +435,12 @@ class Explorer:
 
 
 
-def check_explicit(program: Program, limits: Limits,
+def check_explicit(program: Program | Model, limits: Limits | None = None,
                    progress: Callable[[Progress], None] | None = None) -> tuple[Result, Exploration]:
+    """The reference engine's result (a model is compiled first)."""
+    if isinstance(program, Model):
+        program = compile_model(program)
+    limits = limits or Limits()
     started = time.perf_counter()
     explorer = Explorer(program, limits)
     ex = explorer.explore(progress)

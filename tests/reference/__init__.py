@@ -1,0 +1,1 @@
+"""The scalar reference engine the differential tests compare lockcheck's engines with."""
