@@ -42,7 +42,7 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
            timeout: float | None = None, fingerprints: bool = False, more_candidates: bool = False,
            progress: Callable[[Progress], None] | None = None, options: Options | None = None,
            max_memory: int | None = None,
-           on_violation: Callable[[ViolationFound], None] | None = None) -> Result:
+           on_violation: Callable[[ViolationFound], None] | None = None, reduction: bool = True) -> Result:
     """Check one spec, as `lockcheck verify SPEC` does, and return its Result.
 
     - `defines` overrides the spec's consts (`-D`): `{"NPAGES": 4, "WAIT": False}`.
@@ -53,6 +53,8 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
     - `max_states`, `max_depth`, `max_memory` (bytes; default half of the machine's memory)
       and `timeout` (seconds, also for the explicit search): a search they stop has
       `stats.limit` set and its open verdicts `unknown` (exit_code 3).
+    - `reduction`: partial-order reduction in the explicit search (the same verdicts and
+      traces; `stats.states` counts the states it explored); False explores every interleaving.
     - `progress` is called now and then during an explicit search with a `Progress`.
     - `on_violation` is called with a `ViolationFound` (spec, prop, depth, expected) as soon
       as an explicit search finds a property's first violation; its trace is in the Result.
@@ -68,7 +70,8 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
                           defines={k: _define_text(v) for k, v in (defines or {}).items()},
                           max_states=max_states, max_depth=max_depth, fingerprints=fingerprints,
                           max_memory=max_memory,
-                          engine=engine, depth=depth, timeout=timeout, more_candidates=more_candidates)
+                          engine=engine, depth=depth, timeout=timeout, more_candidates=more_candidates,
+                          reduction=reduction)
     if options.engine not in ("explicit", "bmc", "induction", "auto"):
         raise SpecError(f"engine must be explicit, bmc, induction or auto, not '{options.engine}'")
     sources = Sources()

@@ -36,6 +36,7 @@ class Options:
     timeout: float | None = None    # seconds: of the explicit search, and of Z3's time for bmc and induction
     max_memory: int | None = None   # bytes the explicit search may use (None: default_max_memory())
     more_candidates: bool = False   # induction: the costlier candidate shapes too
+    reduction: bool = True          # explicit: partial-order reduction (same verdicts and traces, fewer states)
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -71,7 +72,7 @@ def project_models_dir(spec: str) -> Path | None:
 
 def search_limits(options: Options) -> SearchLimits:
     memory = options.max_memory if options.max_memory is not None else default_max_memory()
-    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout)
+    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout, options.reduction)
 
 
 def verify(path: str, options: Options, sources: Sources,
@@ -193,7 +194,8 @@ def verify_lock_order(path: str, options: Options, sources: Sources,
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
     model, unreached = _load(path, options, sources)
-    result, ex = _explicit(model, unreached, options, progress)
+    # without reduction: the first step taking each pair is the one of the full search's order
+    result, ex = _explicit(model, unreached, replace(options, reduction=False), progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name

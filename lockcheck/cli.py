@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--progress", action="store_true", help="a progress line on stderr even when it is not a terminal")
     v.add_argument("-q", "--quiet", action="store_true",
                    help="for gates: no progress line, print only what is not as expected, then a summary line")
+    v.add_argument("--no-reduction", action="store_true",
+                   help="explicit engine: explore every interleaving (no partial-order reduction; the "
+                        "verdicts and traces are the same, the state counts larger)")
     v.add_argument("--fingerprints", action="store_true",
                    help="(the default now: the explicit engine stores a 64-bit fingerprint per state)")
 
@@ -328,7 +331,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
                           fingerprints=getattr(args, "fingerprints", False),
                           engine=getattr(args, "engine", "explicit"), depth=getattr(args, "depth", None),
                           timeout=getattr(args, "timeout", None),
-                          more_candidates=getattr(args, "more_candidates", False))
+                          more_candidates=getattr(args, "more_candidates", False),
+                          reduction=not getattr(args, "no_reduction", False))
         files = _spec_files(args.specs)
         _check_writable(args)
     except SpecError as err:

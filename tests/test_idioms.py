@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import cli, run, verdicts
+from conftest import cli, run, run_full, verdicts
 from test_engines_agree import cross_check as symbolic_cross_check
 from test_frontier import assert_agree
 
@@ -153,7 +153,7 @@ thread main { skip; }
 def test_a_thread_resting_at_an_end_label_is_no_deadlock(spec):
     # completion: at its await it can also rest for good (one step to its end); main: skip.
     # States: (c0,m0) (c0,m1) (c1,m0) (c1,m1) = 4; transitions: 2 + 1 + 1 = 4.
-    result = run(spec(END))
+    result = run_full(spec(END))
     assert counts(result) == (4, 4)
     assert verdicts(result)["deadlock"] == "holds"
     assert verdicts(run(spec(END.replace("end: ", ""))))["deadlock"] == "violated"
@@ -260,17 +260,17 @@ def test_wake_up_wakes_one_exclusive_waiter_and_wake_up_all_every_waiter(spec):
     # Waker at its await: (A,A) (S,A) (A,S) (S,S)x2 = 5 states; past it: 2 more (6 moves:
     # 2+1+1+1+1). wake_up wakes the first in line (2 states), which goes on (2 states):
     # 11 states, 6+2+2 = 10 transitions; the other sleeps for good: a deadlock.
-    result = run(spec(EXCLUSIVE))
+    result = run_full(spec(EXCLUSIVE))
     assert counts(result) == (11, 10)
     assert verdicts(result)["deadlock"] == "violated"
     # wake_up_all wakes both, and both orders end in one state: 7 + 1 + 3 = 11 states,
     # 6 + 2 + 4 = 12 transitions, no deadlock
-    everyone = run(spec(EXCLUSIVE.replace("wake_up(wq)", "wake_up_all(wq)")))
+    everyone = run_full(spec(EXCLUSIVE.replace("wake_up(wq)", "wake_up_all(wq)")))
     assert counts(everyone) == (11, 12)
     assert verdicts(everyone)["deadlock"] == "holds"
     # non-exclusive waiters have no order and are all woken: (A,A) (S,A) (A,S) (S,S), the
     # waker past its await, the wakeup, then the diamond: 5 + 1 + 3 = 9 states, 5 + 1 + 4 = 10
-    shared = run(spec(EXCLUSIVE.replace("prepare_to_wait_exclusive", "prepare_to_wait")))
+    shared = run_full(spec(EXCLUSIVE.replace("prepare_to_wait_exclusive", "prepare_to_wait")))
     assert counts(shared) == (9, 10)
     assert verdicts(shared)["deadlock"] == "holds"
 

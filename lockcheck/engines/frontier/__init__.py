@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from typing import Callable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
 from ..coverage import coverage
+from ..errors import INTERRUPTED
 from ..record import CheckKey, Found, Path
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
@@ -47,13 +49,70 @@ def check_frontier(model: Model, limits: SearchLimits,
     started = time.perf_counter()
     search = FrontierSearch(model, limits, progress, on_violation=on_violation)
     found = search.run()
+    found, traced, short = _exact_findings(search, found, limits, progress, on_violation)
+    if on_violation is not None:   # what no search could tell at its smallest depth
+        for prop, violation in found.violations.items():
+            if prop not in search.told:
+                path = violation.path
+                on_violation(prop, len(path.edges) + (path.last is not None))
     seconds = time.perf_counter() - started
-    builder = TraceBuilder(model, _Paths(search), search.state_hash, TransitionSystem(model, search.system))
+    builder = TraceBuilder(model, _Paths(traced), traced.state_hash, TransitionSystem(model, traced.system))
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
+    if short:
+        result.warnings.append(short)
     return result, found
+
+
+def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
+                    progress: Callable[[SearchProgress], None] | None,
+                    on_violation: Callable[[str, int], None] | None = None
+                    ) -> tuple[Found, FrontierSearch, str]:
+    """A search with partial-order reduction finds every violation, but not by the
+    shortest, fewest-switch path: when it found one, search again without reduction until
+    it has found them all (each at its own smallest depth; no deeper than this search found
+    them), and take that search's violations and lock-order pairs (their first steps,
+    in its order), the search to trace them by, and a warning if that search stopped short.
+    Counts, depth, coverage and limit stay the reduced search's."""
+    if search.first_cut is None or not (found.violations or _has_cycle(found.lock_edges)):
+        return found, search, ""
+    depth = search.finding_depth()
+    if depth <= search.first_cut:   # no state was cut above that depth: this search was the full one there
+        return found, search, ""
+
+    def tell(prop: str, at: int) -> None:   # at its smallest depth, unless told already
+        if on_violation is not None and prop not in search.told:
+            search.told.add(prop)
+            on_violation(prop, at)
+    exact = FrontierSearch(search.model, replace(limits, reduction=False, max_depth=depth), progress,
+                           on_violation=tell if on_violation is not None else None,
+                           until=(set(found.violations), set(found.lock_edges)))
+    again = exact.run()
+    if again.limit and not again.limit.startswith("--max-depth"):
+        # stopped short: the reduced search's verdicts and paths stand, its paths maybe longer;
+        # an interrupt stops the whole check (exit 3), as it would have stopped one search
+        stopped = replace(found, limit=found.limit or (INTERRUPTED if again.limit == INTERRUPTED else ""))
+        return stopped, search, (f"{again.limit} stopped the search for the shortest counterexamples: the "
+                                 "ones shown are those of the search with partial-order reduction, maybe longer")
+    return replace(found, violations={**found.violations, **again.violations}, lock_edges=again.lock_edges), exact, ""
+
+
+def _has_cycle(edges: dict[tuple[int, int], tuple[int, int, int]]) -> bool:
+    graph: dict[int, list[int]] = {}
+    for a, b in edges:
+        graph.setdefault(a, []).append(b)
+    state: dict[int, int] = {}   # 1 on the path, 2 done
+
+    def visit(v: int) -> bool:
+        state[v] = 1
+        for w in graph.get(v, ()):
+            if state.get(w) == 1 or (w not in state and visit(w)):
+                return True
+        state[v] = 2
+        return False
+    return any(v not in state and visit(v) for v in list(graph))
 
 
 __all__ = ["check_frontier", "SearchLimits", "SearchProgress", "Found", "default_max_memory", "resident_bytes"]

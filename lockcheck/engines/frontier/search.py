@@ -18,6 +18,7 @@ from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
+from .reduce import Reduction
 from .steps import Batch, Transitions, concat, groups_of
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
@@ -33,6 +34,7 @@ class SearchLimits:
     max_depth: int = 1_000_000
     max_memory: int | None = None     # bytes of the process (resident), checked between blocks
     timeout: float | None = None      # seconds
+    reduction: bool = False           # partial-order reduction (reduce.py; the api and CLI turn it on)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,8 @@ class Level:
 class FrontierSearch:
     def __init__(self, model: ir.Model, limits: SearchLimits,
                  progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None,
-                 on_violation: Callable[[str, int], None] | None = None):
+                 on_violation: Callable[[str, int], None] | None = None,
+                 until: tuple[set[str], set[tuple[int, int]]] | None = None):
         """`on_violation(prop, depth)`: told once per property, when its first violation is
         recorded (its trace comes with the result at the end)."""
         self.model = model
@@ -193,6 +196,11 @@ class FrontierSearch:
         props = self.system.check_props
         self.check_prop_number = xp.asarray([props.index(p) for p in props] + [0], dtype=xp.int64)
         self.visited = Visited()
+        self.reduction = Reduction(model) if limits.reduction and self.nthreads > 1 else None
+        self.reduced_states = 0   # states whose successors the reduction cut to one thread's
+        self.first_cut: int | None = None   # the first depth it did (the levels before are the full search's)
+        self.told: set[str] = set()         # the properties on_violation was told of
+        self.until = until   # stop once these properties are violated and these lock pairs seen
 
     # ---- rows <-> tuples ----
     def matrix(self, states: list[tuple]) -> Array:
@@ -211,7 +219,9 @@ class FrontierSearch:
         have = self.found_at.get(prop)
         if have is None or depth < have[0]:
             self.found_at[prop] = (depth, make(min(count, MAX_CANDIDATES)))
-            if have is None and self.on_violation is not None and prop not in self.result.violations:
+            if have is None and self.on_violation is not None and prop not in self.result.violations \
+                    and self._shortest_yet(prop, depth):
+                self.told.add(prop)
                 self.on_violation(prop, depth)   # after it is recorded: an interrupt now keeps it
         elif depth == have[0] and len(have[1]) < MAX_CANDIDATES:
             have[1].extend(make(min(count, MAX_CANDIDATES - len(have[1]))))
@@ -259,6 +269,7 @@ class FrontierSearch:
             if prop not in res.violations:
                 res.violations[prop] = Violation(prop, path)
                 if self.on_violation is not None:
+                    self.told.add(prop)
                     self.on_violation(prop, 0)
         n0 = len(frontier)
         for i in range(n0):
@@ -276,6 +287,8 @@ class FrontierSearch:
         depth = 0
         last_report = time.perf_counter() - PROGRESS_SECONDS   # the first report comes with the first block
         while len(frontier):
+            if self.until is not None and self._all_found(*self.until):
+                break
             if depth >= limits.max_depth:
                 res.limit = f"--max-depth {limits.max_depth}"
                 break
@@ -347,6 +360,8 @@ class FrontierSearch:
         arg = xp.argmax(costs == best[:, None].astype(costs.dtype), axis=1) if T else best
         if batches:
             endings = Endings(batches, self.system)
+            if self.reduction is not None:
+                endings = self._reduce(block, endings, depth)
             res.transitions += len(endings.parent)
             room = None if self.limits.max_states is None else self.limits.max_states - res.count - nxt.size
             nxt.add(endings, first_id, costs, best, arg, room)
@@ -402,6 +417,44 @@ class FrontierSearch:
                 key = (int(lh[i]), int(lt[i]))
                 if key not in res.lock_edges:
                     res.lock_edges[key] = (first_id + int(lp[i]), int(le[i]), int(lth[i]))
+
+    def _reduce(self, block: Array, endings: "Endings", depth: int) -> "Endings":
+        """Keep, for each state with an ample set (reduce.py), only its thread's steps."""
+        assert self.reduction is not None
+        thread = self.edge_thread[endings.root]
+        new = ~self.visited.contains(endings.keys)
+        chosen = self.reduction.choose(block, endings.parent, thread, new)
+        cut = chosen >= 0
+        if not cut.any():
+            return endings
+        self.reduced_states += int(cut.sum())
+        if self.first_cut is None:
+            self.first_cut = depth
+        mine = chosen[endings.parent]
+        return endings.take((mine < 0) | (mine == thread))
+
+    def _all_found(self, props: set[str], pairs: set[tuple[int, int]]) -> bool:
+        """Before a level is expanded: has every one been found, each at its smallest depth
+        with every candidate there (the levels that note them are done)?"""
+        seen = set(self.found_at) | set(self.result.violations)
+        return props <= seen and pairs <= set(self.result.lock_edges)
+
+    def _shortest_yet(self, prop: str, depth: int) -> bool:
+        """Is a violation at this depth surely at the smallest depth (so on_violation can be
+        told now)? Yes while the levels it needs were not cut by the reduction; otherwise the
+        search without reduction that follows tells it (check_frontier)."""
+        need = depth + 1 if prop == "deadlock" else depth
+        return self.first_cut is None or need <= self.first_cut
+
+    def finding_depth(self) -> int:
+        """The --max-depth a search without reduction needs to find every violation and
+        lock-order pair this one found (each at its smallest depth or before)."""
+        need = 0
+        for prop, (depth, _) in self.found_at.items():
+            need = max(need, depth + 1 if prop == "deadlock" else depth)   # a deadlock shows when its level is expanded
+        for sid, _, _ in self.result.lock_edges.values():
+            need = max(need, self._locate(sid)[0] + 1)
+        return need
 
     # ---- paths ----
     def best_path(self, candidates: list[Candidate]) -> Path:
@@ -467,6 +520,13 @@ class Endings:
         self.keys = xp.concatenate([b.hash for b in batches])[self.position]
         self.batches = batches
         self.offsets = xp.cumsum([0] + [b.count for b in batches])
+
+    def take(self, keep: Array) -> "Endings":
+        """The endings where `keep` (a mask in this order) holds, in the same order."""
+        out = object.__new__(Endings)
+        out.position, out.parent, out.root = self.position[keep], self.parent[keep], self.root[keep]
+        out.keys, out.batches, out.offsets = self.keys[keep], self.batches, self.offsets
+        return out
 
     def rows(self, idx: Array) -> Array:
         """The rows at these positions (of the order)."""
