@@ -24,7 +24,7 @@ from .api import Options, describe_state, load_model, state_graph
 from .engines.frontier import SearchProgress as Progress
 from .errors import SpecError
 from .result import (Change, InductionCounterexample, LockOrderEdge, PropertyResult, Result, Stats,
-                     ThreadCoverage, ThreadState, Trace, TraceStep)
+                     ThreadCoverage, ThreadState, Trace, TraceStep, ViolationFound)
 
 __version__ = "0.1.0"
 DISTRIBUTION = "kernel-lockcheck"   # the name on the package index (pip install kernel-lockcheck)
@@ -32,7 +32,7 @@ DISTRIBUTION = "kernel-lockcheck"   # the name on the package index (pip install
 __all__ = [
     "verify", "Options", "load_model", "state_graph", "describe_state", "SpecError",
     "Result", "PropertyResult", "Stats", "Trace", "TraceStep", "Change", "ThreadState", "ThreadCoverage",
-    "LockOrderEdge", "InductionCounterexample", "Progress", "__version__", "DISTRIBUTION",
+    "LockOrderEdge", "InductionCounterexample", "Progress", "ViolationFound", "__version__", "DISTRIBUTION",
 ]
 
 
@@ -41,7 +41,8 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
            max_states: int | None = None, max_depth: int = 1_000_000, depth: int | None = None,
            timeout: float | None = None, fingerprints: bool = False, more_candidates: bool = False,
            progress: Callable[[Progress], None] | None = None, options: Options | None = None,
-           max_memory: int | None = None) -> Result:
+           max_memory: int | None = None,
+           on_violation: Callable[[ViolationFound], None] | None = None) -> Result:
     """Check one spec, as `lockcheck verify SPEC` does, and return its Result.
 
     - `defines` overrides the spec's consts (`-D`): `{"NPAGES": 4, "WAIT": False}`.
@@ -53,6 +54,8 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
       and `timeout` (seconds, also for the explicit search): a search they stop has
       `stats.limit` set and its open verdicts `unknown` (exit_code 3).
     - `progress` is called now and then during an explicit search with a `Progress`.
+    - `on_violation` is called with a `ViolationFound` (spec, prop, depth, expected) as soon
+      as an explicit search finds a property's first violation; its trace is in the Result.
     - `options`: an `Options` instead of the keywords (the keywords are then ignored).
 
     Raises SpecError for a spec that does not parse, resolve or type-check."""
@@ -70,7 +73,7 @@ def verify(spec: str | os.PathLike[str], *, defines: Mapping[str, int | bool | s
         raise SpecError(f"engine must be explicit, bmc, induction or auto, not '{options.engine}'")
     sources = Sources()
     try:
-        return _verify(os.fspath(spec), options, sources, progress)
+        return _verify(os.fspath(spec), options, sources, progress, on_violation)
     except SpecError as err:
         err.args = (format_diagnostic(err.diagnostic, sources),)
         raise

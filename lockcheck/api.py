@@ -17,7 +17,7 @@ from .errors import Sources, SpecError
 from .ir import Model
 from .lower import build_model
 from .resolve import load
-from .result import LockOrderEdge, PropertyResult, Result, Stats
+from .result import LockOrderEdge, PropertyResult, Result, Stats, ViolationFound
 from .syntax import UnreachedDecl
 
 if TYPE_CHECKING:
@@ -75,11 +75,13 @@ def search_limits(options: Options) -> SearchLimits:
 
 
 def verify(path: str, options: Options, sources: Sources,
-           progress: Callable[[SearchProgress], None] | None = None) -> Result:
+           progress: Callable[[SearchProgress], None] | None = None,
+           on_violation: Callable[[ViolationFound], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
-    (Result.engine `explicit+induction`; each property names the engine of its verdict)."""
-    result = _verify(path, options, sources, progress)
+    (Result.engine `explicit+induction`; each property names the engine of its verdict).
+    `on_violation`: told of each property's first violation as the explicit search finds it."""
+    result = _verify(path, options, sources, progress, on_violation)
     if not result.stats.peak_memory_mb:
         result.stats.peak_memory_mb = peak_memory_mb()
     return result
@@ -97,12 +99,27 @@ def peak_memory_mb() -> float:
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)   # bytes on macOS, KB on Linux
 
 
-def _verify(path: str, options: Options, sources: Sources,
-            progress: Callable[[SearchProgress], None] | None) -> Result:
+def _verify(path: str, options: Options, sources: Sources, progress: Callable[[SearchProgress], None] | None,
+            on_violation: Callable[[ViolationFound], None] | None) -> Result:
     model, unreached = _load(path, options, sources)
+    result = _check(model, unreached, options, progress, on_violation)
+    for p in result.properties:   # where the spec states what it expects (SARIF puts alerts there)
+        if p.expect_span is None and (exp := model.expectations.get(p.name)) is not None:
+            p.expect_span = exp.span
+    return result
+
+
+def _check(model: Model, unreached: list[UnreachedDecl], options: Options,
+           progress: Callable[[SearchProgress], None] | None,
+           on_violation: Callable[[ViolationFound], None] | None) -> Result:
     if options.engine in ("bmc", "induction", "pdr"):
         return _symbolic_or_interrupted(model, options)
-    result, _ = _explicit(model, unreached, options, progress)
+    told = None
+    if on_violation is not None:
+        def told(prop: str, depth: int, tell: Callable[[ViolationFound], None] = on_violation) -> None:
+            exp = model.expectations.get(prop)
+            tell(ViolationFound(model.path, prop, depth, exp is not None and exp.verdict == "violation"))
+    result, _ = _explicit(model, unreached, options, progress, told)
     if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
         return _merge_auto(result, _symbolic_or_interrupted(model,
                                                             replace(options, engine="induction")))
@@ -110,11 +127,12 @@ def _verify(path: str, options: Options, sources: Sources,
 
 
 def _explicit(model: Model, unreached: list[UnreachedDecl], options: Options,
-              progress: Callable[[SearchProgress], None] | None) -> tuple[Result, Found]:
+              progress: Callable[[SearchProgress], None] | None,
+              on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
     """The explicit engine's result with the statements the spec accepts as unreached moved
     out of its coverage; then, once, a warning per thread whose statements never ran (after a
     search that ran to its end: a partial one's coverage says nothing)."""
-    result, found = check_frontier(model, search_limits(options), progress)
+    result, found = check_frontier(model, search_limits(options), progress, on_violation)
     result, stale = accepted.apply(result, unreached)
     if not found.limit:
         result.warnings += coverage_warnings(result.coverage)

@@ -19,6 +19,7 @@ from .engines.frontier import SearchProgress as Progress
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .report.dot import write_dot
 from .report.text import render_result
+from .result import ViolationFound
 from .source import printable, printable_lines
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_SPEC_ERROR, EXIT_LIMIT = 0, 1, 2, 3
@@ -464,6 +465,28 @@ def _progress_printer(args: argparse.Namespace, stderr: TextIO) -> Callable[[Pro
     return show
 
 
+def _violation_teller(args: argparse.Namespace, stderr: TextIO) -> Callable[[ViolationFound], None] | None:
+    """Each property's first violation on stderr as the explicit search finds it, where the
+    progress line would show (a terminal, or --progress): on a long run the developer learns
+    of a race minutes before the report. -q keeps only the unexpected ones. stderr, so a
+    report on stdout (text, json, sarif) stays as it is."""
+    if not (args.progress or stderr.isatty()):
+        return None
+    started = time.monotonic()
+    tty = stderr.isatty()
+
+    def tell(found: ViolationFound) -> None:
+        if args.quiet and found.expected:
+            return
+        how = ("as expected; trace at the end" if found.expected else
+               "UNEXPECTED; trace at the end, or now with Ctrl-C, which stops the search")
+        line = (f"found: {printable(found.spec)}: {printable(found.prop)} violated at depth {found.depth} "
+                f"after {time.monotonic() - started:.1f} s ({how})")
+        print(("\r\033[K" if tty else "") + _paint(line, stderr), file=stderr, flush=True)
+
+    return tell
+
+
 def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sources, stdout: TextIO,
              stderr: TextIO) -> int:
     if args.command == "check":
@@ -501,7 +524,7 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
               f"to {args.output}", file=stdout)
         return EXIT_OK
     printer = _progress_printer(args, stderr)
-    result = verify(path, options, sources, printer)
+    result = verify(path, options, sources, printer, _violation_teller(args, stderr))
     if result.stats.limit == INTERRUPTED:
         args.interrupted = True
     if printer is not None and stderr.isatty():

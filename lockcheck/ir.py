@@ -85,21 +85,23 @@ def slots_read(expr: Expr) -> set[int]:
     return out
 
 
+def _balanced(op: str, parts: Sequence[Expr]) -> Expr:
+    """parts joined by op as a balanced tree, in their order: a conjunction over a 4096-element
+    array is 12 deep, not 4096 (every consumer of the IR walks it recursively somewhere)."""
+    layer = list(parts)
+    while len(layer) > 1:
+        paired = [Bin(op, layer[i], layer[i + 1], "bool") for i in range(0, len(layer) - 1, 2)]
+        layer = paired + ([layer[-1]] if len(layer) % 2 else [])
+    return layer[0]
+
+
 def conj(parts: Sequence[Expr]) -> Expr:
     parts = [p for p in parts if p != TRUE]
-    if not parts:
-        return TRUE
-    out = parts[0]
-    for p in parts[1:]:
-        out = Bin("&&", out, p, "bool")
-    return out
+    return _balanced("&&", parts) if parts else TRUE
 
 
 def disj(parts: Sequence[Expr]) -> Expr:
-    out = parts[0] if parts else Lit(0, "bool")
-    for p in parts[1:]:
-        out = Bin("||", out, p, "bool")
-    return out
+    return _balanced("||", parts) if parts else Lit(0, "bool")
 
 
 def implies(premise: Expr, conclusion: Expr) -> Expr:

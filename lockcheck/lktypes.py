@@ -33,7 +33,8 @@ class RefcountT(IntT):
 
 @dataclass(frozen=True)
 class WaitqueueT:
-    """A wait queue: per thread, not waiting (0), waiting (1) or waiting exclusively (2)."""
+    """A wait queue: per thread, not waiting (0), waiting (1) or waiting exclusively with k
+    exclusive waiters ahead (2 + k)."""
 
     def __str__(self) -> str:
         return "waitqueue"

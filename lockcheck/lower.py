@@ -11,7 +11,7 @@ from . import syntax as s
 from .errors import Note, Sources, SpecError, did_you_mean
 from .ir import Edge, conj
 from .lowering.body import BodyLowering
-from .lowering.waitqueues import called_names
+from .lowering.waitqueues import waitqueue_use
 from .resolve import MAX_SLOTS, Env, build_env, const_value
 from .source import Span
 from .lktypes import ArrayT, BoolT, IntT, StructT, Type, size_of
@@ -44,9 +44,7 @@ class ModelBuilder:
         self.locks = self._locks()
         self.assertions: dict[str, s.Assert] = {}
         self.checks_used: set[str] = set()   # the STEP_CHECKED_BUILTINS some step checks
-        bodies = [p.body for p in env.procs.values()] + [d.body for d, _ in env.threads]
-        self.uses_exclusive_waits = any(name == "prepare_to_wait_exclusive" for b in bodies
-                                        for name in called_names(b))
+        self.waitqueues = waitqueue_use(env.procs, [d.body for d, _ in env.threads], set(env.globals))
 
     def _locks(self) -> list[ir.LockInfo]:
         out: list[ir.LockInfo] = []

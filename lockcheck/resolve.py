@@ -528,7 +528,8 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
             env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
     elif isinstance(type_, WaitqueueT):
         for t in range(env.nthreads):
-            env.slots.append(Slot(f"{name}.{thread_name(env, t)}", "enum", 0, 2, WAITER_STATES))
+            env.slots.append(Slot(f"{name}.{thread_name(env, t)}", "enum", 0, 1 + env.nthreads,
+                                  waiter_states(env.nthreads)))
     elif isinstance(type_, BoolT):
         env.slots.append(Slot(name, "bool", 0, 1))
     elif isinstance(type_, IntT):
@@ -537,7 +538,11 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
         env.slots.append(Slot(name, "enum", 0, len(type_.members) - 1, type_.members))
 
 
-WAITER_STATES = ("not waiting", "waiting", "waiting exclusively")
+def waiter_states(nthreads: int) -> tuple[str, ...]:
+    """A thread's place on a waitqueue: off it, a non-exclusive waiter (at the head), or an
+    exclusive one with k others ahead of it (lowering/waitqueues.py)."""
+    behind = tuple(f"waiting exclusively behind {k}" for k in range(1, nthreads))
+    return ("not waiting", "waiting", "waiting exclusively") + behind
 
 
 def thread_name(env: Env, index: int) -> str:

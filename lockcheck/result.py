@@ -42,6 +42,7 @@ class ThreadState:
     at: str = ""            # the statement it stands before
     span: Span | None = None
     holds: tuple[str, ...] = ()
+    waits_for: str = ""     # blocked acquiring this lock ("" when blocked on something else, or not blocked)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class PropertyResult:
     detail: str = ""         # e.g. "no violation up to depth 20", "proved (k=3)"
     cycle: tuple[LockOrderEdge, ...] = ()
     cti: InductionCounterexample | None = None   # induction's unknown: the same as the detail's text
+    expect_span: Span | None = None   # the spec's `expect holds|violation NAME;` line, if it has one
 
     @property
     def summary(self) -> str:
@@ -114,6 +116,17 @@ class PropertyResult:
             return None
         wanted = self.expected or "holds"
         return (self.verdict == "violated") == (wanted == "violation")
+
+
+@dataclass(frozen=True)
+class ViolationFound:
+    """A property's first violation, told while the search goes on (the explicit engine):
+    its counterexample comes with the Result at the end."""
+
+    spec: str
+    prop: str
+    depth: int              # steps from the start: the length of the shortest counterexample
+    expected: bool          # the spec says `expect violation` for it
 
 
 @dataclass

@@ -18,7 +18,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from hypothesis import strategies as st
 
@@ -303,6 +303,7 @@ class Runner:
         out, err = io.StringIO(), io.StringIO()
         before = _peak_mb()
         # CPU time, so that a busy machine does not make a slow input; and wall time, six times as long
+        restore_limit = _limit_address_space(self.memory_mb)
         signal.signal(signal.SIGPROF, _alarm)
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_PROF, self.seconds)
@@ -320,14 +321,45 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
+            restore_limit()
         grown = _peak_mb() - before
         text_out, text_err = out.getvalue(), err.getvalue()
         problem = _malformed(argv, code, text_out, text_err)
-        if problem:
+        if "out of memory" in text_err:
+            self.findings.append(Finding("memory", argv, f"ran out of the {self.memory_mb:.0f} MB allowance: "
+                                         f"{text_err.strip()[-500:]}", data))
+        elif problem:
             self.findings.append(Finding("malformed" if code in (0, 1, 2, 3) else "exit-code", argv, problem, data))
         elif grown > self.memory_mb:
             self.findings.append(Finding("memory", argv, f"peak memory grew by {grown:.0f} MB", data))
         return code in (0, 1, 3)
+
+
+def _limit_address_space(allowance_mb: float) -> Callable[[], None]:
+    """Lowers this process's address-space limit to what it maps now plus twice the allowance,
+    for one input, so that a runaway allocation is a MemoryError with its input recorded, not
+    the kernel's OOM killer ending the whole run (an earlier fuzz run died so, at 23 GB).
+    Returns what restores the limit (a soft limit may go back up to the hard one)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    mapped = _mapped_bytes()
+    if mapped:
+        cap = mapped + int(2 * allowance_mb * 2**20)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft == resource.RLIM_INFINITY or cap < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _mapped_bytes() -> int:
+    """VmSize of this process (0 where /proc is not there)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _alarm(signum: int, frame: object) -> None:

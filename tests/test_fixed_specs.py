@@ -22,6 +22,7 @@ FIXES = {
     "end_page_writeback_uaf.lk": ("use_after_free", "use after free: .wb_wait"),
     "lock_page_killable_starvation.lk": ("deadlock", ""),
     "page_mkwrite_race.lk": ("dirty_page_has_metadata", ""),
+    "lock_page_fairness.lk": ("first_come_first_served", "a waiter that came later took the page lock first"),
 }
 
 
@@ -45,6 +46,17 @@ def test_the_killed_waiter_swallows_the_wakeup(tmp_path):
     texts = [s.text for s in trace.steps]
     assert any("finish_wait" in t for t in texts) and any("wake_up" in t for t in texts)
     assert {ts.status for ts in trace.final if ts.thread == "waiter"} == {"blocked"}
+
+
+def test_the_woken_waiter_is_overtaken_by_the_next_in_line():
+    # the stealer's wakeup goes to w[1], the first in line once w[0] was woken (FIFO
+    # wake_up), while w[0] has not run yet
+    result = run(str(REPO / "specs" / "lock_page_fairness.lk"))
+    trace = next(p for p in result.properties if p.name == "first_come_first_served").trace
+    wakes = [s for s in trace.steps if "wake_up" in s.text]
+    assert [s.thread for s in wakes] == ["holder", "stealer"]
+    assert [c.name for c in wakes[1].changes if not c.local] == ["page_wait.w[1]"]
+    assert trace.steps[-1].thread == "w[1]"
 
 
 # the FIXED=false side is each spec as committed: tests/test_engines_agree.py checks it

@@ -56,3 +56,13 @@ def test_specs_generated_from_the_grammar(tmp_path, text):
 @given(text=fuzz_lk.grammar_specs(max_depth=16))
 def test_many_specs_generated_from_the_grammar(tmp_path, text):
     _generated(tmp_path, text)
+
+
+def test_an_input_that_allocates_without_bound_is_a_memory_error_then_the_limit_is_restored():
+    restore = fuzz_lk._limit_address_space(100.0)
+    try:
+        with pytest.raises(MemoryError):
+            bytearray(1024 * 2**20)
+    finally:
+        restore()
+    assert len(bytearray(256 * 2**20)) == 256 * 2**20

@@ -53,6 +53,33 @@ def test_the_condition_of_an_expectation_is_a_constant_bool(spec):
     assert code == 2 and "constant bool" in err
 
 
+BROKEN_WRITEPAGE = """
+import "writeback.lk";
+const NPAGES = 1;
+const FORGETS = true;
+page pages[NPAGES];
+// a ->writepage that (when FORGETS) neither redirties the page nor sets PG_writeback
+proc writepage(page p, writeback_control wbc) -> aop {
+    if (!FORGETS) { redirty_page_for_writepage(p); }
+    unlock_page(p);
+    return WRITEPAGE_OK;
+}
+thread flusher { write_cache_pages(false); }
+expect violation writepage_redirty_or_writeback when FORGETS;
+"""
+
+
+def test_a_model_invariant_is_expected_per_spec_like_any_property(spec):
+    # models/writeback.lk's invariant, broken by this spec's ->writepage in one variant only
+    path = spec(BROKEN_WRITEPAGE)
+    assert verdicts(run(path))["writepage_redirty_or_writeback"] == "violated"
+    assert verdicts(run(path, FORGETS=False))["writepage_redirty_or_writeback"] == "holds"
+    assert cli("verify", "-q", path)[0] == 0
+    assert cli("verify", "-q", "-D", "FORGETS=false", path)[0] == 0
+    # without the expect line the violation is unexpected
+    assert cli("verify", "-q", spec(BROKEN_WRITEPAGE.replace("expect violation", "// expect")))[0] == 1
+
+
 # ---- BUG_ON -------------------------------------------------------------------------------
 
 BUG = """
@@ -228,20 +255,134 @@ thread waker { await queued == 2; wake_up(wq); }
 
 
 def test_wake_up_wakes_one_exclusive_waiter_and_wake_up_all_every_waiter(spec):
-    # w[k]: queue (atomic), schedule; waker: await both queued, wake_up. Before the wakeup:
-    # (A,A) (S,A) (A,S) (S,S) and the waker past its await: 5 states. wake_up wakes w[0] or
-    # w[1] (2 states), the woken one goes on (2 states): 9 states, 2+1+1+1+2+1+1 = 9
-    # transitions; the other sleeps for good: a deadlock.
+    # w[k]: queue (atomic), schedule; waker: await both queued, wake_up. The queue keeps the
+    # order of the exclusive waiters, so (S,S) is two states, w[0] first or w[1] first.
+    # Waker at its await: (A,A) (S,A) (A,S) (S,S)x2 = 5 states; past it: 2 more (6 moves:
+    # 2+1+1+1+1). wake_up wakes the first in line (2 states), which goes on (2 states):
+    # 11 states, 6+2+2 = 10 transitions; the other sleeps for good: a deadlock.
     result = run(spec(EXCLUSIVE))
-    assert counts(result) == (9, 9)
+    assert counts(result) == (11, 10)
     assert verdicts(result)["deadlock"] == "violated"
-    # wake_up_all (or non-exclusive waiters) wakes both: 5 + 1 + 2 + 1 = 9 states,
-    # 2+1+1+1+1+2+1+1 = 10 transitions, no deadlock
-    for text in (EXCLUSIVE.replace("wake_up(wq)", "wake_up_all(wq)"),
-                 EXCLUSIVE.replace("prepare_to_wait_exclusive", "prepare_to_wait")):
-        everyone = run(spec(text))
-        assert counts(everyone) == (9, 10)
-        assert verdicts(everyone)["deadlock"] == "holds"
+    # wake_up_all wakes both, and both orders end in one state: 7 + 1 + 3 = 11 states,
+    # 6 + 2 + 4 = 12 transitions, no deadlock
+    everyone = run(spec(EXCLUSIVE.replace("wake_up(wq)", "wake_up_all(wq)")))
+    assert counts(everyone) == (11, 12)
+    assert verdicts(everyone)["deadlock"] == "holds"
+    # non-exclusive waiters have no order and are all woken: (A,A) (S,A) (A,S) (S,S), the
+    # waker past its await, the wakeup, then the diamond: 5 + 1 + 3 = 9 states, 5 + 1 + 4 = 10
+    shared = run(spec(EXCLUSIVE.replace("prepare_to_wait_exclusive", "prepare_to_wait")))
+    assert counts(shared) == (9, 10)
+    assert verdicts(shared)["deadlock"] == "holds"
+
+
+FIFO = """
+waitqueue wq;
+int[0..2] queued = 0;
+int[0..2] place[2];        // place[k]: w[k] was the place[k]-th to queue
+bool woken[2];
+thread w[2] {
+    atomic { prepare_to_wait_exclusive(wq); queued = queued + 1; place[self] = queued; }
+    schedule(wq);
+    woken[self] = true;
+}
+thread waker { await queued == 2; wake_up(wq); end: skip; }
+invariant first_come_first_woken: forall k in 0..1: woken[k] -> place[k] == 1;
+expect violation deadlock;   // the second waiter is never woken
+"""
+
+LEAVE = """
+waitqueue wq;
+int[0..3] step = 0;
+bool woken_b = false;
+bool woken_c = false;
+// a queues first, then b; a leaves (finish_wait); c queues behind b; one wake_up wakes b
+thread a { prepare_to_wait_exclusive(wq); step = 1; await step == 2; finish_wait(wq); step = 3; }
+thread b { await step == 1; prepare_to_wait_exclusive(wq); step = 2; schedule(wq); woken_b = true; }
+thread c { await step == 3; prepare_to_wait_exclusive(wq); wake_up(wq); AGAIN schedule(wq); woken_c = true; }
+invariant b_before_c: woken_c -> woken_b;
+"""
+
+
+def test_wake_up_wakes_the_exclusive_waiters_in_the_order_they_queued(spec):
+    # include/linux/wait.h __add_wait_queue_tail, kernel/sched.c __wake_up_common: FIFO
+    result = run(spec(FIFO))
+    assert verdicts(result)["first_come_first_woken"] == "holds"
+    assert verdicts(result)["deadlock"] == "violated"
+    # c wakes the queue: b, the first in line after a left, not c itself
+    one = run(spec(LEAVE.replace("AGAIN", "")))
+    assert verdicts(one)["b_before_c"] == "holds"
+    assert verdicts(one)["deadlock"] == "violated"        # c sleeps: nobody wakes it
+    two = run(spec(LEAVE.replace("AGAIN", "wake_up(wq);")))
+    assert verdicts(two)["deadlock"] == "holds"           # the second wakes c, first in line now
+    fixed = run(spec(LEAVE.replace("AGAIN", "").replace(
+        "woken_b = true; }", "woken_b = true; wake_up(wq); }")))
+    assert verdicts(fixed)["deadlock"] == "holds" and verdicts(fixed)["b_before_c"] == "holds"
+
+
+def test_a_waiter_that_queues_again_keeps_its_place(spec):
+    # prepare_to_wait_exclusive on a thread already queued: list_empty() is false, so it
+    # stays where it is (a[0] first), and a non-exclusive waiter made exclusive goes first
+    again = FIFO.replace("atomic { prepare_to_wait_exclusive(wq);",
+                         "atomic { prepare_to_wait_exclusive(wq); prepare_to_wait_exclusive(wq);")
+    assert verdicts(run(spec(again)))["first_come_first_woken"] == "holds"
+    head = FIFO.replace("atomic { prepare_to_wait_exclusive(wq); queued = queued + 1; place[self] = queued; }",
+                        "atomic { if (self == 1 && queued == 1) { prepare_to_wait(wq); } "
+                        "prepare_to_wait_exclusive(wq); queued = queued + 1; place[self] = queued; }")
+    # w[1] queued second but was non-exclusive first, at the head: it may be woken first
+    assert verdicts(run(spec(head)))["first_come_first_woken"] == "violated"
+
+
+def test_a_wake_up_on_a_queue_nobody_waits_on_is_no_step(spec):
+    # nobody reachable queues on idle (prepare_to_wait only in a proc no thread calls), so
+    # wake_up(idle) changes nothing and runs with the step before it: t is x = true, then
+    # done; u awaits x: (0,0) (1,0) (1,1) = 3 states, 2 moves, as without the wake_up
+    text = """
+waitqueue idle;
+waitqueue used;
+bool x = false;
+proc never() { prepare_to_wait(idle); }
+thread t { x = true; WAKE }
+thread u { await x; }
+"""
+    plain = run(spec(text.replace("WAKE", "")))
+    assert counts(plain) == (3, 2)
+    assert counts(run(spec(text.replace("WAKE", "wake_up(idle);")))) == (3, 2)
+    # a queue somebody may wait on is a step of its own: t at the wake_up is a state more
+    busy = text.replace("WAKE", "wake_up(used);").replace("thread u { await x; }",
+                                                           "thread u { await x; }\nproc v() { prepare_to_wait(used); }\n"
+                                                           "thread w { v(); finish_wait(used); }")
+    assert counts(run(spec(busy)))[0] > counts(run(spec(busy.replace("wake_up(used);", ""))))[0]
+
+
+PAGE_LOCK_WAIT = """
+import "pagecache.lk";
+page pages[1];
+thread holder { lock_page(pages[0]); unlock_page(pages[0]); }
+thread waiter { wait_on_page_locked(pages[0]); }
+"""
+
+
+def test_wait_on_page_locked_sleeps_until_unlock_page_wakes_it(spec):
+    # models/pagecache.lk: unlock_page is release, then wake_up(lock_wait) (two steps now
+    # that a thread waits on lock_wait); wait_on_page_locked: Q (queue and test PG_locked),
+    # Z (io_schedule), D. holder H0 (before lock), H1 (before release), H2 (before wake), H3.
+    # H0: Q D (lock free: Q -> D); H1: Q Z D; H2: Q Z D (Z still queued); H3: Q Z D (Z
+    # woken) = 11 states; moves 2+1 (H0) + 2+1+1 (H1) + 2+1+1 (H2) + 1+1 (H3) = 13
+    result = run(spec(PAGE_LOCK_WAIT))
+    assert counts(result) == (11, 13)
+    assert verdicts(result)["deadlock"] == "holds"
+    # clearing PG_locked without the wakeup: the waiter that saw it set sleeps for good
+    lost = run(spec(PAGE_LOCK_WAIT.replace("unlock_page(pages[0]); }", "release pages[0].locked; }")))
+    assert verdicts(lost)["deadlock"] == "violated"
+
+
+def test_lock_page_waiters_on_the_waitqueue_each_get_the_lock(spec):
+    # __lock_page: exclusive waiters, each unlock_page wakes the first; a woken waiter that
+    # loses the bit to another locker queues again: no waiter is left asleep
+    text = PAGE_LOCK_WAIT.replace("thread waiter { wait_on_page_locked(pages[0]); }",
+                                  "thread w[2] { __lock_page(pages[0]); unlock_page(pages[0]); }")
+    assert verdicts(run(spec(text)))["deadlock"] == "holds"
+    cross_check(spec(PAGE_LOCK_WAIT))
 
 
 def test_waitqueues_across_engines(spec):
@@ -249,6 +390,8 @@ def test_waitqueues_across_engines(spec):
     cross_check(spec(WAIT.replace(" wake_up(wq);", "")))
     cross_check(spec(HAND_WAIT.replace("WAKE", "wake_up(wq); cond = true;")))
     cross_check(spec(EXCLUSIVE))
+    cross_check(spec(FIFO))
+    cross_check(spec(LEAVE.replace("AGAIN", "")))
 
 
 def test_waitqueue_misuse_is_an_error(spec):

@@ -47,6 +47,7 @@ VERDICTS: dict[str, dict[str, str]] = {
     "end_page_writeback_uaf.lk": {"use_after_free": "violated", "bug": "holds"},
     "lock_page_killable_starvation.lk": {"deadlock": "violated"},
     "page_mkwrite_race.lk": {"dirty_page_has_metadata": "violated", "writepage_redirty_or_writeback": "holds"},
+    "lock_page_fairness.lk": {"first_come_first_served": "violated", "deadlock": "holds"},
 }
 
 

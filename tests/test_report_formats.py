@@ -136,6 +136,28 @@ def test_sarif_of_every_spec_validates(every_spec):
     assert len(log["runs"][0]["artifacts"]) == len(SPECS)
 
 
+def test_sarif_alert_for_a_bundled_models_property_is_at_its_expect_line(tmp_path, monkeypatch):
+    # outside the repository that holds models/, io_on_cached_page is an assert of a bundled
+    # model, which fails there: the alert goes to the spec's expect line, as the parser located
+    # it (split and spaced here, which no line-by-line search of the text would find)
+    text = UNLOCK_EARLY.read_text().replace("expect violation io_on_cached_page;",
+                                            "expect\n    holds io_on_cached_page ;")
+    (tmp_path / "mine.lk").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    result = verify("mine.lk", Options(), Sources())
+    log = sarif_log(Run([result], [], result.exit_code))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    (alert,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "io_on_cached_page"]
+    primary = alert["locations"][0]["physicalLocation"]
+    line = text[:text.index("expect\n    holds io_on")].count("\n") + 1
+    assert primary["artifactLocation"] == {"uri": "mine.lk", "uriBaseId": "%SRCROOT%"}
+    assert primary["region"] == {"startLine": line, "startColumn": 1, "endLine": line + 1, "endColumn": 30}
+    doc = run_json(Run([result], [], result.exit_code))
+    (prop,) = [p for p in doc["specs"][0]["properties"] if p["name"] == "io_on_cached_page"]
+    assert prop["expect_location"] == {"file": "mine.lk", "line": line, "column": 1, "end_line": line + 1,
+                                       "end_column": 30}
+
+
 def test_sarif_results_for_unexpected_verdicts(broken):
     log = sarif_log(broken)
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)

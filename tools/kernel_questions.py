@@ -303,6 +303,22 @@ FIXES: list[Question] = [
         "before unlock_page, writeback cannot run in between.",
         "Filesystems converted to return VM_FAULT_LOCKED (block_page_mkwrite, ext4, btrfs, nfs); "
         "models/fault.lk has both versions of the fault path."),
+    Question(
+        "lock_page() and its waiters: first come, first served?",
+        "Can a task that slept in lock_page() be overtaken by one that came after it, because the "
+        "woken waiter must still win the bit and queues again at the tail when it loses? (commit "
+        "2a9127fcf229, Linus Torvalds, 2020, \"mm: rewrite wait_on_page_bit_common() logic\")",
+        [
+            Run("specs/lock_page_fairness.lk", show={"first_come_first_served":
+                "unlock_page clears PG_locked and wakes w[0], the first in line; before w[0] runs, the "
+                "stealer takes and drops the bit and its wakeup goes to w[1], which takes the lock first."}),
+            Run("specs/lock_page_fairness.lk", defines={"FIXED": "true"}),
+        ],
+        "Yes, before the fix: the wakeup only woke the first exclusive waiter, which then raced everyone "
+        "for the bit. After it the wakeup takes the bit for that waiter (WQ_FLAG_DONE), or leaves it "
+        "queued at the head when the bit is already taken, so the sleepers get the lock in queue order.",
+        "The waitqueue model keeps the queue order (wake_up wakes the first exclusive waiter, "
+        "__wake_up_common); with \"any one waiter\" the fixed version would look unfair too."),
 ]
 
 

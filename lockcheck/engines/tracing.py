@@ -221,8 +221,16 @@ class TraceBuilder:
             if leaving:
                 text = bind_names(self.model, leaving[0], state)
             status = "ready" if t in moving else "blocked"
-            out.append(ThreadState(thread.name, status, text, span, holds))  # type: ignore[arg-type]
+            waits = self._lock_wanted(leaving, state) if status == "blocked" else ""
+            out.append(ThreadState(thread.name, status, text, span, holds, waits))  # type: ignore[arg-type]
         return tuple(out)
+
+    def _lock_wanted(self, leaving: list[ir.Edge], state: tuple) -> str:
+        """The lock a blocked thread's next step acquires, or "" (it awaits something else)."""
+        from .frontier.evaluate import ArrayExpr  # here: frontier imports this module
+
+        names = {lk.slot: lk.name for lk in self.model.locks}
+        return next((names.get(ArrayExpr(e.acquires).scalar(state), "") for e in leaving if e.acquires is not None), "")
 
     # ---- results ----
     def trace_for(self, path: Path, summary: str, reads: ir.Expr | None = None) -> tuple[Trace, str]:

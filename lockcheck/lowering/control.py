@@ -7,6 +7,7 @@ from .. import syntax as s
 from ..errors import SpecError
 from ..ir import Bin, Check, Lit, Var, Write, negate
 from ..resolve import const_int, resolve_type
+from ..limits import MAX_INT_VALUES
 from ..lktypes import ArrayT, IntT, is_scalar, same_kind, size_of
 from .places import ValueBinding, RefBinding, Binding, Loop, addr_add, addr_mul
 from .state import LoweringState
@@ -129,6 +130,9 @@ class ControlLowering(LoweringState):
         if isinstance(st.domain, s.Range):
             low = const_int(self.env, st.domain.low, "a loop bound")
             high = const_int(self.env, st.domain.high, "a loop bound")
+            if high - low >= MAX_INT_VALUES:   # its counter is an int[low..high]
+                raise SpecError(f"the loop runs over {low}..{high}, wider than the int range limit "
+                                f"({MAX_INT_VALUES:,} values)", st.domain.span)
             if low > high:
                 self.scope_locals.pop()
                 self.scopes.pop()

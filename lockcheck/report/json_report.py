@@ -143,7 +143,7 @@ def _steps_json(trace: Trace) -> list[dict[str, Any]]:
 
 def _threads_json(threads: tuple[ThreadState, ...]) -> list[dict[str, Any]]:
     return [{"thread": t.thread, "status": t.status, "at": t.at, "location": span_json(t.span),
-             "holds": list(t.holds)} for t in threads]
+             "holds": list(t.holds), "waits_for": t.waits_for} for t in threads]
 
 
 def _values_json(values: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
@@ -169,7 +169,8 @@ def cti_json(cti: InductionCounterexample) -> dict[str, Any]:
 def property_json(p: PropertyResult, spec: str) -> dict[str, Any]:
     return {
         "name": p.name, "kind": p.kind, "verdict": p.verdict, "expected": p.expected,
-        "as_expected": p.as_expected, "location": span_json(p.span), "description": p.description,
+        "as_expected": p.as_expected, "location": span_json(p.span),
+        "expect_location": span_json(p.expect_span), "description": p.description,
         "message": p.message, "engine": p.engine, "detail": p.detail,
         "cycle": [{"held": e.held, "acquired": e.acquired, "thread": e.thread, "location": span_json(e.span)}
                   for e in p.cycle],
@@ -237,7 +238,7 @@ _STEPS = {"type": "array", "items": _obj({
     "failed": _STR, "local": {"type": "boolean"}, "breaking": {"type": "boolean"}})}
 _THREADS = {"type": "array", "items": _obj({
     "thread": _STR, "status": {"enum": ["finished", "blocked", "ready"]}, "at": _STR, "location": _LOCATION,
-    "holds": {"type": "array", "items": _STR}})}
+    "holds": {"type": "array", "items": _STR}, "waits_for": _STR})}
 _VALUES = {"type": "array", "items": _obj({"name": _STR, "value": _STR})}
 
 _CTI = _obj({"k": {"type": "integer", "minimum": 1}, "start": _THREADS, "values": _VALUES, "steps": _STEPS,
@@ -263,8 +264,8 @@ _PROPERTY = _obj({
     "verdict": {"enum": ["holds", "violated", "unknown"]},
     "expected": {"enum": ["holds", "violation", None]},
     "as_expected": {"type": ["boolean", "null"]},
-    "location": _LOCATION, "description": _STR, "message": _STR, "engine": _STR, "detail": _STR,
-    "cycle": {"type": "array", "items": _obj({"held": _STR, "acquired": _STR, "thread": _STR,
+    "location": _LOCATION, "expect_location": _LOCATION, "description": _STR, "message": _STR, "engine": _STR,
+    "detail": _STR, "cycle": {"type": "array", "items": _obj({"held": _STR, "acquired": _STR, "thread": _STR,
                                               "location": _LOCATION})},
     "trace": {"anyOf": [{"type": "null"}, _TRACE]},
     "counterexample_to_induction": {"anyOf": [{"type": "null"}, _CTI]},

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +122,7 @@ def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
     for span in candidates:
         if span is not None and loc.inside(span):
             return span
-    expect = _expect_line(result.spec, p.name)
+    expect = p.expect_span
     if expect is not None and loc.inside(expect):
         return expect   # a property of a bundled model: its expect line in the repository
     if p.trace is not None:   # else the step in the repository nearest the break
@@ -134,21 +133,6 @@ def _primary_span(result: Result, p: PropertyResult, loc: _Locator) -> Span:
     if loc.inside(Span(result.spec, 1, 1)):
         return Span(result.spec, 1, 1)
     return next((s for s in candidates if s is not None), None) or expect or Span(result.spec, 1, 1)
-
-
-def _expect_line(spec: str, name: str) -> Span | None:
-    """The spec's `expect ... NAME;` line: where an alert about a property declared in a
-    bundled model goes, so code scanning can show it in the repository."""
-    try:
-        text = Path(spec).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    pattern = re.compile(r"\bexpect\s+(?:holds|violation)\s+" + re.escape(name) + r"\s*;")
-    for number, line in enumerate(text.splitlines(), start=1):
-        found = pattern.search(line)
-        if found:
-            return Span(spec, number, found.start() + 1, number, found.end() + 1)
-    return None
 
 
 def _message(p: PropertyResult) -> str:

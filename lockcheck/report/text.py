@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-import re
-
 from ..result import LockOrderEdge, PropertyResult, Result, Trace
 from ..source import printable, printable_lines
 
@@ -142,33 +140,29 @@ def render_violation(p: PropertyResult, verbose: bool = False) -> str:
     return printable_lines("\n".join(lines))
 
 
-_WAITS_FOR = re.compile(r"(?:^|: )(?:acquire|acquire_read) (\S+?)\s*$")
-
-
 def deadlock_cycle(trace: Trace) -> list[LockOrderEdge]:
     """The deadlock as a lock-order cycle, when it is one: each blocked thread waits to
-    acquire a lock that the next one holds. Empty when some thread waits for something else
-    (an await, a lock nobody holds)."""
+    acquire a lock that the next one holds (ThreadState.waits_for and holds, as the engine
+    recorded them). Empty when some thread waits for something else (an await, a lock
+    nobody holds)."""
     from ..source import Span
 
     holder = {lock: ts for ts in trace.final for lock in ts.holds}
-    waits: dict[str, tuple[str, str, Span | None]] = {}   # thread -> (lock it waits for, held lock, where)
-    for ts in trace.final:
-        m = _WAITS_FOR.search(ts.at) if ts.status == "blocked" else None
-        if m and m.group(1) in holder and holder[m.group(1)].thread != ts.thread and ts.holds:
-            waits[ts.thread] = (m.group(1), ts.holds[-1], ts.span)
-    for start in waits:   # follow thread -> the holder of the lock it waits for, back to start
+    waiting = {ts.thread: ts for ts in trace.final
+               if ts.status == "blocked" and ts.waits_for in holder and ts.holds
+               and holder[ts.waits_for].thread != ts.thread}
+    for start in waiting:   # follow thread -> the holder of the lock it waits for, back to start
         chain, thread = [], start
-        while thread in waits and thread not in chain:
+        while thread in waiting and thread not in chain:
             chain.append(thread)
-            thread = holder[waits[thread][0]].thread
+            thread = holder[waiting[thread].waits_for].thread
         if thread == start and len(chain) >= 2:
+            wanted = {waiting[t].waits_for for t in chain}
             edges = []
             for t in chain:
-                wanted, _, span = waits[t]
-                held = next(lock for lock in holder if holder[lock].thread == t and
-                            any(waits[o][0] == lock for o in chain))
-                edges.append(LockOrderEdge(held, wanted, t, span or Span("?", 1, 1)))
+                ts = waiting[t]
+                held = next(lock for lock in ts.holds if lock in wanted)   # the one the next thread waits for
+                edges.append(LockOrderEdge(held, ts.waits_for, t, ts.span or Span("?", 1, 1)))
             # edges[i]: thread i holds edges[i].held and wants edges[i].acquired (held by thread i+1)
             return edges[1:] + edges[:1]
     return []

@@ -38,12 +38,14 @@ class _Paths:
 
 
 def check_frontier(model: Model, limits: SearchLimits,
-                   progress: Callable[[SearchProgress], None] | None = None) -> tuple[Result, Found]:
+                   progress: Callable[[SearchProgress], None] | None = None,
+                   on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
+    """`on_violation(prop, depth)`: called once per property as soon as the search finds it violated."""
     from ..system import TransitionSystem   # here: the system is built on this package's steps
     from ..tracing import TraceBuilder
 
     started = time.perf_counter()
-    search = FrontierSearch(model, limits, progress)
+    search = FrontierSearch(model, limits, progress, on_violation=on_violation)
     found = search.run()
     seconds = time.perf_counter() - started
     builder = TraceBuilder(model, _Paths(search), search.state_hash, TransitionSystem(model, search.system))

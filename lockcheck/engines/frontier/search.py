@@ -161,10 +161,14 @@ class Level:
 
 class FrontierSearch:
     def __init__(self, model: ir.Model, limits: SearchLimits,
-                 progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None):
+                 progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None,
+                 on_violation: Callable[[str, int], None] | None = None):
+        """`on_violation(prop, depth)`: told once per property, when its first violation is
+        recorded (its trace comes with the result at the end)."""
         self.model = model
         self.limits = limits
         self.progress = progress
+        self.on_violation = on_violation
         low = min([0] + [s.low for s in model.slots] + [min(s.values) for s in model.slots if s.values])
         high = max([1] + [s.high for s in model.slots] + [max(s.values) for s in model.slots if s.values])
         for t in list(model.threads) + ([model.init_thread] if model.init_thread else []):
@@ -207,6 +211,8 @@ class FrontierSearch:
         have = self.found_at.get(prop)
         if have is None or depth < have[0]:
             self.found_at[prop] = (depth, make(min(count, MAX_CANDIDATES)))
+            if have is None and self.on_violation is not None and prop not in self.result.violations:
+                self.on_violation(prop, depth)   # after it is recorded: an interrupt now keeps it
         elif depth == have[0] and len(have[1]) < MAX_CANDIDATES:
             have[1].extend(make(min(count, MAX_CANDIDATES - len(have[1]))))
 
@@ -250,7 +256,10 @@ class FrontierSearch:
         T = self.nthreads
         frontier, hashes, init_violations = self.initial()
         for prop, path in init_violations:
-            res.violations.setdefault(prop, Violation(prop, path))
+            if prop not in res.violations:
+                res.violations[prop] = Violation(prop, path)
+                if self.on_violation is not None:
+                    self.on_violation(prop, 0)
         n0 = len(frontier)
         for i in range(n0):
             self.roots[i] = tuple(int(v) for v in frontier[i, :self.slots])
