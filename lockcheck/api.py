@@ -114,12 +114,7 @@ def _check(model: Model, unreached: list[UnreachedDecl], options: Options,
            on_violation: Callable[[ViolationFound], None] | None) -> Result:
     if options.engine in ("bmc", "induction", "pdr"):
         return _symbolic_or_interrupted(model, options)
-    told = None
-    if on_violation is not None:
-        def told(prop: str, depth: int, tell: Callable[[ViolationFound], None] = on_violation) -> None:
-            exp = model.expectations.get(prop)
-            tell(ViolationFound(model.path, prop, depth, exp is not None and exp.verdict == "violation"))
-    result, _ = _explicit(model, unreached, options, progress, told)
+    result, _ = _explicit(model, unreached, options, progress, on_violation)
     if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
         return _merge_auto(result, _symbolic_or_interrupted(model,
                                                             replace(options, engine="induction")))
@@ -128,11 +123,16 @@ def _check(model: Model, unreached: list[UnreachedDecl], options: Options,
 
 def _explicit(model: Model, unreached: list[UnreachedDecl], options: Options,
               progress: Callable[[SearchProgress], None] | None,
-              on_violation: Callable[[str, int], None] | None = None) -> tuple[Result, Found]:
+              on_violation: Callable[[ViolationFound], None] | None = None) -> tuple[Result, Found]:
     """The explicit engine's result with the statements the spec accepts as unreached moved
     out of its coverage; then, once, a warning per thread whose statements never ran (after a
     search that ran to its end: a partial one's coverage says nothing)."""
-    result, found = check_frontier(model, search_limits(options), progress, on_violation)
+    told = None
+    if on_violation is not None:
+        def told(prop: str, depth: int, tell: Callable[[ViolationFound], None] = on_violation) -> None:
+            exp = model.expectations.get(prop)
+            tell(ViolationFound(model.path, prop, depth, exp is not None and exp.verdict == "violation"))
+    result, found = check_frontier(model, search_limits(options), progress, told)
     result, stale = accepted.apply(result, unreached)
     if not found.limit:
         result.warnings += coverage_warnings(result.coverage)

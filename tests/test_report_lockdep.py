@@ -48,6 +48,8 @@ def test_a_deadlock_on_computed_lock_addresses_is_a_lockdep_cycle(spec):
     assert lines[lines.index("but task is already holding lock:") + 1] == " (m[0])"
     code, out, _ = cli("verify", path)
     assert code == 0 and out.count("WARNING: possible circular locking dependency detected") == 2
+    # the end state says which lock `acquire m[1 - 1]` waits for; a plain `acquire m[1]` needs no note
+    assert "at acquire m[1 - 1] (" in out and ":13), waiting for m[0]" in out and "waiting for m[1]" not in out
 
 
 def _thread(name: str, at: str, holds: tuple[str, ...], waits_for: str, status: str = "blocked") -> ThreadState:
@@ -65,3 +67,16 @@ def test_the_cycle_follows_the_recorded_waits_not_the_statement_text():
     # a lock nobody holds, or a thread that holds nothing, closes no cycle
     trace = Trace((), (_thread("t1", "", ("A",), "C"), _thread("t2", "", (), "A")), "")
     assert deadlock_cycle(trace) == []
+
+
+def test_sarif_says_which_lock_each_thread_waits_for(spec):
+    from lockcheck.report.json_report import Run
+    from lockcheck.report.sarif import sarif_log
+
+    result = verify(spec(ABBA_BY_INDEX.replace("expect violation deadlock;", "expect holds deadlock;")),
+                    Options(), Sources())
+    log = sarif_log(Run([result], [], result.exit_code))
+    (alert,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "deadlock"]
+    ends = {tf["id"]: tf["locations"][-1]["location"]["message"]["text"] for tf in alert["codeFlows"][0]["threadFlows"]}
+    assert ends == {"a": "at the end: blocked at acquire m[1], waiting for m[1], holding m[0]",
+                    "b": "at the end: blocked at acquire m[1 - 1], waiting for m[0], holding m[1]"}

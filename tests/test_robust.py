@@ -440,3 +440,32 @@ def test_fuzz_four_thousand_spinlocks_beside_a_sleeping_thread(tmp_path):
     model.write_text("spinlock zl[4096];\n" + model.read_text())
     code, out, err = run("verify", "-q", "--max-states", "300", str(tmp_path / "shmem.lk"))
     assert code == 0 and "every expectation met" in out and "nested too deeply" not in err
+
+
+def _mutated_spec(tmp_path, name: str, old: str, new: str):
+    """specs/NAME with one mutation, beside a copy of models/ (as the fuzzer runs it)."""
+    for f in (REPO / "models").glob("*.lk"):
+        (tmp_path / f.name).write_text(f.read_text())
+    text = (REPO / "specs" / name).read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_fuzz_a_loop_over_a_huge_range_is_an_error_at_the_range(tmp_path):
+    """Mutant NPINNED = 999999999999999999 in ext4_reclaim.lk: `for i in 0..NPINNED - 1` ran
+    out of memory with no location (the loop counter is an int over the range)."""
+    path = _mutated_spec(tmp_path, "ext4_reclaim.lk", "const NPINNED = 1;", "const NPINNED = 999999999999999999;")
+    code, out, err = run("verify", "-q", "--max-states", "300", str(path))
+    assert code == 2 and "ext4_reclaim.lk:26:14: error:" in err and "int range limit" in err
+    assert "for i in 0..NPINNED - 1" in err
+
+
+def test_fuzz_induction_when_the_init_block_fails_in_every_run(tmp_path):
+    """Mutant NPINNED = 64 in btrfs.lk (NPAGES pages): the init block indexes past the array,
+    so no run gets past it and there is no initial state to sample candidates from
+    (IndexError: Cannot choose from an empty sequence)."""
+    path = _mutated_spec(tmp_path, "btrfs.lk", "const NPINNED = 1;", "const NPINNED = 64;")
+    code, out, err = run("verify", "-q", "--engine", "induction", "--depth", "2", "--timeout", "3", str(path))
+    assert code == 1 and "Traceback" not in err and "bounds" in out

@@ -169,8 +169,9 @@ def _code_flow(trace: Trace, loc: _Locator) -> dict[str, Any]:
             continue
         order += 1
         held = f", holding {', '.join(ts.holds)}" if ts.holds else ""
+        waiting = f", waiting for {ts.waits_for}" if ts.waits_for else ""
         flows.setdefault(ts.thread, []).append({
-            "location": loc.location(ts.span, f"at the end: {ts.status} at {ts.at}{held}"),
+            "location": loc.location(ts.span, f"at the end: {ts.status} at {ts.at}{waiting}{held}"),
             "executionOrder": order, "importance": "important", "kinds": ["exit"]})
     return {"message": {"text": trace.summary or "counterexample"},
             "threadFlows": [{"id": thread, "message": {"text": f"thread {thread}"}, "locations": locations}

@@ -233,6 +233,8 @@ def render_trace(trace: Trace, verbose: bool = False) -> str:
         where = ""
         if ts.status != "finished":
             where = f"at {ts.at}" + (f" ({ts.span.short})" if ts.span else "")
+            if ts.waits_for and ts.waits_for not in ts.at:   # the statement computes which lock
+                where += f", waiting for {ts.waits_for}"
         final.append([ts.thread, ts.status, where, ", ".join(ts.holds) or "-"])
     lines.append(_indent(tabulate(final, headers=["thread", "status", "where", "holds"], tablefmt="simple"), "   "))
     return printable_lines("\n".join(lines))
