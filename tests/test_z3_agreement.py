@@ -1,6 +1,7 @@
-"""Z3 gives invariants, guards and checks their meaning; the explicit engine evaluates them
-through compiled Python. The two must agree: on random states of every spec (Hypothesis)
-and on every reachable state of the specs in specs/."""
+"""Z3 gives invariants, guards and checks their meaning; the reference engine evaluates them
+through compiled Python, and the transition system every engine uses through the array
+evaluator (engines/frontier/evaluate.py). They must agree: on random states of every spec
+(Hypothesis) and on every reachable state of the specs in specs/."""
 from __future__ import annotations
 
 import pytest
@@ -33,12 +34,31 @@ def _edge_sequence(edge: ir.Edge) -> list[ir.Expr]:
 
 
 class Agreement:
+    """Python against Z3; each value compared is kept in `seen` (by expression) so that the
+    array evaluator can be compared with it afterwards, all states of an expression at once."""
+
     def __init__(self, model: ir.Model):
         self.model = model
         self.vars = state_vars(model)
+        self.seen: dict[int, tuple[ir.Expr, list[int], list[int]]] = {}   # expr -> (rows of `states`, values)
+        self.states: list[tuple] = []
+        self._row: dict[tuple, int] = {}
 
         def pair(e: ir.Expr):
-            return compile_expr(e), to_z3(e, self.vars), sorted(ir.slots_read(e))
+            fast = compile_expr(e)
+
+            def kept(state: tuple) -> int:
+                value = int(fast(state))
+                row = self._row.get(state)
+                if row is None:
+                    row = self._row[state] = len(self.states)
+                    self.states.append(state)
+                entry = self.seen.setdefault(id(e), (e, [], []))
+                entry[1].append(row)
+                entry[2].append(value)
+                return value
+
+            return kept, to_z3(e, self.vars), sorted(ir.slots_read(e))
 
         self.edges = {e.id: (f"edge {e.id} {e.text}", [pair(x) for x in _edge_sequence(e)]) for e in model.edges}
         self.invariants = [(f"invariant {p.name}", [pair(p.cond)]) for p in model.invariants]
@@ -79,6 +99,25 @@ class Agreement:
         return compared
 
 
+def array_agrees(agreement: Agreement) -> int:
+    """The array evaluator gives every value Python gave (where Python could evaluate it)."""
+    import numpy as np
+
+    from lockcheck.engines.frontier.evaluate import ArrayExpr, Rows
+
+    compared = 0
+    matrix = np.asarray(agreement.states, dtype=np.int64)
+    for e, rows, values in agreement.seen.values():
+        got = ArrayExpr(e).values(Rows(matrix[rows]))
+        expected = np.asarray(values, dtype=np.int64)
+        if e.sort == "bool":
+            got = got.astype(bool).astype(np.int64)
+        bad = np.nonzero(got != expected)[0]
+        assert not len(bad), f"{e}: arrays {got[bad[0]]} != python {expected[bad[0]]} in {agreement.states[rows[bad[0]]]}"
+        compared += len(values)
+    return compared
+
+
 def _states(model: ir.Model):
     return st.tuples(*[st.sampled_from(slot.domain()) if slot.kind in ("ref", "enum")
                        else st.integers(slot.low, min(slot.high, slot.low + 40)) for slot in model.slots])
@@ -101,6 +140,7 @@ def agree_on_random_states(model: ir.Model, examples: int) -> None:
 
     run()
     assert sum(compared) > 0
+    assert array_agrees(agreement) == sum(compared)
 
 
 @pytest.mark.parametrize("name,text", sorted(SMALL_MODELS.items()))
@@ -136,3 +176,4 @@ def test_reachable_states_agree(path):
             compared += agreement.check_invariants(state)
     # at least one expression in each of the first 1500 states, and every invariant in the rest
     assert compared >= min(ex.count, 1500) + len(agreement.invariants) * max(ex.count - 1500, 0)
+    assert array_agrees(agreement) == compared

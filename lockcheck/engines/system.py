@@ -117,7 +117,6 @@ class TransitionSystem:
         self.check_keys = self.steps.check_keys
         self._check_ids = {key: i for i, key in enumerate(self.check_keys)}
         self._stride = (len(self.threads) + 1) * self.steps.base
-        self._props = {(e.id, k): c.prop for e in model.edges for k, c in enumerate(e.checks)}
 
     # ---- states <-> rows ----
     def matrix(self, states: list[tuple]) -> Array:
@@ -137,9 +136,6 @@ class TransitionSystem:
 
     def check_id(self, key: CheckKey) -> int:
         return self._check_ids[key]
-
-    def prop_of(self, key: CheckKey) -> str:
-        return self._props[key]
 
     def thread(self, t: int) -> ir.Thread:
         return self.threads[t]
@@ -172,13 +168,18 @@ class TransitionSystem:
 
     # ---- every step from a block of resting states ----
     def expand(self, block: Array, hashes: Array | None = None, locks: bool = True) -> BlockSteps:
+        """Every step of every thread from each row of `block` (resting states), in order of
+        discovery; `locks`: note the acquisitions made holding another lock. Looking is not
+        running: the coverage of a search sharing these steps is left as it was."""
         steps = self.steps
         if hashes is None:
             hashes = self.hashes(block)
         failures = steps.new_failures()
         notes = steps.new_locks() if locks else None
         moved = xp.zeros(len(block), dtype=bool)
+        saved = bytes(steps.coverage)
         batches = [b for b in steps.expand(block, hashes, failures, notes, moved) if b.count]
+        steps.coverage[:] = saved
         z = xp.zeros(0, dtype=xp.int64)
         if batches:
             endings = Endings(batches, steps)
@@ -224,15 +225,6 @@ class TransitionSystem:
     def step_from(self, state: tuple) -> StepsFrom:
         return self.steps_from([state])[0]
 
-    def successors(self, state: tuple) -> list[tuple]:
-        return [s for _, s in self.step_from(state).successors]
-
-    def deadlocked(self, state: tuple) -> bool:
-        """No step can be taken and some thread has not finished."""
-        if self.step_from(state).moved:
-            return False
-        return any(state[t.pc_slot] != t.end for t in self.model.threads)
-
     # ---- one edge at a time (replay) ----
     def outcomes(self, t: int, pc: int, state: tuple) -> list[Outcome]:
         """What each edge of thread t at pc does from `state`, chained steps not run on:
@@ -259,9 +251,6 @@ class TransitionSystem:
                 out.append((eid, tuple(int(v) for v in new[0, :self.slots]), None))
         steps.coverage[:] = saved
         return out
-
-    def has_edges(self, t: int, pc: int) -> bool:
-        return pc in self.steps.by_node[self.steps.group_of[t][0]]
 
     # ---- breadth-first search that keeps the states ----
     def reach(self, max_states: int, max_depth: int = 1_000_000, graph: bool = False) -> Reached:
@@ -312,7 +301,7 @@ class TransitionSystem:
 
 
 class StateExpr:
-    """An IR expression evaluated over states, given as tuples or as a matrix."""
+    """An IR expression's truth in one state, by the array evaluator."""
 
     def __init__(self, system: TransitionSystem, expr: ArrayExpr):
         self.system = system
@@ -320,6 +309,3 @@ class StateExpr:
 
     def __call__(self, state: tuple) -> bool:
         return bool(self.expr.mask(Rows(self.system.matrix([state])))[0])
-
-    def rows(self, matrix: Array) -> Array:
-        return self.expr.mask(Rows(matrix))
