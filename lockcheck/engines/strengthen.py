@@ -367,19 +367,19 @@ def _shape(model: ir.Model, e: ir.Expr, me: int) -> str:
 
 # ---- filtering by reachable states -------------------------------------------------------
 
-def sample_states(system: TransitionSystem, seed: int = 0) -> Array:
+def sample_states(system: TransitionSystem, seed: int = 0, stop: Callable[[], bool] = lambda: False) -> Array:
     """Reachable states (a matrix, each once): every initial state (the base case of k = 1),
     a breadth-first prefix of the state space, then random runs, all stepped together, that
     reach deep states the prefix does not."""
     initial, _, _ = system.initial_matrix()
-    reached = system.reach(SAMPLE_BFS_STATES)
+    reached = system.reach(SAMPLE_BFS_STATES, stop=stop)
     parts = [initial, system.matrix(reached.states)]
     seen = set(system.hashes(parts[1]).tolist())
     rng = xp.random.default_rng(seed)
     walkers = initial[rng.integers(len(initial), size=SAMPLE_WALKS)] if len(initial) else initial
     idle = 0
     for _ in range(SAMPLE_WALK_STEPS):
-        if not len(walkers) or idle >= SAMPLE_WALK_IDLE:
+        if not len(walkers) or idle >= SAMPLE_WALK_IDLE or stop():
             break
         steps = system.expand(walkers, locks=False)
         counts = xp.bincount(steps.parent, minlength=len(walkers))
@@ -462,7 +462,7 @@ def candidates(system: TransitionSystem, seed: int = 0, more: bool = False,
     """Every candidate that the initial states and the sampled reachable states satisfy
     (those made before `stop()`, the time being up, says so)."""
     model = system.model
-    samples = sample_states(system, seed)
+    samples = sample_states(system, seed, stop)
     equal = _survivors(system, thread_candidates(model, stop=stop), samples)
     aliases: dict[tuple[int, int], dict[int, int]] = {}
     for c in equal:

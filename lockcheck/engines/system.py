@@ -11,6 +11,7 @@ order, the branches of a chain in order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .. import ir
 from .frontier.arrays import HASH, Array, first_occurrences, padded_width, row_dtype, xp
@@ -253,8 +254,10 @@ class TransitionSystem:
         return out
 
     # ---- breadth-first search that keeps the states ----
-    def reach(self, max_states: int, max_depth: int = 1_000_000, graph: bool = False) -> Reached:
-        """The first `max_states` reachable states in breadth-first order of discovery."""
+    def reach(self, max_states: int, max_depth: int = 1_000_000, graph: bool = False,
+              stop: Callable[[], bool] = lambda: False) -> Reached:
+        """The first `max_states` reachable states in breadth-first order of discovery (fewer
+        if `stop()` says the time is up between levels)."""
         matrix, hashes, _ = self.initial_matrix()
         index: dict[int, int] = {}
         states: list[tuple] = []
@@ -274,6 +277,9 @@ class TransitionSystem:
         while level and not limit:
             if depth >= max_depth:
                 limit = f"--max-depth {max_depth}"
+                break
+            if stop():
+                limit = "--timeout"
                 break
             block = self.matrix([states[i] for i in level])
             b = self.expand(block, locks=False)
