@@ -3,7 +3,7 @@ steps, and named properties. Nothing here knows the syntax it came from, except 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from .source import Span
@@ -65,16 +65,13 @@ TRUE = Lit(1, "bool")
 FALSE = Lit(0, "bool")
 
 
-def slots_read(expr: Expr) -> set[int]:
-    """Every slot an expression may read (all candidates of a dynamic load)."""
-    out: set[int] = set()
+def subexpressions(expr: Expr) -> Iterator[Expr]:
+    """expr and everything inside it, without recursion (an expression may be deep)."""
     stack = [expr]
     while stack:
         e = stack.pop()
-        if isinstance(e, Var):
-            out.add(e.slot)
-        elif isinstance(e, Load):
-            out.update(e.candidates)
+        yield e
+        if isinstance(e, Load):
             stack.append(e.addr)
         elif isinstance(e, Un):
             stack.append(e.arg)
@@ -82,6 +79,16 @@ def slots_read(expr: Expr) -> set[int]:
             stack += [e.left, e.right]
         elif isinstance(e, Ite):
             stack += [e.cond, e.then, e.other]
+
+
+def slots_read(expr: Expr) -> set[int]:
+    """Every slot an expression may read (all candidates of a dynamic load)."""
+    out: set[int] = set()
+    for e in subexpressions(expr):
+        if isinstance(e, Var):
+            out.add(e.slot)
+        elif isinstance(e, Load):
+            out.update(e.candidates)
     return out
 
 

@@ -436,21 +436,12 @@ def _touch(table: dict[int, z3.BoolRef], slot: int, when: z3.BoolRef, shared: fr
 def _reads(codec: Codec, expr: ir.Expr, state: list[z3.ExprRef]) -> list[tuple[int, z3.BoolRef]]:
     """Every slot `expr` reads in `state`, with the condition under which it reads it."""
     out: list[tuple[int, z3.BoolRef]] = []
-    stack = [expr]
-    while stack:
-        e = stack.pop()
+    for e in ir.subexpressions(expr):
         if isinstance(e, ir.Var):
             out.append((e.slot, z3.BoolVal(True)))
         elif isinstance(e, ir.Load):
             addr = codec.value(e.addr, state)
             out += [(c, codec.is_(addr, c)) for c in e.candidates]
-            stack.append(e.addr)
-        elif isinstance(e, ir.Un):
-            stack.append(e.arg)
-        elif isinstance(e, ir.Bin):
-            stack += [e.left, e.right]
-        elif isinstance(e, ir.Ite):
-            stack += [e.cond, e.then, e.other]
     return out
 
 

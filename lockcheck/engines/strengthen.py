@@ -119,21 +119,7 @@ def live_locals(model: ir.Model, thread: ir.Thread) -> dict[int, set[int]]:
 
 def _direct_slots(e: ir.Expr) -> set[int]:
     """Slots an expression names directly (not through an address)."""
-    out: set[int] = set()
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, ir.Var):
-            out.add(x.slot)
-        elif isinstance(x, ir.Load):
-            stack.append(x.addr)
-        elif isinstance(x, ir.Un):
-            stack.append(x.arg)
-        elif isinstance(x, ir.Bin):
-            stack += [x.left, x.right]
-        elif isinstance(x, ir.Ite):
-            stack += [x.cond, x.then, x.other]
-    return out
+    return {x.slot for x in ir.subexpressions(e) if isinstance(x, ir.Var)}
 
 
 def _fields(model: ir.Model, ref: ir.Slot) -> list[int]:

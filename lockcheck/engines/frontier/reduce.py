@@ -126,21 +126,12 @@ def evaluate(expr: ir.Expr, env: Env) -> int | None:
 def _touched(expr: ir.Expr, env: Env) -> set[int]:
     """The slots an expression may read, a load whose address is known reading only it."""
     out: set[int] = set()
-    stack = [expr]
-    while stack:
-        e = stack.pop()
+    for e in ir.subexpressions(expr):
         if isinstance(e, ir.Var):
             out.add(e.slot)
         elif isinstance(e, ir.Load):
             a = evaluate(e.addr, env)
             out.update([a] if a is not None and a in e.candidates else e.candidates)
-            stack.append(e.addr)
-        elif isinstance(e, ir.Un):
-            stack.append(e.arg)
-        elif isinstance(e, ir.Bin):
-            stack += [e.left, e.right]
-        elif isinstance(e, ir.Ite):
-            stack += [e.cond, e.then, e.other]
     return out
 
 
