@@ -26,7 +26,7 @@ SPEC_DEPTH_CAP = 21     # bmc on a spec: as deep as its violations go, up to thi
 RANDOM_EXAMPLES = 40         # the default run; `pytest -m slow` runs RANDOM_EXAMPLES_SLOW more
 RANDOM_EXAMPLES_SLOW = 300
 PDR_RANDOM_EXAMPLES = 3      # pdr: these in the default run, PDR_RANDOM_EXAMPLES_SLOW with -m slow
-PDR_RANDOM_EXAMPLES_SLOW = 80
+PDR_RANDOM_EXAMPLES_SLOW = 50
 # the specs whose cross-check takes longest (bmc to depth 21 and induction): `pytest -m slow`
 SLOW_SPECS = {"cluster_first_only.lk", "ext4_reclaim_flusher.lk", "btrfs.lk", "ext3_lock_only.lk",
               "truncate_lock_inverted.lk", "page_mkwrite_race.lk"}

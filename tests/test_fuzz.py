@@ -51,7 +51,7 @@ def test_specs_generated_from_the_grammar(tmp_path, text):
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(text=fuzz_lk.grammar_specs(max_depth=16))
 def test_many_specs_generated_from_the_grammar(tmp_path, text):
