@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import ir
-from .frontier.arrays import HASH, Array, first_occurrences, padded_width, row_dtype, xp
+from .frontier.arrays import HASH, Array, padded_width, row_dtype, xp
 from .frontier.evaluate import ArrayExpr, Rows
 from .frontier.search import Endings
-from .frontier.steps import Batch, Transitions, concat
+from .frontier.steps import Batch, Transitions
 from .record import CheckKey, Path, Violation
 
 # one edge's outcome from one state: (edge id, next state or None, failed check id or None)
@@ -151,21 +151,9 @@ class TransitionSystem:
     def initial_matrix(self) -> tuple[Array, Array, list[Violation]]:
         """The initial states as rows, their fingerprints, and the checks failing on the way."""
         steps = self.steps
-        states = self.matrix([self.model.initial])
-        hashes = self.hashes(states)
-        violations: list[Violation] = []
-        nthreads = len(self.model.threads)
-        order = ([nthreads] if self.model.init_thread else []) + list(range(nthreads))
-        for t in order:
-            failures = steps.new_failures()
-            endings = concat(steps.settle(states, hashes, t, failures), self.width, self.dtype)
-            for checks in failures.check:
-                for c in checks.tolist():
-                    key = steps.check_keys[c]
-                    violations.append(Violation(steps.check_props[c], Path(self.model.initial, (), None, key)))
-            first, _ = first_occurrences(endings.hash)
-            states, hashes = endings.matrix[first], endings.hash[first]
-        return states, hashes, violations
+        states, hashes, failed = steps.initial()
+        return states, hashes, [Violation(steps.check_props[c], Path(self.model.initial, (), None, steps.check_keys[c]))
+                                for c in failed]
 
     # ---- every step from a block of resting states ----
     def expand(self, block: Array, hashes: Array | None = None, locks: bool = True) -> BlockSteps:

@@ -16,10 +16,10 @@ from typing import Callable
 from ... import ir
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, first_occurrences, padded_width, row_dtype, stable_order, xp
+from .arrays import HASH, Array, distinct, padded_width, row_dtype, stable_order, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
-from .steps import Batch, Transitions, concat, groups_of
+from .steps import Batch, Transitions, groups_of
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
@@ -246,20 +246,9 @@ class FrontierSearch:
     # ---- the search ----
     def initial(self) -> tuple[Array, Array, list[tuple[str, Path]]]:
         system = self.system
-        states = self.matrix([self.model.initial])
-        hashes = system.fingerprints.rows(states)
-        violations: list[tuple[str, Path]] = []
-        order = ([self.nthreads] if self.model.init_thread else []) + list(range(self.nthreads))
-        for t in order:
-            failures = system.new_failures()
-            endings = concat(system.settle(states, hashes, t, failures), self.width, self.dtype)
-            for checks in failures.check:
-                for c in checks.tolist():
-                    key = system.check_keys[c]
-                    violations.append((system.check_props[c], Path(self.model.initial, (), None, key)))
-            first, _ = first_occurrences(endings.hash)
-            states, hashes = endings.matrix[first], endings.hash[first]
-        return states, hashes, violations
+        states, hashes, failed = system.initial()
+        return states, hashes, [(system.check_props[c], Path(self.model.initial, (), None, system.check_keys[c]))
+                                for c in failed]
 
     def _search(self, started: float) -> None:
         res, limits = self.result, self.limits

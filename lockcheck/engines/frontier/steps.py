@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ... import ir
 from ..errors import LocalLoopError
-from .arrays import HASH, Array, Fingerprints, xp
+from .arrays import HASH, Array, Fingerprints, first_occurrences, xp
 from .evaluate import ArrayExpr, Rows, slot_ranges
 from .groups import MergedEdge, merge_edge, thread_groups
 
@@ -443,6 +443,24 @@ class Transitions:
 
     def new_failures(self) -> Failures:
         return Failures([], [], [], [])
+
+    def initial(self) -> tuple[Array, Array, list[int]]:
+        """The initial states as rows and their fingerprints: the model's initial state with
+        the init thread and then each thread run through its first local steps (every way
+        they can go); and the checks (ids into check_keys) failing on the way, in order."""
+        states = xp.zeros((1, self.width), dtype=self.dtype)
+        states[0, :self.slots] = xp.asarray(self.model.initial, dtype=xp.int64)
+        hashes = self.fingerprints.rows(states)
+        failed: list[int] = []
+        nthreads = len(self.model.threads)
+        for t in ([nthreads] if self.model.init_thread else []) + list(range(nthreads)):
+            failures = self.new_failures()
+            endings = concat(self.settle(states, hashes, t, failures), self.width, self.dtype)
+            for checks in failures.check:
+                failed += checks.tolist()
+            first = first_occurrences(endings.hash)[0]
+            states, hashes = endings.matrix[first], endings.hash[first]
+        return states, hashes, failed
 
     @staticmethod
     def new_locks() -> LockNotes:
