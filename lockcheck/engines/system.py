@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import ir
-from .frontier.arrays import HASH, Array, padded_width, row_dtype, xp
+from .frontier.arrays import HASH, Array, xp
 from .frontier.evaluate import ArrayExpr, Rows
 from .frontier.search import Endings
-from .frontier.steps import Batch, Transitions
+from .frontier.steps import Batch, Transitions, row_layout
 from .record import CheckKey, Path, Violation
 
 # one edge's outcome from one state: (edge id, next state or None, failed check id or None)
@@ -102,14 +102,8 @@ class TransitionSystem:
         """`steps`: the model's edges already compiled for blocks of states (a frontier
         search's), to share rather than compile again."""
         self.model = model
-        threads = list(model.threads) + ([model.init_thread] if model.init_thread else [])
-        low = min([0] + [s.low for s in model.slots] + [min(s.values) for s in model.slots if s.values])
-        high = max([1] + [s.high for s in model.slots] + [max(s.values) for s in model.slots if s.values])
-        for t in threads:
-            high = max(high, t.node_count)
-        self.dtype = row_dtype(low, high)
+        self.dtype, self.width = row_layout(model)
         self.slots = len(model.slots)
-        self.width = padded_width(self.slots, self.dtype)
         if steps is not None:
             assert (steps.width, steps.dtype) == (self.width, self.dtype)
         self.steps = steps or Transitions(model, self.width, self.dtype)

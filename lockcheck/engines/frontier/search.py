@@ -16,10 +16,10 @@ from typing import Callable
 from ... import ir
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, padded_width, row_dtype, stable_order, xp
+from .arrays import HASH, Array, distinct, stable_order, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
-from .steps import Batch, Transitions, groups_of
+from .steps import Batch, Transitions, groups_of, row_layout
 
 MAX_CANDIDATES = 10_000   # violations of one property kept at its smallest depth, to pick the best trace
 UNREACHED = 255
@@ -172,13 +172,8 @@ class FrontierSearch:
         self.limits = limits
         self.progress = progress
         self.on_violation = on_violation
-        low = min([0] + [s.low for s in model.slots] + [min(s.values) for s in model.slots if s.values])
-        high = max([1] + [s.high for s in model.slots] + [max(s.values) for s in model.slots if s.values])
-        for t in list(model.threads) + ([model.init_thread] if model.init_thread else []):
-            high = max(high, t.node_count)
-        self.dtype = row_dtype(low, high)
+        self.dtype, self.width = row_layout(model)
         self.slots = len(model.slots)
-        self.width = padded_width(self.slots, self.dtype)
         self.system = Transitions(model, self.width, self.dtype)
         self.nthreads = len(model.threads)
         self.pc_slots = [t.pc_slot for t in model.threads]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ... import ir
 from ..errors import LocalLoopError
-from .arrays import HASH, Array, Fingerprints, first_occurrences, xp
+from .arrays import HASH, Array, Fingerprints, first_occurrences, padded_width, row_dtype, xp
 from .evaluate import ArrayExpr, Rows, slot_ranges
 from .groups import MergedEdge, merge_edge, thread_groups
 
@@ -112,6 +112,17 @@ class LockNotes:
 
 def _cat(parts: list[Array], dtype=xp.int64) -> Array:
     return xp.concatenate(parts) if parts else xp.zeros(0, dtype=dtype)
+
+
+def row_layout(model: ir.Model) -> tuple[xp.dtype, int]:
+    """The narrowest integer type that holds every slot's values and every pc, and the
+    padded width of a row of the model's slots."""
+    low = min([0] + [s.low for s in model.slots] + [min(s.values) for s in model.slots if s.values])
+    high = max([1] + [s.high for s in model.slots] + [max(s.values) for s in model.slots if s.values])
+    for t in list(model.threads) + ([model.init_thread] if model.init_thread else []):
+        high = max(high, t.node_count)
+    dtype = row_dtype(low, high)
+    return dtype, padded_width(len(model.slots), dtype)
 
 
 class Transitions:
