@@ -96,7 +96,7 @@ def engine_child(engine: str, spec: str, defines: list[str], max_states: int | N
 
         result, _ = check_explicit(model, Limits(max_states=max_states or 10 ** 12))
     else:
-        from lockcheck.engines.frontier import SearchLimits, check_frontier, default_max_memory
+        from lockcheck.engines.explicit import SearchLimits, check_frontier, default_max_memory
 
         result, _ = check_frontier(model, SearchLimits(max_states=max_states, max_memory=default_max_memory()))
     s = result.stats

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 
 from .api import Options, describe_state, load_model, state_graph
-from .engines.frontier import SearchProgress as Progress
+from .engines.explicit import SearchProgress as Progress
 from .errors import SpecError
 from .result import (Change, InductionCounterexample, LockOrderEdge, PropertyResult, Result, Stats,
                      ThreadCoverage, ThreadState, Trace, TraceStep, ViolationFound)

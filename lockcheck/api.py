@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 from . import accepted
 from .engines.coverage import coverage_warnings
 from .engines.errors import INTERRUPTED
-from .engines.frontier import Found, SearchLimits, SearchProgress, check_frontier, default_max_memory
+from .engines.explicit import Found, SearchLimits, SearchProgress, check_frontier, default_max_memory
 from .engines.system import TransitionSystem
 from .engines.tracing import format_value
 from .errors import Sources, SpecError
@@ -175,12 +175,12 @@ def _symbolic_or_interrupted(model: Model, options: Options) -> Result:
 
 
 def _symbolic(model: Model, options: Options) -> Result:
-    from .engines.bmc import check_bmc  # Z3 is loaded only when a symbolic engine runs
-    from .engines.induction import check_induction
-    from .engines.symbolic import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
+    from .engines.symbolic.bmc import check_bmc  # Z3 is loaded only when a symbolic engine runs
+    from .engines.symbolic.induction import check_induction
+    from .engines.symbolic.shared import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
 
     if options.engine == "pdr":
-        from .engines.pdr import check_pdr
+        from .engines.symbolic.pdr import check_pdr
         return check_pdr(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
     if options.engine == "bmc":
         return check_bmc(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))

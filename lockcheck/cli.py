@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from .api import Options, state_graph, verify
 from .engines.errors import INTERRUPTED, LocalLoopError
-from .engines.frontier import SearchProgress as Progress
+from .engines.explicit import SearchProgress as Progress
 from .errors import Diagnostic, Sources, SpecError, format_diagnostic
 from .report.dot import write_dot
 from .report.text import render_result

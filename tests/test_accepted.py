@@ -100,7 +100,7 @@ def test_coverage_warnings_are_written_once_after_the_lines_apply(spec):
     """The engine reports coverage as data only; api.py writes the warnings from it, once,
     after `expect unreached` moved what the spec accepts (no warning is filtered by its words)."""
     from lockcheck.api import Options, load_model
-    from lockcheck.engines.frontier import SearchLimits, check_frontier
+    from lockcheck.engines.explicit import SearchLimits, check_frontier
     from lockcheck.errors import Sources
 
     path = spec(BASE)

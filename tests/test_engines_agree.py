@@ -12,11 +12,11 @@ from hypothesis import given
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
 from lockcheck.ir import Model
-from lockcheck.engines.bmc import check_bmc
+from lockcheck.engines.symbolic.bmc import check_bmc
 from reference.explicit import Limits, check_explicit
-from lockcheck.engines.induction import check_induction
-from lockcheck.engines.pdr import check_pdr
-from lockcheck.engines.symbolic import Settings
+from lockcheck.engines.symbolic.induction import check_induction
+from lockcheck.engines.symbolic.pdr import check_pdr
+from lockcheck.engines.symbolic.shared import Settings
 from lockcheck.errors import Sources
 from lockcheck.result import Result
 from random_specs import random_spec_settings, write_spec, specs as random_specs

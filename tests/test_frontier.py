@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import SPECS
 from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
-from lockcheck.engines.frontier import SearchLimits, check_frontier
+from lockcheck.engines.explicit import SearchLimits, check_frontier
 from lockcheck.errors import Sources
 from reference.pycompile import compile_model
 from lockcheck.result import Result

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, cli, model_of
-from lockcheck.engines.frontier import SearchLimits, check_frontier
-from lockcheck.engines.frontier.search import SearchProgress
+from lockcheck.engines.explicit import SearchLimits, check_frontier
+from lockcheck.engines.explicit.search import SearchProgress
 
 EXT4 = str(REPO / "specs" / "ext4.lk")
 RACE = str(REPO / "specs" / "ext4_truncate_nowait.lk")
@@ -46,7 +46,7 @@ def test_an_interrupt_keeps_what_was_found():
 
     model = model_of(RACE, NPAGES=4)
     search_result, _ = check_frontier(model, SearchLimits())
-    import lockcheck.engines.frontier.search as search
+    import lockcheck.engines.explicit.search as search
 
     old_every, search.PROGRESS_SECONDS = search.PROGRESS_SECONDS, 0.0
     try:

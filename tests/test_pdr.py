@@ -8,8 +8,8 @@ from __future__ import annotations
 from conftest import cli
 from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
-from lockcheck.engines.pdr import SHALLOW_DEPTH, check_pdr
-from lockcheck.engines.symbolic import Settings
+from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, check_pdr
+from lockcheck.engines.symbolic.shared import Settings
 from lockcheck.errors import Sources
 
 # 12 increments, then done: deeper than the shallow bmc search, so Spacer must prove it

@@ -1,4 +1,4 @@
-"""Partial-order reduction (engines/frontier/reduce.py): the independence relation on small
+"""Partial-order reduction (engines/explicit/reduce.py): the independence relation on small
 hand-made specs, state counts it must reach on hand-counted ones, and agreement with the
 search without reduction (verdicts, traces, coverage) on every spec in specs/, the test
 models of the other test files and random specs; never more states than without it."""
@@ -9,9 +9,9 @@ from hypothesis import given
 
 from conftest import REPO, SPECS
 from lockcheck.api import Options, load_model
-from lockcheck.engines.frontier import SearchLimits, check_frontier
-from lockcheck.engines.frontier.reduce import Reduction
-from lockcheck.engines.frontier.search import FrontierSearch
+from lockcheck.engines.explicit import SearchLimits, check_frontier
+from lockcheck.engines.explicit.reduce import Reduction
+from lockcheck.engines.explicit.search import FrontierSearch
 from lockcheck.errors import Sources
 from lockcheck.result import Result
 from random_specs import random_spec_settings, specs as random_specs, write_spec

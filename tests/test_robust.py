@@ -339,7 +339,7 @@ def test_interrupted_explicit_search_every_format(sig, fmt):
 def test_symbolic_engine_interrupted_between_checks(monkeypatch, engine):
     """Ctrl-C while the engine's Python code runs (between Z3 checks): every property unknown,
     limit 'an interrupt', exit 3, in the JSON document."""
-    from lockcheck.engines import symbolic
+    from lockcheck.engines.symbolic import shared as symbolic
 
     calls = []
     real = symbolic.Budget.check
@@ -477,7 +477,7 @@ def test_timeout_bounds_the_python_phases_of_the_symbolic_engines(tmp_path, monk
     lock-order terms and induction a minute making candidates, none of it inside a Z3 check.
     Those phases now ask the budget: with the time up from the start, nothing is built and
     every property is unknown, stopped at --timeout."""
-    from lockcheck.engines import symbolic
+    from lockcheck.engines.symbolic import shared as symbolic
 
     path = _mutated_spec(tmp_path, "ext3.lk", "const NPAGES = 2;", "spinlock zl[256]; const NPAGES = 2;")
     monkeypatch.setattr(symbolic.Budget, "overdue", lambda self: True)

@@ -7,10 +7,10 @@ import pytest
 
 from conftest import REPO, cli
 from lockcheck.api import Options, load_model, verify
-from lockcheck.engines.bmc import check_bmc
+from lockcheck.engines.symbolic.bmc import check_bmc
 from reference.explicit import Limits, check_explicit
-from lockcheck.engines.induction import StepCase, check_induction
-from lockcheck.engines.symbolic import MAX_DEPTH, Settings
+from lockcheck.engines.symbolic.induction import StepCase, check_induction
+from lockcheck.engines.symbolic.shared import MAX_DEPTH, Settings
 from lockcheck.errors import Sources, SpecError
 from lockcheck import ir
 from lockcheck.result import Result
@@ -314,7 +314,7 @@ def _bit_value(codec, value, subst) -> int:
 
 @pytest.mark.parametrize("source", ["arith", "ext4.lk", pytest.param("truncate_lock_inverted.lk", marks=pytest.mark.slow)])
 def test_bit_codec_agrees_with_python_on_reachable_states(spec, source):
-    from lockcheck.engines.codec import BitCodec
+    from lockcheck.engines.symbolic.codec import BitCodec
     from reference.explicit import Explorer
     from reference.pycompile import compile_expr, compile_model
 

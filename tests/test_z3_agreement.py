@@ -1,6 +1,6 @@
 """Z3 gives invariants, guards and checks their meaning; the reference engine evaluates them
 through compiled Python, and the transition system every engine uses through the array
-evaluator (engines/frontier/evaluate.py). They must agree: on random states of every spec
+evaluator (engines/explicit/evaluate.py). They must agree: on random states of every spec
 (Hypothesis) and on every reachable state of the specs in specs/."""
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def array_agrees(agreement: Agreement) -> int:
     """The array evaluator gives every value Python gave (where Python could evaluate it)."""
     import numpy as np
 
-    from lockcheck.engines.frontier.evaluate import ArrayExpr, Rows
+    from lockcheck.engines.explicit.evaluate import ArrayExpr, Rows
 
     compared = 0
     matrix = np.asarray(agreement.states, dtype=np.int64)

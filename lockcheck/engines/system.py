@@ -1,5 +1,5 @@
 """The transition system: what a step means, for every engine, the trace builder and the
-candidate sampling. Built on the frontier engine's array steps (frontier/steps.py), so the
+candidate sampling. Built on the explicit engine's array steps (explicit/steps.py), so the
 meaning of a step is written once: a batch of states is a matrix, one state a one-row matrix.
 
 It gives the initial states, every step from a batch of resting states (the resting states
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import ir
-from .frontier.arrays import HASH, Array, xp
-from .frontier.evaluate import ArrayExpr, Rows
-from .frontier.search import Endings
-from .frontier.steps import Batch, Transitions, row_layout
+from .explicit.arrays import HASH, Array, xp
+from .explicit.evaluate import ArrayExpr, Rows
+from .explicit.search import Endings
+from .explicit.steps import Batch, Transitions, row_layout
 from .record import CheckKey, Path, Violation
 
 # one edge's outcome from one state: (edge id, next state or None, failed check id or None)

@@ -227,7 +227,7 @@ class TraceBuilder:
 
     def _lock_wanted(self, leaving: list[ir.Edge], state: tuple) -> str:
         """The lock a blocked thread's next step acquires, or "" (it awaits something else)."""
-        from .frontier.evaluate import ArrayExpr  # here: frontier imports this module
+        from .explicit.evaluate import ArrayExpr  # here: frontier imports this module
 
         names = {lk.slot: lk.name for lk in self.model.locks}
         return next((names.get(ArrayExpr(e.acquires).scalar(state), "") for e in leaving if e.acquires is not None), "")

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import ir
-from .frontier.arrays import Array, first_occurrences, xp
-from .frontier.evaluate import ArrayExpr, Rows
-from .system import TransitionSystem
+from ... import ir
+from ..explicit.arrays import Array, first_occurrences, xp
+from ..explicit.evaluate import ArrayExpr, Rows
+from ..system import TransitionSystem
 
 MAX_SMALL_DOMAIN = 6
 SAMPLE_BFS_STATES = 20_000

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 import networkx as nx
 import z3
 
-from .. import ir
-from ..ir import Model
-from ..result import Result, Stats
+from ... import ir
+from ...ir import Model
+from ...result import Result, Stats
 from .encoding import Encoder, OutOfTime
-from .system import TransitionSystem
-from .symbolic import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of,
+from ..system import TransitionSystem
+from .shared import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of,
                        has_lock_order_risk, own_property_warning, path_for, property_results, tools,
                        trivially_safe)
-from .tracing import Path
+from ..tracing import Path
 
 MAX_SIMPLE_PATH = 200   # the completeness check costs O(L^2) constraints: not beyond this length
 

@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 
 import z3
 
-from .. import ir
-from ..result import Result, Stats
+from ... import ir
+from ...result import Result, Stats
 from .bmc import BoundedSearch
 from .codec import BitCodec
 from .encoding import Encoder
 from .strengthen import live_locals
-from .system import TransitionSystem
-from .symbolic import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
+from ..system import TransitionSystem
+from .shared import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
                        tools, trivially_safe)
-from .tracing import format_value
+from ..tracing import format_value
 
 SHALLOW_DEPTH = 8         # bmc first, this deep
 MAX_TRACE_DEPTH = 2000    # how deep bmc looks for the trace of a property Spacer found reachable

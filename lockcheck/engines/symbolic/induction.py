@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 import z3
 
-from .. import ir
-from ..result import InductionCounterexample, Result, Stats, Trace
+from ... import ir
+from ...result import InductionCounterexample, Result, Stats, Trace
 from .bmc import MAX_SIMPLE_PATH, BoundedSearch
 from .encoding import Encoder, OutOfTime, fast_and, fast_or
-from .errors import LocalLoopError
+from ..errors import LocalLoopError
 from .strengthen import Candidate, CandidateSet, candidates, live_locals
-from .system import StepsFrom, TransitionSystem
-from .symbolic import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
+from ..system import StepsFrom, TransitionSystem
+from .shared import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
-from .tracing import Path, TraceBuilder, format_value
+from ..tracing import Path, TraceBuilder, format_value
 
 Item = Goal | Candidate
 ALL = object()   # an item that any step may affect

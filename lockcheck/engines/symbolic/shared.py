@@ -10,13 +10,13 @@ from typing import Literal
 
 import z3
 
-from ..errors import SpecError
-from ..ir import Model, Thread
-from ..result import InductionCounterexample, PropertyResult
+from ...errors import SpecError
+from ...ir import Model, Thread
+from ...result import InductionCounterexample, PropertyResult
 from .encoding import Encoder, Expansion, StepShape, concrete
-from .record import CheckKey, Found, Path, Violation
-from .system import StateExpr, TransitionSystem
-from .tracing import TraceBuilder
+from ..record import CheckKey, Found, Path, Violation
+from ..system import StateExpr, TransitionSystem
+from ..tracing import TraceBuilder
 
 MAX_DEPTH = 10_000
 DEFAULT_BMC_DEPTH = 30

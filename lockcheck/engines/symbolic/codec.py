@@ -20,9 +20,9 @@ from typing import Union
 
 import z3
 
-from .. import ir
-from ..ir import Bin, Ite, Lit, Load, Un, Var
-from ..smt import domain_constraint, state_vars, to_z3
+from ... import ir
+from ...ir import Bin, Ite, Lit, Load, Un, Var
+from ...smt import domain_constraint, state_vars, to_z3
 
 
 class IntCodec:

@@ -15,9 +15,9 @@ from typing import Callable
 
 import z3
 
-from .. import ir
-from ..errors import SpecError
-from ..partial import known_after, peval
+from ... import ir
+from ...errors import SpecError
+from ...partial import known_after, peval
 from .codec import BitCodec, Codec, IntCodec
 
 MAX_TRIE_NODES = 200_000
