@@ -136,6 +136,7 @@ class Slot:
     values: tuple[int, ...] = ()  # for refs: the addresses it can hold
     value_names: tuple[str, ...] = ()  # for refs: the object at each of those addresses
     lock_kind: str = ""     # for lock slots: lock | spinlock | rwlock
+    of_thread: int = -1     # a global slot kept per thread (a waitqueue's place, an rwlock's reader flag): whose
 
     @property
     def sort(self) -> Sort:
@@ -214,6 +215,22 @@ class Thread:
     atomic_nodes: frozenset[int]
     node_text: dict[int, tuple[str, Span]]  # what the thread is about to do at a pc
     local_slots: tuple[int, ...]
+    group: str = ""          # the thread declaration it is an instance of (`w` for w[0], w[1], ...)
+    instance: int = 0        # its `self`
+
+
+@dataclass(frozen=True)
+class ArrayLayout:
+    """A global array: element k's slots are base + k * stride .. base + (k + 1) * stride - 1,
+    each element laid out alike."""
+
+    name: str
+    base: int
+    count: int
+    stride: int
+
+    def element(self, k: int) -> range:
+        return range(self.base + k * self.stride, self.base + (k + 1) * self.stride)
 
 
 @dataclass(frozen=True)
@@ -253,6 +270,7 @@ class Model:
     init_edges: list[Edge] = field(default_factory=list)   # the init block, run atomically
     init_thread: Thread | None = None
     consts: dict[str, int] = field(default_factory=dict)
+    arrays: list[ArrayLayout] = field(default_factory=list)
 
     def edges_from(self, thread: int, pc: int) -> list[Edge]:
         return [e for e in self.edges if e.thread == thread and e.src == pc]

@@ -4,6 +4,7 @@ lowering is in lowering/ (by job); this module owns the model being built and wh
 not a body: properties, expectations, and the graph clean-up after every thread is in."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from . import ir
@@ -143,7 +144,8 @@ def build_model(path: str, modules: list[s.Module], overrides: dict[str, str], s
         for k in range(count):
             name = decl.name if decl.count is None else f"{decl.name}[{k}]"
             lowering = BodyLowering(builder, index, name, k, IntT(0, count - 1))
-            threads.append(_finish_pc(builder, lowering.lower_body(decl.body, decl.span)))
+            thread = _finish_pc(builder, lowering.lower_body(decl.body, decl.span))
+            threads.append(replace(thread, group=decl.name, instance=k))
             index += 1
     init_thread = None
     if len(env.inits) > 1:
@@ -163,7 +165,9 @@ def build_model(path: str, modules: list[s.Module], overrides: dict[str, str], s
     else:
         threads = all_threads
     model = ir.Model(path, builder.slots, tuple(builder.initial), threads, edges, properties,
-                     expectations, builder.locks, init_thread=init_thread, consts=consts)
+                     expectations, builder.locks, init_thread=init_thread, consts=consts,
+                     arrays=[ir.ArrayLayout(g.name, g.base, g.type.size, size_of(g.type.elem, env.nthreads))
+                             for g in env.globals.values() if isinstance(g.type, ArrayT)])
     return model
 
 
@@ -172,7 +176,6 @@ def _without_jumps(edges: list[Edge], threads: list[ir.Thread]) -> tuple[list[Ed
     body): their source node becomes an alias of their target. Fewer chained steps per
     visible step, the same transition system."""
     from collections import Counter
-    from dataclasses import replace
 
     leaving = Counter((e.thread, e.src) for e in edges)
     alias: dict[tuple[int, int], int] = {}
@@ -210,7 +213,6 @@ def _without_jumps(edges: list[Edge], threads: list[ir.Thread]) -> tuple[list[Ed
 
 
 def _finish_pc(builder: ModelBuilder, thread: ir.Thread) -> ir.Thread:
-    from dataclasses import replace
 
     slot = builder.slots[thread.pc_slot]
     builder.slots[thread.pc_slot] = replace(slot, high=thread.node_count - 1)

@@ -549,13 +549,13 @@ def _add_slots(env: Env, name: str, type_: Type) -> None:
         if type_.kind == "rwlock":
             env.slots.append(Slot(name, "rw_writer", 0, env.nthreads, lock_kind="rwlock"))
             for t in range(env.nthreads):
-                env.slots.append(Slot(f"{name}.read_by[{thread_name(env, t)}]", "rw_reader", 0, 1))
+                env.slots.append(Slot(f"{name}.read_by[{thread_name(env, t)}]", "rw_reader", 0, 1, of_thread=t))
         else:
             env.slots.append(Slot(name, "lock", 0, env.nthreads, lock_kind=type_.kind))
     elif isinstance(type_, WaitqueueT):
         for t in range(env.nthreads):
             env.slots.append(Slot(f"{name}.{thread_name(env, t)}", "enum", 0, 1 + env.nthreads,
-                                  waiter_states(env.nthreads)))
+                                  waiter_states(env.nthreads), of_thread=t))
     elif isinstance(type_, BoolT):
         env.slots.append(Slot(name, "bool", 0, 1))
     elif isinstance(type_, IntT):

@@ -18,7 +18,7 @@ def coverage(model: Model, covered: bytearray) -> list[ThreadCoverage]:
     for edge in model.edges:
         if not edge.shown or edge.thread >= len(model.threads):
             continue
-        group = model.threads[edge.thread].name.split("[")[0]
+        group = model.threads[edge.thread].group
         where = (edge.span.path, edge.span.line, edge.span.column)
         text = f"{edge.context[-1]}: {edge.text}" if edge.context else edge.text
         ran, unusable = bool(covered[edge.id]), edge.id in dead

@@ -71,7 +71,7 @@ def thread_groups(model: ir.Model) -> list[list[int]]:
     is a group of one), each group in thread order, groups by their first thread."""
     by_name: dict[str, list[int]] = {}
     for t in model.threads:
-        by_name.setdefault(t.name.split("[")[0], []).append(t.index)
+        by_name.setdefault(t.group, []).append(t.index)
     groups: list[list[int]] = []
     for members in by_name.values():
         if len(members) > 1 and _same_shape(model, members):

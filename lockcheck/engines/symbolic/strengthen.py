@@ -307,7 +307,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                     extra = costly.at(pc, live[pc], reps, places)
             staged = [(a, 0) for a in atoms] + [(a, 1) for a in held] + [(a, 2) for a in extra]
             at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
-            family = thread.name.split("[")[0]
+            family = thread.group
             for a, stage in staged:
                 out.append(Candidate(start + len(out), thread.index, pc, a,
                                      f"{thread.name} at '{at}' -> {_text(model, a)}",
