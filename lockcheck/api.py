@@ -37,6 +37,7 @@ class Options:
     max_memory: int | None = None   # bytes the explicit search may use (None: default_max_memory())
     more_candidates: bool = False   # induction: the costlier candidate shapes too
     reduction: bool = True          # explicit: partial-order reduction (same verdicts and traces, fewer states)
+    symmetry: bool = True           # explicit: states up to interchangeable thread instances (likewise)
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -72,7 +73,8 @@ def project_models_dir(spec: str) -> Path | None:
 
 def search_limits(options: Options) -> SearchLimits:
     memory = options.max_memory if options.max_memory is not None else default_max_memory()
-    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout, options.reduction)
+    return SearchLimits(options.max_states, options.max_depth, memory, options.timeout, options.reduction,
+                        options.symmetry)
 
 
 def verify(path: str, options: Options, sources: Sources,
@@ -194,8 +196,8 @@ def verify_lock_order(path: str, options: Options, sources: Sources,
     """Verify (explicit engine), and also return the lock-order graph the exploration saw:
     one edge per (lock held, lock acquired) pair, with the first step that took it in that order."""
     model, unreached = _load(path, options, sources)
-    # without reduction: the first step taking each pair is the one of the full search's order
-    result, ex = _explicit(model, unreached, replace(options, reduction=False), progress)
+    # without reduction or symmetry: the first step taking each pair is the one of the full search's order
+    result, ex = _explicit(model, unreached, replace(options, reduction=False, symmetry=False), progress)
     names: dict[int, str] = {}
     for info in model.locks:
         names[info.slot] = info.name

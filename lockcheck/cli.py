@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-reduction", action="store_true",
                    help="explicit engine: explore every interleaving (no partial-order reduction; the "
                         "verdicts and traces are the same, the state counts larger)")
+    v.add_argument("--no-symmetry", action="store_true",
+                   help="explicit engine: explore interchangeable thread instances (w[0], w[1], ...) as "
+                        "distinct, not one state per class of states equal up to renaming them (same verdicts "
+                        "and traces, larger state counts)")
     v.add_argument("--fingerprints", action="store_true",
                    help="(the default now: the explicit engine stores a 64-bit fingerprint per state)")
 
@@ -332,7 +336,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
                           engine=getattr(args, "engine", "explicit"), depth=getattr(args, "depth", None),
                           timeout=getattr(args, "timeout", None),
                           more_candidates=getattr(args, "more_candidates", False),
-                          reduction=not getattr(args, "no_reduction", False))
+                          reduction=not getattr(args, "no_reduction", False),
+                          symmetry=not getattr(args, "no_symmetry", False))
         files = _spec_files(args.specs)
         _check_writable(args)
     except SpecError as err:

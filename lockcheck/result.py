@@ -138,6 +138,7 @@ class Stats:
     limit: str = ""          # which limit stopped the run, if any
     peak_memory_mb: float = 0.0
     bytes_per_state: float = 0.0   # what the explicit search keeps per state, all told (0: not measured)
+    symmetry: tuple[str, ...] = ()  # the interchangeable thread instances it counted states up to
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,9 @@ class Result:
         if self.engine in ("bmc", "induction"):
             return f"{self.engine}: {'k up to' if self.engine == 'induction' else 'depth'} {s.max_depth}, {s.seconds:.2f} s"
         stored = f", {s.bytes_per_state:.0f} bytes/state" if s.bytes_per_state else ""
-        return f"{s.states} states, {s.transitions} transitions, max depth {s.max_depth}, {s.seconds:.2f} s{stored}"
+        up_to = f" (up to the symmetry of {'; '.join(s.symmetry)})" if s.symmetry else ""
+        return (f"{s.states} states{up_to}, {s.transitions} transitions, max depth {s.max_depth}, "
+                f"{s.seconds:.2f} s{stored}")
 
     @property
     def exit_code(self) -> int:

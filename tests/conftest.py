@@ -47,9 +47,9 @@ def run(path: str, **defines: object) -> Result:
 
 
 def run_full(path: str, **defines: object) -> Result:
-    """run, without partial-order reduction: the state counts of the whole graph."""
+    """run, without partial-order reduction or symmetry: the state counts of the whole graph."""
     options = Options(defines={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in defines.items()},
-                      reduction=False)
+                      reduction=False, symmetry=False)
     return verify(path, options, Sources())
 
 

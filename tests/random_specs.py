@@ -100,3 +100,43 @@ def write_spec(tmp_path, text: str, name: str = "random.lk") -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
+
+
+def _own(shape: Shape) -> st.SearchStrategy[str]:
+    """Statements of a thread array's instance on its own element of `mine`, and symmetric
+    tests over all of them."""
+    return st.one_of(
+        st.sampled_from(["true", "false"]).map(lambda v: f"mine[self] = {v};"),
+        st.just("mine[self] = !mine[self];"),
+        st.just("await !mine[self];"),
+        _bool(shape).map(lambda b: f"mine[self] = {b};"),
+        _bool(shape).map(lambda b: f"assert !mine[self] || {b};"),
+        st.just("assert forall k in 0..K-1: (k != self && mine[k]) -> !mine[self];"),
+    )
+
+
+@st.composite
+def symmetric_specs(draw: st.DrawFn) -> str:
+    """A thread array `w[K]` of instances alike but for their own element of `mine`, beside
+    a thread of another kind: specs where the instances are interchangeable, unless the
+    other thread tells them apart (mine[0]), for the symmetry reduction."""
+    shape = Shape(draw(st.integers(1, 2)), draw(st.integers(1, 2)), 2)
+    k = draw(st.integers(2, 3))
+    lines = [f"const K = {k};"]
+    lines += [f"lock l{i};" for i in range(shape.locks)]
+    lines += [f"bool b{i} = {draw(st.sampled_from(['true', 'false']))};" for i in range(shape.bools)]
+    lines += ["int[0..2] x = 0;", "bool mine[K];"]
+    own = st.one_of(_own(shape), _stmt(shape, 1), _locked_section(shape))
+    body = draw(st.lists(own, min_size=1, max_size=4))
+    lines.append(f"thread w[K] {{ {' '.join(body)} }}")
+    # now and then the other thread tells the instances apart: the symmetry must then be refused
+    other = draw(st.lists(st.one_of(_stmt(shape, 1), _locked_section(shape)), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        apart = draw(st.sampled_from(["mine[0] = true;", "await !mine[1];", "b0 = mine[0];"]))
+        other.insert(draw(st.integers(0, len(other))), apart)
+    lines.append(f"thread other {{ {' '.join(other)} }}")
+    if draw(st.booleans()):
+        lines.append(f"invariant p0: {draw(_cond(shape))};")
+    if draw(st.booleans()):
+        lines.append("invariant p1: forall k in 0..K-1: mine[k] -> (b0 || x < 2);")
+    return "\n".join(lines) + "\n"

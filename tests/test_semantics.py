@@ -1,6 +1,6 @@
 """The step semantics on small models whose state and transition counts were worked out by
 hand (the derivations are in the comments)."""
-from conftest import run, verdicts
+from conftest import run, run_full, verdicts
 
 UNLOCKED = """
 int[0..2] counter = 0;
@@ -34,7 +34,7 @@ def test_unlocked_increment_counts(spec):
     # 1 initial; 2 after one read; 3 at depth 2 (one thread done with counter 1 twice, both
     # read 0); 4 at depth 3; 2 final states (counter 2 and the lost update, counter 1) = 12.
     # Transitions: 2 + 4 + 4 + 4 = 14.
-    result = run(spec(UNLOCKED))
+    result = run_full(spec(UNLOCKED))
     assert (result.stats.states, result.stats.transitions, result.stats.max_depth) == (12, 14, 4)
 
 
@@ -56,7 +56,7 @@ def test_locked_increment_counts(spec):
     # other out) and then the other does. States: the initial one, 7 after each of 2 choices
     # of the first thread = 14, the final one: 16. Each state but the first and the last has
     # exactly one move: 14 + 2 = 16 transitions; depth 8.
-    result = run(spec(LOCKED))
+    result = run_full(spec(LOCKED))
     assert (result.stats.states, result.stats.transitions, result.stats.max_depth) == (16, 16, 8)
 
 

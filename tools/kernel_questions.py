@@ -223,7 +223,7 @@ def split_output(text: str) -> tuple[str, dict[str, str], str]:
         m = re.match(r"-- (\S+) violated", line)
         if m:
             current = blocks.setdefault(m.group(1), [])
-        elif re.match(r"\d+ states, ", line):
+        elif re.match(r"\d+ states[, ]", line):
             stats = line
             current = None
             continue

@@ -184,7 +184,8 @@ def result_json(result: Result) -> dict[str, Any]:
     return {
         "path": result.spec, "engine": result.engine, "exit_code": result.exit_code,
         "stats": {"states": s.states, "transitions": s.transitions, "max_depth": s.max_depth,
-                  "seconds": round(s.seconds, 6), "limit": s.limit, "peak_memory_mb": s.peak_memory_mb},
+                  "seconds": round(s.seconds, 6), "limit": s.limit, "peak_memory_mb": s.peak_memory_mb,
+                  "symmetry": list(s.symmetry)},
         "properties": [property_json(p, result.spec) for p in result.properties],
         "warnings": list(result.warnings),
         "coverage": [{"thread": c.thread, "statements": c.statements,
@@ -286,7 +287,8 @@ SCHEMA: dict[str, Any] = {
                            "transitions": {"type": "integer", "minimum": 0},
                            "max_depth": {"type": "integer", "minimum": 0},
                            "seconds": {"type": "number", "minimum": 0}, "limit": _STR,
-                           "peak_memory_mb": {"type": "number", "minimum": 0}}),
+                           "peak_memory_mb": {"type": "number", "minimum": 0},
+                           "symmetry": {"type": "array", "items": _STR}}),
             "properties": {"type": "array", "items": _PROPERTY},
             "warnings": {"type": "array", "items": _STR},
             "coverage": {"type": "array", "items": _obj({

@@ -59,7 +59,8 @@ def check_frontier(model: Model, limits: SearchLimits,
     builder = TraceBuilder(model, _Paths(traced), traced.state_hash, TransitionSystem(model, traced.system))
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
-    stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state)
+    stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state,
+                  symmetry=tuple(sym.describe(model) for sym in search.symmetries))
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
     if short:
         result.warnings.append(short)
@@ -70,23 +71,25 @@ def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
                     progress: Callable[[SearchProgress], None] | None,
                     on_violation: Callable[[str, int], None] | None = None
                     ) -> tuple[Found, FrontierSearch, str]:
-    """A search with partial-order reduction finds every violation, but not by the
-    shortest, fewest-switch path: when it found one, search again without reduction until
+    """A search with partial-order reduction or up to symmetry finds every violation, but not
+    by the shortest, fewest-switch path: when it found one, search again without either until
     it has found them all (each at its own smallest depth; no deeper than this search found
     them), and take that search's violations and lock-order pairs (their first steps,
     in its order), the search to trace them by, and a warning if that search stopped short.
     Counts, depth, coverage and limit stay the reduced search's."""
-    if search.first_cut is None or not (found.violations or _has_cycle(found.lock_edges)):
+    # the first depth whose states the reduction cut or the symmetry merged (0: any)
+    cut = 0 if search.system.merged else search.first_cut
+    if cut is None or not (found.violations or _has_cycle(found.lock_edges)):
         return found, search, ""
     depth = search.finding_depth()
-    if depth <= search.first_cut:   # no state was cut above that depth: this search was the full one there
+    if depth <= cut:   # no state was cut above that depth: this search was the full one there
         return found, search, ""
 
     def tell(prop: str, at: int) -> None:   # at its smallest depth, unless told already
         if on_violation is not None and prop not in search.told:
             search.told.add(prop)
             on_violation(prop, at)
-    exact = FrontierSearch(search.model, replace(limits, reduction=False, max_depth=depth), progress,
+    exact = FrontierSearch(search.model, replace(limits, reduction=False, symmetry=False, max_depth=depth), progress,
                            on_violation=tell if on_violation is not None else None,
                            until=(set(found.violations), set(found.lock_edges)))
     again = exact.run()

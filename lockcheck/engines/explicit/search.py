@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ... import ir
+from ...symmetry import find_symmetries
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
 from .arrays import HASH, Array, distinct, stable_order, xp
@@ -35,6 +36,7 @@ class SearchLimits:
     max_memory: int | None = None     # bytes of the process (resident), checked between blocks
     timeout: float | None = None      # seconds
     reduction: bool = False           # partial-order reduction (reduce.py; the api and CLI turn it on)
+    symmetry: bool = False            # states up to thread symmetry (lockcheck/symmetry.py; likewise)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ class FrontierSearch:
         self.on_violation = on_violation
         self.dtype, self.width = row_layout(model)
         self.slots = len(model.slots)
-        self.system = Transitions(model, self.width, self.dtype)
+        self.symmetries = find_symmetries(model) if limits.symmetry else []
+        self.system = Transitions(model, self.width, self.dtype, self.symmetries)
         self.nthreads = len(model.threads)
         self.pc_slots = [t.pc_slot for t in model.threads]
         self.ends = xp.asarray([t.end for t in model.threads], dtype=xp.int64)
@@ -205,7 +208,7 @@ class FrontierSearch:
         return m
 
     def state_hash(self, state: tuple) -> int:
-        return int(self.system.fingerprints.rows(self.matrix([state]))[0])
+        return int(self.system.keys(self.matrix([state]))[0])
 
     # ---- candidates ----
     def note(self, prop: str, depth: int, make: Callable[[int], list[Candidate]], count: int) -> None:

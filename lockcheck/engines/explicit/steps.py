@@ -7,10 +7,12 @@ node functions, one edge at a time. The threads of a thread array step together
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import ir
+from ...symmetry import ThreadSymmetry
 from ..errors import LocalLoopError
+from .canonical import Canonical
 from .arrays import HASH, Array, Fingerprints, first_occurrences, padded_width, row_dtype, xp
 from .evaluate import ArrayExpr, Rows, slot_ranges
 from .groups import MergedEdge, merge_edge, thread_groups
@@ -128,7 +130,8 @@ def row_layout(model: ir.Model) -> tuple[xp.dtype, int]:
 class Transitions:
     """The model's edges compiled for blocks of states, by thread group."""
 
-    def __init__(self, model: ir.Model, width: int, dtype: xp.dtype):
+    def __init__(self, model: ir.Model, width: int, dtype: xp.dtype, symmetries: list[ThreadSymmetry] | None = None):
+        """`symmetries`: fingerprints are then those of states up to them (canonical.py)."""
         self.model = model
         self.width = width          # columns of a row (slots, then padding)
         self.slots = len(model.slots)
@@ -145,6 +148,8 @@ class Transitions:
         self.coverage = bytearray(len(model.edges))
         self.ranges = slot_ranges(model, width)
         self.fingerprints = Fingerprints(self.ranges[:len(model.slots)])
+        self.canonical = Canonical(symmetries, self.fingerprints) if symmetries else None
+        self.merged = False     # some state reached was fingerprinted as another of its class
         self.lock_slots = [(lk.slot, lk.reader_slots) for lk in model.locks]
         by_thread: list[dict[int, list[ir.Edge]]] = [dict() for _ in self.threads]
         rank = [0] * len(model.edges)
@@ -342,12 +347,30 @@ class Transitions:
                moved: Array) -> list[Batch]:
         """Every step each thread can take from each row of `block` (resting states, with
         their fingerprints): the batches of resting states they end in. `moved[row]` is set
-        where some step ran to its end or failed a fatal check."""
+        where some step ran to its end or failed a fatal check. Under symmetry, `hashes` are
+        those of the states' classes, and so are the endings'."""
+        if self.canonical is not None:
+            hashes = self.fingerprints.rows(block)   # a step updates the fingerprint of the row itself
         endings: list[Batch] = []
         for g, members in enumerate(self.groups):
             if members[0] < len(self.model.threads):
                 endings += self.step(block, hashes, g, failures, locks, moved)
+        if self.canonical is not None:
+            endings = [replace(b, hash=self.class_keys(b.matrix, b.hash)) for b in endings]
         return endings
+
+    def keys(self, matrix: Array) -> Array:
+        """The fingerprints the search stores for these rows: of the rows, or of their classes."""
+        if self.canonical is None:
+            return self.fingerprints.rows(matrix)
+        return self.class_keys(matrix, self.fingerprints.rows(matrix))
+
+    def class_keys(self, matrix: Array, hashes: Array) -> Array:
+        assert self.canonical is not None
+        keys = self.canonical.keys(matrix[:, :self.slots])
+        if not self.merged and len(keys) and (keys != hashes).any():
+            self.merged = True
+        return keys
 
     def step(self, block: Array, hashes: Array, g: int, failures: Failures, locks: LockNotes | None,
              moved: Array) -> list[Batch]:
@@ -471,6 +494,10 @@ class Transitions:
                 failed += checks.tolist()
             first = first_occurrences(endings.hash)[0]
             states, hashes = endings.matrix[first], endings.hash[first]
+        if self.canonical is not None:
+            first = first_occurrences(self.keys(states))[0]
+            states = states[first]
+            hashes = self.keys(states)
         return states, hashes, failed
 
     @staticmethod
