@@ -88,3 +88,29 @@ def test_specs_as_large_as_the_language_allows(spec):
     assert {p.name: p for p in result.properties}["all_clear"].trace.length == 2
     # a has 5 positions and b 3; with who wrote x last and which flag b toggled: 5 + 9 + 11
     assert result.stats.states == 25 and not result.stats.limit
+
+
+def test_a_stopped_second_search_keeps_the_first_searchs_paths():
+    """The second search (for the fewest-switch traces) interrupted: the first search's
+    verdicts stand, traced by first discovery, as short, with a warning; exit 3."""
+    model = model_of(RACE, NPAGES=2)
+    full, _ = check_frontier(model, SearchLimits())
+    depths: list[int] = []
+
+    def interrupt_the_second(p: SearchProgress) -> None:
+        if depths and p.depth < depths[-1]:   # a new search starts from depth 0
+            raise KeyboardInterrupt
+        depths.append(p.depth)
+
+    import lockcheck.engines.explicit.search as search
+
+    old_every, search.PROGRESS_SECONDS = search.PROGRESS_SECONDS, 0.0
+    try:
+        result, _ = check_frontier(model, SearchLimits(), interrupt_the_second)
+    finally:
+        search.PROGRESS_SECONDS = old_every
+    race = {p.name: p for p in result.properties}["no_remove_under_writeback"]
+    shortest = {p.name: p for p in full.properties}["no_remove_under_writeback"]
+    assert race.verdict == "violated" and race.trace.length == shortest.trace.length == 10
+    assert result.stats.states == full.stats.states and result.stats.limit == "an interrupt"
+    assert any("fewest-switch" in w for w in result.warnings) and result.exit_code == 3

@@ -71,19 +71,23 @@ def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
                     progress: Callable[[SearchProgress], None] | None,
                     on_violation: Callable[[str, int], None] | None = None
                     ) -> tuple[Found, FrontierSearch, str]:
-    """A search with partial-order reduction or up to symmetry finds every violation, but not
-    by the shortest, fewest-switch path: when it found one, search again without either until
-    it has found them all (each at its own smallest depth; no deeper than this search found
-    them), and take that search's violations and lock-order pairs (their first steps,
-    in its order), the search to trace them by, and a warning if that search stopped short.
-    Counts, depth, coverage and limit stay the reduced search's."""
-    # the first depth whose states the reduction cut or the symmetry merged (0: any)
+    """The first search keeps no fewest-switch paths (they would be most of its memory)
+    and, with partial-order reduction or up to symmetry, finds every violation but not by the
+    shortest path. When it found a violation, search again without either and with the fewest-switch
+    paths, only until every one is found again (each at its own smallest depth, no deeper
+    than the first search found it), and take that search's violations: the shortest,
+    fewest-switch traces. With reduction or symmetry, take its lock-order pairs too (their first steps,
+    in its order) and trace by it. A warning if that search stopped short. Counts, depth,
+    coverage and limit stay the first search's; the stored bytes are both searches'."""
+    # the first depth whose states the reduction cut (above it the search was the full one);
+    # under symmetry any: its states are fingerprinted by class, the second search's are not
     cut = 0 if search.system.merged else search.first_cut
-    if cut is None or not (found.violations or _has_cycle(found.lock_edges)):
+    reduced = cut is not None and bool(found.violations or _has_cycle(found.lock_edges)) \
+        and (search.system.merged or search.finding_depth() > cut)
+    if not reduced and not search.found_at:   # nothing to weigh by switches
         return found, search, ""
-    depth = search.finding_depth()
-    if depth <= cut:   # no state was cut above that depth: this search was the full one there
-        return found, search, ""
+    depth = search.finding_depth() if reduced else search.violation_depth()
+    pairs = set(found.lock_edges) if reduced else set()
 
     def tell(prop: str, at: int) -> None:   # at its smallest depth, unless told already
         if on_violation is not None and prop not in search.told:
@@ -91,15 +95,25 @@ def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
             on_violation(prop, at)
     exact = FrontierSearch(search.model, replace(limits, reduction=False, symmetry=False, max_depth=depth), progress,
                            on_violation=tell if on_violation is not None else None,
-                           until=(set(found.violations), set(found.lock_edges)))
+                           until=(set(found.violations), pairs), switches=True)
     again = exact.run()
-    if again.limit and not again.limit.startswith("--max-depth"):
-        # stopped short: the reduced search's verdicts and paths stand, its paths maybe longer;
-        # an interrupt stops the whole check (exit 3), as it would have stopped one search
-        stopped = replace(found, limit=found.limit or (INTERRUPTED if again.limit == INTERRUPTED else ""))
-        return stopped, search, (f"{again.limit} stopped the search for the shortest counterexamples: the "
-                                 "ones shown are those of the search with partial-order reduction, maybe longer")
-    return replace(found, violations={**found.violations, **again.violations}, lock_edges=again.lock_edges), exact, ""
+    stored = found.stored_bytes + again.stored_bytes
+    # the same search up to the same --max-states (no reduction: the same states in the same order)
+    same_cut = not reduced and again.limit == found.limit and again.limit.startswith("--max-states")
+    if again.limit and not again.limit.startswith("--max-depth") and not same_cut:
+        # stopped short: the first search's verdicts and paths stand (with reduction maybe
+        # longer; without, as short but maybe with more switches); an interrupt stops the
+        # whole check (exit 3), as it would have stopped one search
+        stopped = replace(found, limit=found.limit or (INTERRUPTED if again.limit == INTERRUPTED else ""),
+                          stored_bytes=stored)
+        shown = ("those of the search with partial-order reduction or symmetry, maybe longer" if reduced else
+                 "as short, but maybe with more thread switches")
+        return stopped, search, (f"{again.limit} stopped the search for the shortest, fewest-switch "
+                                 f"counterexamples: the ones shown are {shown}")
+    violations = {**found.violations, **again.violations}
+    if not reduced:
+        return replace(found, violations=violations, stored_bytes=stored), search, ""
+    return replace(found, violations=violations, lock_edges=again.lock_edges, stored_bytes=stored), exact, ""
 
 
 def _has_cycle(edges: dict[tuple[int, int], tuple[int, int, int]]) -> bool:

@@ -1,16 +1,17 @@
 """Level-synchronous breadth-first search over whole frontiers: each level is a matrix of
 states (a row each), expanded a block at a time by Transitions; duplicates go by 64-bit
 row fingerprints against the visited set; each state keeps its parent, the edge that
-reached it and its fingerprint, so a trace is rebuilt by replay. Among the shortest
-counterexamples it keeps the one with the fewest thread switches, as the scalar engine
-does, with the same order of discovery (parents in order, threads in order, a thread's
-steps in edge order)."""
+reached it and its fingerprint (22 bytes), so a trace is rebuilt by replay. With
+`switches` on (check_frontier's second search, up to the violations' depth) it also keeps
+the fewest-switch paths, to give among the shortest counterexamples the one with the fewest
+thread switches, as the scalar engine does, with the same order of discovery (parents in
+order, threads in order, a thread's steps in edge order)."""
 from __future__ import annotations
 
 import os
 import time
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ... import ir
@@ -167,9 +168,13 @@ class FrontierSearch:
     def __init__(self, model: ir.Model, limits: SearchLimits,
                  progress: Callable[[SearchProgress], None] | None = None, block_rows: int | None = None,
                  on_violation: Callable[[str, int], None] | None = None,
-                 until: tuple[set[str], set[tuple[int, int]]] | None = None):
+                 until: tuple[set[str], set[tuple[int, int]]] | None = None, switches: bool = False):
         """`on_violation(prop, depth)`: told once per property, when its first violation is
-        recorded (its trace comes with the result at the end)."""
+        recorded (its trace comes with the result at the end). `switches`: keep the
+        fewest-switch paths into every (state, thread), about 5 entries of 8 bytes per state
+        on ext4, to trace each violation by the path that switches threads least; without,
+        violations are traced by first discovery (as short, maybe more switches), and
+        check_frontier searches again with them up to the violations' depth."""
         self.model = model
         self.limits = limits
         self.progress = progress
@@ -179,6 +184,7 @@ class FrontierSearch:
         self.symmetries = find_symmetries(model) if limits.symmetry else []
         self.system = Transitions(model, self.width, self.dtype, self.symmetries)
         self.nthreads = len(model.threads)
+        self.switches = switches and self.nthreads > 0
         self.pc_slots = [t.pc_slot for t in model.threads]
         self.ends = xp.asarray([t.end for t in model.threads], dtype=xp.int64)
         self.invariants = [(p.name, ArrayExpr(p.cond)) for p in model.invariants if p.cond is not None]
@@ -269,7 +275,7 @@ class FrontierSearch:
         self.level_starts.append(0)
         self.visited.add(xp.sort(hashes))
         res.count = n0
-        costs = xp.zeros((n0, T), dtype=xp.uint8)
+        costs = xp.zeros((n0, T if self.switches else 0), dtype=xp.uint8)
         self._check_invariants(frontier, costs, 0, 0)
         depth = 0
         last_report = time.perf_counter() - PROGRESS_SECONDS   # the first report comes with the first block
@@ -343,8 +349,11 @@ class FrontierSearch:
         locks = system.new_locks()
         moved = xp.zeros(len(block), dtype=bool)
         batches = [b for b in system.expand(block, hashes, failures, locks, moved) if b.count]
-        best = costs.min(axis=1).astype(xp.int64) if T else xp.zeros(len(block), dtype=xp.int64)
-        arg = xp.argmax(costs == best[:, None].astype(costs.dtype), axis=1) if T else best
+        if self.switches:
+            best = costs.min(axis=1).astype(xp.int64)
+            arg = xp.argmax(costs == best[:, None].astype(costs.dtype), axis=1)
+        else:   # no switch counts kept: every candidate weighs 0, the first found is traced
+            best = arg = xp.zeros(len(block), dtype=xp.int64)
         if batches:
             endings = Endings(batches, self.system)
             if self.reduction is not None:
@@ -372,7 +381,7 @@ class FrontierSearch:
                     for i in sel[:k].tolist():
                         p, e, c, t = int(parent[i]), int(root[i]), int(check[i]), int(ft[i])
                         key = system.check_keys[c]
-                        sw, before = _step_cost(costs[p], t)
+                        sw, before = _step_cost(costs[p], t) if self.switches else (0, t)
                         if key[0] == e:
                             out.append(Candidate(first_id + p, e, key, None, sw, before))
                         else:
@@ -433,6 +442,12 @@ class FrontierSearch:
         need = depth + 1 if prop == "deadlock" else depth
         return self.first_cut is None or need <= self.first_cut
 
+    def violation_depth(self) -> int:
+        """The --max-depth a search without reduction needs to find every violation this
+        one found at a depth (each at its smallest depth or before)."""
+        return max((depth + 1 if prop == "deadlock" else depth for prop, (depth, _) in self.found_at.items()),
+                   default=0)   # a deadlock shows when its level is expanded
+
     def finding_depth(self) -> int:
         """The --max-depth a search without reduction needs to find every violation and
         lock-order pair this one found (each at its smallest depth or before)."""
@@ -448,8 +463,10 @@ class FrontierSearch:
         """Among violations at the same (smallest) depth, the one whose path switches threads
         least; ties go to the one found first."""
         c = min(enumerate(candidates), key=lambda oc: (oc[1].switches, oc[0]))[1]
-        edges, ids = self.walk(c.state, c.thread)
         last = (c.edge, c.key) if c.edge >= 0 else None
+        if not self.switches:
+            return replace(self.path_to(c.state, last), chain_fail=c.chain_key)
+        edges, ids = self.walk(c.state, c.thread)
         return Path(self.roots[ids[0]], tuple(edges), last, c.chain_key, (), tuple(self.hash_of(i) for i in ids))
 
     def walk(self, state: int, t: int) -> tuple[list[int], list[int]]:
@@ -543,7 +560,7 @@ class _NextLevel:
     def __init__(self, search: FrontierSearch, start: int):
         self.search = search
         self.start = start
-        T = search.nthreads
+        T = search.nthreads if search.switches else 0
         self.T = T
         self.rows = Growable(search.dtype, search.width)
         self.hashes = Growable(HASH)
@@ -657,7 +674,7 @@ class _NextLevel:
             sw_via = self.sw_via.view().reshape(-1)[reached].astype(edge_type)
         else:
             cost = xp.zeros((n, 0), dtype=xp.uint8)
-            count = xp.zeros(n, dtype=xp.uint8)
+            count = xp.zeros(0, dtype=xp.uint8)   # no fewest-switch entries kept
             sw_thread = xp.zeros(0, dtype=xp.uint8)
             sw_parent, sw_last, sw_via = xp.zeros(0, xp.int32), sw_thread, xp.zeros(0, edge_type)
         block = xp.concatenate([[0], xp.cumsum(count, dtype=xp.int64)])[::SW_BLOCK].copy()
