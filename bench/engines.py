@@ -6,6 +6,7 @@ its two racy variants, for growing NPAGES, in one run.
     python bench/engines.py --pages 2 4        # chosen sizes
     python bench/engines.py --cap 120          # seconds a run may take before it is stopped
     python bench/engines.py --bmc-depth 30 --baseline REV   # bmc on every spec: REV's code beside this one
+    python bench/engines.py --bmc-depth 30 --baseline REV --only-depth --old-specs --cap 40 --new-cap 150
 
 Each run is `python -m lockcheck verify --engine E --format json` in a process of its own,
 timed from outside (start-up included). With --bmc-depth, every spec of specs/ is checked by
@@ -122,7 +123,7 @@ def verdicts(spec: dict | None) -> dict[str, tuple[str, int | None]] | None:
 
 def extract(rev: str, into: Path) -> Path:
     """The package as it was at git revision `rev`, unpacked under `into`."""
-    archive = subprocess.run(["git", "archive", rev, "lockcheck", "models"], cwd=REPO, check=True,
+    archive = subprocess.run(["git", "archive", rev, "lockcheck", "models", "specs"], cwd=REPO, check=True,
                              capture_output=True).stdout
     target = into / "baseline"
     target.mkdir()
@@ -131,23 +132,31 @@ def extract(rev: str, into: Path) -> Path:
     return target
 
 
-def bmc_table(depth: int, baseline: str, cap: float, specs: list[str]) -> None:
-    """bmc on every spec at `depth` and at its deepest violation, baseline code beside this."""
+def bmc_table(depth: int, baseline: str, cap: float, specs: list[str], only_depth: bool = False,
+              new_cap: float | None = None, old_specs: bool = False) -> None:
+    """bmc on every spec at `depth` and (unless `only_depth`) at its deepest violation, baseline
+    code beside this."""
     print(f"| spec | depth | {baseline} CPU s | now CPU s | speed-up | same verdicts and lengths |")
     print("|---|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         old_code = extract(baseline, Path(tmp))
         for spec in specs:
-            path = str(REPO / "specs" / spec)
-            explicit, _, _ = verify_json(["--fingerprints", path], cap, REPO)
-            lengths = [n for _, n in (verdicts(explicit) or {}).values() if n is not None]
+            # both codes check the same file: the baseline's spec (today's may use syntax it lacks)
+            path = str((old_code if old_specs else REPO) / "specs" / spec)
+            if not Path(path).exists():
+                print(f"| {spec} | {depth} | (not in {baseline}) | | | |", flush=True)
+                continue
+            lengths: list[int] = []
+            if not only_depth:
+                explicit, _, _ = verify_json(["--fingerprints", path], cap, REPO)
+                lengths = [n for _, n in (verdicts(explicit) or {}).values() if n is not None]
             for d in sorted({depth, *(n for n in lengths if n < depth)}, reverse=True)[:2]:
                 argv = ["--engine", "bmc", "--depth", str(d), path]
                 old, old_s, old_why = verify_json(argv, cap, old_code)
-                new, new_s, new_why = verify_json(argv, cap, REPO)
+                new, new_s, new_why = verify_json(argv, new_cap or cap, REPO)
                 same = "-" if old is None or new is None else ("yes" if verdicts(old) == verdicts(new) else "NO")
-                speedup = f"{old_s / new_s:.1f}x" if new is not None else "-"
-                if old is None and new is not None:
+                speedup = f"{old_s / new_s:.1f}x" if new is not None and old is not None else "-"
+                if old is None and new is not None and old_why.startswith("stopped"):
                     speedup = f">= {old_s / new_s:.1f}x"
                 print(f"| {spec} | {d} | {old_s:.1f}{' (' + old_why + ')' if old_why else ''} | "
                       f"{new_s:.1f}{' (' + new_why + ')' if new_why else ''} | {speedup} | {same} |", flush=True)
@@ -166,10 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bmc-depth", type=int, default=None, help="the bmc table at this depth instead")
     parser.add_argument("--baseline", default="HEAD", help="git revision for the bmc table's baseline")
     parser.add_argument("--bmc-specs", nargs="+", default=None, help="spec files (names in specs/) for the bmc table")
+    parser.add_argument("--new-cap", type=float, default=None, help="bmc table: the cap of the working tree's runs (default --cap)")
+    parser.add_argument("--old-specs", action="store_true",
+                        help="bmc table: both codes check the baseline revision's specs/ (the same input)")
+    parser.add_argument("--only-depth", action="store_true", help="bmc table: only --bmc-depth, not each spec's deepest violation")
     args = parser.parse_args(argv)
     if args.bmc_depth is not None:
         specs = args.bmc_specs or sorted(p.name for p in (REPO / "specs").glob("*.lk"))
-        bmc_table(args.bmc_depth, args.baseline, args.cap, specs)
+        bmc_table(args.bmc_depth, args.baseline, args.cap, specs, args.only_depth, args.new_cap, args.old_specs)
         return 0
     print(f"| spec | NPAGES | explicit | bmc (--depth {BMC_DEPTH}) | induction (--depth {INDUCTION_DEPTH}) |")
     print("|---|---:|---|---|---|")

@@ -93,9 +93,10 @@ class Horn:
     def app(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         return self.inv(*self.args(xs))
 
-    def query(self, goal: Goal, budget: Budget) -> tuple[z3.CheckSatResult, Proof | None, str]:
+    def query(self, goal: Goal, budget: Budget, share: int = 1) -> tuple[z3.CheckSatResult, Proof | None, str]:
         """unsat: the goal can never be broken (with the invariant); sat: it can; unknown
-        with Z3's reason."""
+        with Z3's reason. `share`: the goals still to ask, this one included: under --timeout
+        each gets an equal part of what is left, so that one hard goal cannot starve the rest."""
         tmpl = self.enc.template()
         self.queries += 1
         err = z3.Function(f"Err{self.queries}", z3.BoolSort())
@@ -105,14 +106,15 @@ class Horn:
         if ms is not None and ms <= 0:
             budget.ran_out = True
             return z3.unknown, None, "timeout"
-        self.fp.set(timeout=min(ms, self.query_ms) if ms is not None else self.query_ms)
+        limit = min(max(ms // max(share, 1), 1), self.query_ms) if ms is not None else self.query_ms
+        self.fp.set(timeout=limit)
         try:
             result = self.fp.query(err())
         except z3.Z3Exception as err_:   # a timeout comes as 'canceled'
             if ms is not None and (budget.left_ms() or 0) <= 0:
                 budget.ran_out = True
                 return z3.unknown, None, "timeout"
-            return z3.unknown, None, f"Spacer did not finish within {self.query_ms / 1000:g} s ({err_})"
+            return z3.unknown, None, f"Spacer did not finish within {limit / 1000:g} s ({err_})"
         if result == z3.unsat:
             return result, self.proof(), ""
         if result == z3.unknown:
@@ -223,10 +225,9 @@ def check_pdr(model: ir.Model, settings: Settings) -> Result:
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     if not search.exhausted:
         horn = Horn(enc, system)
-        for goal in goals:
-            if goal.name in search.found or goal in reachable:
-                continue
-            result, proof, reason = horn.query(goal, budget)
+        asked = [g for g in goals if g.name not in search.found and g not in reachable]
+        for i, goal in enumerate(asked):
+            result, proof, reason = horn.query(goal, budget, len(asked) - i)
             if result == z3.unsat:
                 assert proof is not None
                 proofs[goal.name] = proof
