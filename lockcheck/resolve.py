@@ -448,7 +448,15 @@ def resolve_type(env: Env, ref: s.TypeRef) -> Type:
     if ref.name in env.structs:
         return env.structs[ref.name]
     known = set(env.enums) | set(env.structs) | {"bool", "int", "lock", "spinlock", "rwlock"}
-    raise SpecError(f"unknown type '{ref.name}'{did_you_mean(ref.name, known)}", ref.span)
+    hint = did_you_mean(ref.name, known)
+    if not hint:   # `relase l;` reads as a declaration of l, of type relase
+        word = did_you_mean(ref.name, set(STATEMENT_WORDS))
+        hint = word.replace("did you mean '", "did you mean the statement '") if word else ""
+    raise SpecError(f"unknown type '{ref.name}'{hint}", ref.span)
+
+
+# the statements that start with a word and an operand, which a misspelling turns into a declaration
+STATEMENT_WORDS = frozenset({"acquire", "release", "acquire_read", "release_read", "await", "assert"})
 
 
 def _var_type(env: Env, var: s.VarSpec) -> Type:

@@ -29,6 +29,8 @@ ERRORS = [
     ("proc f() { g(); }\nproc g() { f(); }\nthread t { f(); }\n", 2, 12, "recursive call (f -> g -> f)"),
     ("bool x;\nbool x;\nthread t { skip; }\n", 2, 1, "'x' is declared twice"),
     ("thread t { skip; }\nexpect holds nodeadlock;\n", 2, 14, "did you mean 'deadlock'?"),
+    ("lock l;\nthread t { acquire l; relase l; }\n", 2, 23,
+     "unknown type 'relase' (did you mean the statement 'release'?)"),
     ("lock m;\nthread t { m = 1; }\n", 2, 12, "cannot assign to a lock"),
     ("bool b;\nthread t { acquire b; }\n", 2, 20, "expected a lock here"),
     ("int[3..1] x;\nthread t { skip; }\n", 1, 1, "empty int range 3..1"),
