@@ -2,6 +2,7 @@
 Never prints, never exits: the CLI does that."""
 from __future__ import annotations
 
+import ctypes
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,7 +163,13 @@ def _symbolic_or_interrupted(model: Model, options: Options) -> Result:
     property unknown."""
     started = time.perf_counter()
     try:
-        result = _symbolic(model, options)
+        try:
+            result = _symbolic(model, options)
+        except ctypes.ArgumentError as err:
+            # an interrupt while ctypes converts an argument of a Z3 call arrives wrapped in this
+            if "KeyboardInterrupt" not in str(err):
+                raise
+            raise KeyboardInterrupt from err
     except KeyboardInterrupt:
         properties = [PropertyResult(name, prop.kind, "unknown",
                                      exp.verdict if (exp := model.expectations.get(name)) else None,

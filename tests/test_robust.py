@@ -335,10 +335,17 @@ def test_interrupted_explicit_search_every_format(sig, fmt):
     _check_partial(fmt, out)
 
 
+def _z3_argument_interrupt() -> Exception:
+    """What ctypes raises when Ctrl-C lands while it converts an argument of a Z3 call."""
+    import ctypes
+    return ctypes.ArgumentError("argument 1: KeyboardInterrupt: ")
+
+
 @pytest.mark.parametrize("engine", ["bmc", "induction"])
-def test_symbolic_engine_interrupted_between_checks(monkeypatch, engine):
-    """Ctrl-C while the engine's Python code runs (between Z3 checks): every property unknown,
-    limit 'an interrupt', exit 3, in the JSON document."""
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, _z3_argument_interrupt], ids=["plain", "in-ctypes"])
+def test_symbolic_engine_interrupted_between_checks(monkeypatch, engine, interrupt):
+    """Ctrl-C while the engine's Python code runs (between Z3 checks, or inside a call into
+    Z3's library): every property unknown, limit 'an interrupt', exit 3, in the JSON document."""
     from lockcheck.engines.symbolic import shared as symbolic
 
     calls = []
@@ -347,7 +354,7 @@ def test_symbolic_engine_interrupted_between_checks(monkeypatch, engine):
     def check(self, solver, *assumptions):
         calls.append(1)
         if len(calls) == 2:
-            raise KeyboardInterrupt
+            raise interrupt()
         return real(self, solver, *assumptions)
 
     monkeypatch.setattr(symbolic.Budget, "check", check)
