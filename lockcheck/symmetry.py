@@ -42,7 +42,7 @@ class ThreadSymmetry:
     companions: tuple[str, ...]              # the arrays whose element k goes with instance k
     lock_slots: tuple[int, ...]              # slots holding a thread's number + 1 (lock owners)
 
-    def describe(self, model: ir.Model) -> str:
+    def describe(self) -> str:
         names = f"{self.group}[0..{len(self.threads) - 1}]"
         with_ = f" with {', '.join(c + '[]' for c in self.companions)}" if self.companions else ""
         return f"{names}{with_}"
@@ -105,9 +105,10 @@ def _try(model: ir.Model, name: str, members: list[ir.Thread],
     k = len(threads)
     swap = [1, 0] + list(range(2, k))
     cycle = [(i + 1) % k for i in range(k)]
+    identity = _Renaming(model, sym, list(range(k)))
     try:
         for perm in ([swap] if k == 2 else [swap, cycle]):
-            _check(model, _Renaming(model, sym, perm))
+            _check(model, _Renaming(model, sym, perm), identity)
     except (_Refused, RecursionError):
         return None
     return sym
@@ -182,23 +183,20 @@ class _Renaming:
         return (e.src, e.dst, e.local, guard, checks, writes, acquires)
 
 
-def _identity_key(model: ir.Model, e: ir.Edge) -> tuple:
-    return _Renaming(model, ThreadSymmetry("", (), (), (), tuple(s for s, i in enumerate(model.slots)
-                                                                    if i.kind in _LOCK_KINDS)), []).edge(e)
-
-
-def _check(model: ir.Model, r: _Renaming) -> None:
-    """Every renamed step is a step of the renamed thread; every property is unchanged."""
+def _check(model: ir.Model, r: _Renaming, identity: _Renaming) -> None:
+    """Every renamed step is a step of the renamed thread; every property is unchanged.
+    `identity`: the renaming that moves nothing (the steps as they are, in the same form)."""
     for slot, info in enumerate(model.slots):
         if info.kind == "ref" and r.moved.intersection(info.values):
             raise _Refused(f"{info.name} may point into a moved element")
     by_thread: dict[int, list[ir.Edge]] = {}
     for e in model.edges:
         by_thread.setdefault(e.thread, []).append(e)
+    as_they_are = {t: Counter(identity.edge(e) for e in edges) for t, edges in by_thread.items()}
     for t, edges in by_thread.items():
         renamed = Counter(r.edge(e) for e in edges)
         target = r.thread.get(t, t)
-        if renamed != Counter(_identity_key(model, e) for e in by_thread.get(target, [])):
+        if renamed != as_they_are.get(target, Counter()):
             raise _Refused(f"thread {t}'s steps are not those of thread {target} renamed")
     for p in model.invariants:
         if p.cond is not None and repr(normal(r.expr(p.cond))) != repr(normal(p.cond)):

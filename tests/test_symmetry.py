@@ -24,7 +24,7 @@ FAIRNESS = next(p for p in SPECS if p.name == "lock_page_fairness.lk")
 
 def symmetries(path: str, defines: dict[str, str] | None = None) -> list[str]:
     model = load_model(path, Options(defines=defines or {}), Sources())
-    return [s.describe(model) for s in find_symmetries(model)]
+    return [s.describe() for s in find_symmetries(model)]
 
 
 def states(path: str, symmetry: bool, reduction: bool = False, defines: dict[str, str] | None = None) -> int:

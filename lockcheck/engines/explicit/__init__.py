@@ -60,7 +60,7 @@ def check_frontier(model: Model, limits: SearchLimits,
     results = builder.property_results(found)
     per_state = found.stored_bytes / found.count if found.count else 0.0
     stats = Stats(found.count, found.transitions, found.max_depth, seconds, found.limit, bytes_per_state=per_state,
-                  symmetry=tuple(sym.describe(model) for sym in search.symmetries))
+                  symmetry=tuple(sym.describe() for sym in search.symmetries))
     result = Result(model.path, "explicit", results, stats, coverage=coverage(model, found.coverage))
     if short:
         result.warnings.append(short)

@@ -495,9 +495,9 @@ class Transitions:
             first = first_occurrences(endings.hash)[0]
             states, hashes = endings.matrix[first], endings.hash[first]
         if self.canonical is not None:
-            first = first_occurrences(self.keys(states))[0]
-            states = states[first]
-            hashes = self.keys(states)
+            keys = self.keys(states)
+            first = first_occurrences(keys)[0]
+            states, hashes = states[first], keys[first]
         return states, hashes, failed
 
     @staticmethod
