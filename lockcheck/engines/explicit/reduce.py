@@ -284,6 +284,21 @@ def _range(slot: ir.Slot) -> tuple[int, ...]:
     return tuple(range(min(values + (slot.low,)), max(values + (slot.high,)) + 1))
 
 
+def _dense(keys: Array) -> tuple[Array, Array]:
+    """The distinct keys, sorted, and for each key its number among them (np.unique with
+    return_inverse, without the sort when the keys span a small range)."""
+    if len(keys) == 0:
+        return keys, keys
+    low, high = int(keys.min()), int(keys.max())
+    if high - low > 4 * len(keys) + 1024:
+        uniq, inv = xp.unique(keys, return_inverse=True)
+        return uniq, inv.reshape(-1)
+    present = xp.zeros(high - low + 1, dtype=bool)
+    present[keys - low] = True
+    number = xp.cumsum(present) - 1
+    return xp.flatnonzero(present) + low, number[keys - low]
+
+
 class _GiveUp(Exception):
     """The analysis of one configuration went past its bounds: it touches everything."""
 
@@ -331,21 +346,24 @@ class Reduction:
         """(rows x threads): may the thread's steps alone be a row's ample set, by C1 and C2."""
         T, n = len(self.threads), len(block)
         # each thread's configurations in this block, numbered densely
-        distinct = [xp.unique(a.keys(block), return_inverse=True) for a in self.analyses]
+        distinct = [_dense(a.keys(block)) for a in self.analyses]
         out = xp.zeros((n, T), dtype=bool)
         for t in range(T):
             keys, inv = distinct[t]
-            ok = xp.asarray([self.candidate(t, k) for k in keys.tolist()], dtype=bool)[inv.reshape(-1)]
+            ok = xp.asarray([self.candidate(t, k) for k in keys.tolist()], dtype=bool)[inv]
             for u in range(T):
                 if u == t or not ok.any():
                     continue
                 rows = xp.nonzero(ok)[0]
                 keys_u, inv_u = distinct[u]
-                pair = inv.reshape(-1)[rows] * len(keys_u) + inv_u.reshape(-1)[rows]
-                up, pinv = xp.unique(pair, return_inverse=True)
+                pair = inv[rows] * len(keys_u) + inv_u[rows]
+                present = xp.zeros(len(keys) * len(keys_u), dtype=bool)
+                present[pair] = True
+                up = xp.flatnonzero(present)
                 a, b = keys[up // len(keys_u)].tolist(), keys_u[up % len(keys_u)].tolist()
-                good = xp.asarray([self.independent(t, x, u, y) for x, y in zip(a, b)], dtype=bool)
-                ok[rows] = good[pinv.reshape(-1)]
+                good = present   # reused: only the entries at `up` are read below
+                good[up] = [self.independent(t, x, u, y) for x, y in zip(a, b)]
+                ok[rows] = good[pair]
             out[:, t] = ok
         return out
 

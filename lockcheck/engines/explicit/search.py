@@ -418,7 +418,9 @@ class FrontierSearch:
         """Keep, for each state with an ample set (reduce.py), only its thread's steps."""
         assert self.reduction is not None
         thread = self.edge_thread[endings.root]
-        new = ~self.visited.contains(endings.keys)
+        uniq, _, inverse = distinct(endings.keys)
+        endings.seen = self.visited.contains(uniq)[inverse]
+        new = ~endings.seen
         chosen = self.reduction.choose(block, endings.parent, thread, new)
         cut = chosen >= 0
         if not cut.any():
@@ -524,12 +526,14 @@ class Endings:
         self.keys = xp.concatenate([b.hash for b in batches])[self.position]
         self.batches = batches
         self.offsets = xp.cumsum([0] + [b.count for b in batches])
+        self.seen: Array | None = None   # per ending: in an earlier level (once the reduction asked)
 
     def take(self, keep: Array) -> "Endings":
         """The endings where `keep` (a mask in this order) holds, in the same order."""
         out = object.__new__(Endings)
         out.position, out.parent, out.root = self.position[keep], self.parent[keep], self.root[keep]
         out.keys, out.batches, out.offsets = self.keys[keep], self.batches, self.offsets
+        out.seen = None if self.seen is None else self.seen[keep]
         return out
 
     def rows(self, idx: Array) -> Array:
@@ -584,7 +588,7 @@ class _NextLevel:
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
         uniq, first, inverse = distinct(endings.keys)
-        old = search.visited.contains(uniq)
+        old = search.visited.contains(uniq) if endings.seen is None else endings.seen[first]
         local = xp.full(len(uniq), -1, dtype=xp.int64)
         if len(self.sorted_hashes):      # this level's states found by earlier blocks
             pos = xp.searchsorted(self.sorted_hashes, uniq)
