@@ -1,6 +1,7 @@
 """Text -> AST: the Lark LALR parser and the Transformer that builds syntax nodes."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any, cast
 
@@ -22,10 +23,26 @@ _TOKEN_NAMES = {
 }
 
 
+def _parser_cache() -> str | bool:
+    """Where Lark keeps the analysed grammar between runs (building the LALR tables is most
+    of a small spec's start-up): a file in the user's own cache folder, which Lark checks
+    against the grammar, its options and its own version before using. Not Lark's default
+    temp-folder file, which another user of a shared machine could have planted."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "lockcheck")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    return os.path.join(folder, "grammar.lark-cache")
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
-                     maybe_placeholders=True)
+                     maybe_placeholders=True, cache=_parser_cache())
 
 
 def _describe(token_type: str) -> str:

@@ -101,3 +101,27 @@ def test_comments_are_ignored():
     module = parse(SourceFile.of("c.lk", "// a comment\n/* a\nblock */ thread t { skip; } // end\n"))
     assert [type(d).__name__ for d in module.decls] == ["ThreadDecl"]
     assert module.decls[0].span.line == 3
+
+
+def test_parser_tables_are_cached_in_the_users_cache_folder(tmp_path, monkeypatch):
+    from lockcheck import parser
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = parser._parser_cache()
+    assert path == str(tmp_path / "lockcheck" / "grammar.lark-cache")
+    parser._lark.cache_clear()
+    try:
+        parser._lark()
+        assert (tmp_path / "lockcheck" / "grammar.lark-cache").stat().st_size > 0
+        parser._lark.cache_clear()
+        tree = parse(SourceFile("t.lk", "const N = 1;\n"))   # loaded from the cache file
+        assert tree.decls
+    finally:
+        parser._lark.cache_clear()
+
+
+def test_an_unusable_cache_folder_means_no_cache(tmp_path, monkeypatch):
+    from lockcheck import parser
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert parser._parser_cache() is False
