@@ -15,6 +15,32 @@ _GOLDEN = xp.uint64(0x9E3779B97F4A7C15)
 _S30, _S27, _S31 = xp.uint64(30), xp.uint64(27), xp.uint64(31)
 
 
+def take_rows(matrix: Array, idx: Array) -> Array:
+    """matrix[idx] for integer row indices: numpy's take copies whole rows at once, about
+    2.5x faster than fancy indexing on the engine's narrow rows."""
+    return xp.take(matrix, idx, axis=0)
+
+
+def keep_rows(matrix: Array, mask: Array) -> Array:
+    """matrix[mask] for a boolean mask over the rows, likewise (compress)."""
+    return xp.compress(mask, matrix, axis=0)
+
+
+def cells(matrix: Array, rows: Array, cols: Array) -> Array:
+    """Flat positions of matrix[rows, cols] (a C-ordered matrix): one-dimensional take and
+    store at these are about twice as fast as the two-dimensional fancy index."""
+    return rows * matrix.shape[1] + cols
+
+
+def get_cells(matrix: Array, flat: Array) -> Array:
+    return xp.ascontiguousarray(matrix).reshape(-1).take(flat)
+
+
+def set_cells(matrix: Array, flat: Array, values: Array | int) -> None:
+    assert matrix.flags.c_contiguous   # reshape must be a view for the store to land
+    matrix.reshape(-1)[flat] = values
+
+
 def row_dtype(low: int, high: int) -> xp.dtype:
     """The narrowest integer type that holds every value low..high."""
     for dtype in (xp.uint8, xp.int8, xp.uint16, xp.int16, xp.uint32, xp.int32):

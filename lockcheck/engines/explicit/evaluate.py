@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Union
 
 from ... import ir
-from .arrays import VALUE, Array, xp
+from .arrays import VALUE, Array, cells, get_cells, xp
 from .groups import LitI, VarI
 
 Value = Union[Array, int]
@@ -51,7 +51,7 @@ class Rows:
         if col is None:
             if self._index is None:
                 self._index = xp.arange(self.count)
-            col = self.matrix[self._index, slots[self.inst]].astype(VALUE)
+            col = get_cells(self.matrix, cells(self.matrix, self._index, slots[self.inst])).astype(VALUE)
             self.inst_columns[id(slots)] = col
         return col
 
@@ -65,7 +65,7 @@ class Rows:
             # an address out of the state can only be read where a check before it failed or
             # a branch not taken: any slot will do there
             addr = xp.minimum(xp.maximum(addr, 0), width - 1)
-        return self.matrix[self._index, addr].astype(VALUE)
+        return get_cells(self.matrix, cells(self.matrix, self._index, addr)).astype(VALUE)
 
 
 def _cdiv(a: Value, b: Value) -> Value:
@@ -198,6 +198,7 @@ class ArrayExpr:
             else:  # pragma: no cover
                 raise AssertionError(e)
         self.constant = all(op == _LIT for op, _ in self.code)
+        self.const = int(self(Rows(xp.zeros((1, 0), dtype=VALUE)))) if self.constant else 0
         self.safe = address and _inside(expr, ranges)
 
     def __call__(self, rows: Rows) -> Value:

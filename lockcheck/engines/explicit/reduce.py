@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ir
-from .arrays import Array, xp
+from .arrays import Array, take_rows, xp
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,7 @@ class Reduction:
             return out
         has_new = xp.zeros(n * T, dtype=bool)
         has_new[key[new]] = True
-        ok = self.eligible(block[some]) & has_new.reshape(n, T)[some]
+        ok = self.eligible(take_rows(block, some)) & has_new.reshape(n, T)[some]
         score = xp.where(ok, count[some], xp.iinfo(xp.int64).max)
         out[some] = xp.where(ok.any(axis=1), xp.argmin(score, axis=1), -1)
         return out

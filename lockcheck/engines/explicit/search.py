@@ -18,7 +18,7 @@ from ... import ir
 from ...symmetry import find_symmetries
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, stable_order, xp
+from .arrays import HASH, Array, distinct, stable_order, take_rows, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
 from .steps import Batch, Transitions, groups_of, row_layout
@@ -109,25 +109,22 @@ class Growable:
         self.data = xp.zeros((1024, columns) if columns else 1024, dtype=dtype)
         self.size = 0
 
-    def extend(self, values: Array) -> None:
-        n = len(values)
-        if self.size + n > len(self.data):
-            cap = max(2 * len(self.data), self.size + n)
-            grown = xp.zeros((cap, self.columns) if self.columns else cap, dtype=self.data.dtype)
-            grown[:self.size] = self.data[:self.size]
-            self.data = grown
-        self.data[self.size:self.size + n] = values
-        self.size += n
-
-    def grow(self, n: int, fill: int) -> None:
-        """n more rows, each `fill`."""
+    def append(self, n: int) -> Array:
+        """Room for n more rows at the end, to be filled by the caller."""
         if self.size + n > len(self.data):
             cap = max(2 * len(self.data), self.size + n)
             grown = xp.empty((cap, self.columns) if self.columns else cap, dtype=self.data.dtype)
             grown[:self.size] = self.data[:self.size]
             self.data = grown
-        self.data[self.size:self.size + n] = fill
         self.size += n
+        return self.data[self.size - n:self.size]
+
+    def extend(self, values: Array) -> None:
+        self.append(len(values))[:] = values
+
+    def grow(self, n: int, fill: int) -> None:
+        """n more rows, each `fill`."""
+        self.append(n)[:] = fill
 
     def view(self) -> Array:
         return self.data[:self.size]
@@ -538,14 +535,19 @@ class Endings:
 
     def rows(self, idx: Array) -> Array:
         """The rows at these positions (of the order)."""
+        out = xp.empty((len(idx), self.batches[0].matrix.shape[1]), dtype=self.batches[0].matrix.dtype)
+        self.rows_into(idx, out)
+        return out
+
+    def rows_into(self, idx: Array, out: Array) -> None:
+        """The rows at these positions (of the order), written into `out`."""
         where = self.position[idx]
         if len(self.batches) == 1:
-            return self.batches[0].matrix[where]
+            out[:] = take_rows(self.batches[0].matrix, where)
+            return
         batch = xp.searchsorted(self.offsets, where, side="right") - 1
-        out = xp.empty((len(idx), self.batches[0].matrix.shape[1]), dtype=self.batches[0].matrix.dtype)
         for b, sel in groups_of(batch):
-            out[sel] = self.batches[b].matrix[where[sel] - self.offsets[b]]
-        return out
+            out[sel] = take_rows(self.batches[b].matrix, where[sel] - self.offsets[b])
 
 
 def _step_cost(costs: Array, t: int) -> tuple[int, int]:
@@ -604,7 +606,7 @@ class _NextLevel:
         ids = self.size + xp.arange(len(by_discovery))
         local[by_discovery] = ids
         src = first[by_discovery]
-        self.rows.extend(endings.rows(src))
+        endings.rows_into(src, self.rows.append(len(src)))
         self.hashes.extend(uniq[by_discovery])
         self.parent.extend((first_id + endings.parent[src]).astype(xp.int32))
         self.via.extend(endings.root[src].astype(xp.int32))

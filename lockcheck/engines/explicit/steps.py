@@ -13,7 +13,8 @@ from ... import ir
 from ...symmetry import ThreadSymmetry
 from ..errors import LocalLoopError
 from .canonical import Canonical
-from .arrays import HASH, Array, Fingerprints, first_occurrences, padded_width, row_dtype, xp
+from .arrays import (HASH, Array, Fingerprints, cells, first_occurrences, get_cells, keep_rows, padded_width,
+                     row_dtype, set_cells, take_rows, xp)
 from .evaluate import ArrayExpr, Rows, slot_ranges
 from .groups import MergedEdge, merge_edge, thread_groups
 
@@ -75,7 +76,7 @@ class Batch:
         return int(self.matrix.shape[0])
 
     def take(self, idx: Array) -> "Batch":
-        return Batch(self.matrix[idx], self.hash[idx], self.parent[idx], self.root[idx], self.order[idx],
+        return Batch(take_rows(self.matrix, idx), self.hash[idx], self.parent[idx], self.root[idx], self.order[idx],
                      self.level[idx], self.inst[idx], self.steps)
 
 
@@ -264,10 +265,11 @@ class Transitions:
         inst = None if single else (batch.inst if everything else batch.inst[idx])
         values = []
         for w in ce.writes:
-            v = w.value.values(rows)
+            # a constant stays a scalar: numpy broadcasts it into the column and the fingerprint
+            v = w.value.const if w.value.constant else w.value.values(rows)
             a = None if w.addr is None else w.addr.values(rows)
             if not everything:
-                v = v[idx]
+                v = v if w.value.constant else v[idx]
                 a = None if a is None else a[idx]
             if w.slots is not None:
                 a = w.slots[inst]
@@ -275,7 +277,7 @@ class Transitions:
         if everything:
             new = batch.matrix if owned and ce.acquires is None else batch.matrix.copy()
         else:
-            new = batch.matrix[idx]
+            new = take_rows(batch.matrix, idx)
         h = batch.hash if everything else batch.hash[idx]
         h = h ^ (ce.pc_words[0] if single else ce.pc_words[inst])
         table, base = self.fingerprints.table, self.fingerprints.base
@@ -290,13 +292,14 @@ class Transitions:
                     a = xp.minimum(xp.maximum(a, 0), self.slots - 1)
                 if ar is None:
                     ar = xp.arange(len(idx))
-                h ^= table[base[a] + new[ar, a]] ^ table[base[a] + v]
-                new[ar, a] = v
+                at = cells(new, ar, a)
+                h ^= table[base[a] + get_cells(new, at)] ^ table[base[a] + v]
+                set_cells(new, at, v)
         if single:
             new[:, int(ce.pc_slots[0])] = ce.edge.dst
             self.coverage[ce.edge.id] = 1
         else:
-            new[xp.arange(len(idx)) if ar is None else ar, ce.pc_slots[inst]] = ce.edge.dst
+            set_cells(new, cells(new, xp.arange(len(idx)) if ar is None else ar, ce.pc_slots[inst]), ce.edge.dst)
             ran = xp.zeros(len(ce.edge_ids), dtype=bool)
             ran[inst] = True
             for e in ce.edge_ids[ran].tolist():
@@ -313,7 +316,7 @@ class Transitions:
                     if c.fatal:
                         keep = ok if keep is None else keep & ok
             if keep is not None:
-                idx, new, h = idx[keep], new[keep], h[keep]
+                idx, new, h = idx[keep], keep_rows(new, keep), h[keep]
         if locks is not None and ce.acquires is not None and len(idx):
             self._note_locks(ce, rows, idx, batch, order, locks)
         return idx, new, h
@@ -394,7 +397,7 @@ class Transitions:
             else:
                 sel, inst = where // k, where % k
             zero = xp.zeros(len(sel), dtype=xp.int64)
-            matrix = block[sel]
+            matrix = take_rows(block, sel)
             rows = Rows(matrix, inst)
             start_hash = hashes[sel]
             for ce in edges:
@@ -493,7 +496,7 @@ class Transitions:
             for checks in failures.check:
                 failed += checks.tolist()
             first = first_occurrences(endings.hash)[0]
-            states, hashes = endings.matrix[first], endings.hash[first]
+            states, hashes = take_rows(endings.matrix, first), endings.hash[first]
         if self.canonical is not None:
             keys = self.keys(states)
             first = first_occurrences(keys)[0]
