@@ -21,6 +21,12 @@ def take_rows(matrix: Array, idx: Array) -> Array:
     return xp.take(matrix, idx, axis=0)
 
 
+def records(matrix: Array) -> Array:
+    """A C-ordered matrix as a vector with one element per row (a view): storing rows at
+    scattered positions is faster on it than on the matrix."""
+    return matrix.view(xp.dtype((xp.void, matrix.shape[1] * matrix.dtype.itemsize))).reshape(-1)
+
+
 def keep_rows(matrix: Array, mask: Array) -> Array:
     """matrix[mask] for a boolean mask over the rows, likewise (compress)."""
     return xp.compress(mask, matrix, axis=0)

@@ -18,7 +18,7 @@ from ... import ir
 from ...symmetry import find_symmetries
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, stable_order, take_rows, xp
+from .arrays import HASH, Array, distinct, records, stable_order, take_rows, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
 from .steps import Batch, Transitions, groups_of, row_layout
@@ -128,6 +128,12 @@ class Growable:
 
     def view(self) -> Array:
         return self.data[:self.size]
+
+    def trimmed(self) -> Array:
+        """The rows, the buffer shrunk to them in place (a realloc, no copy; only for the
+        last use of this Growable, when no view of it is left)."""
+        self.data.resize((self.size, self.columns) if self.columns else self.size, refcheck=False)
+        return self.data
 
 
 @dataclass
@@ -546,8 +552,9 @@ class Endings:
             out[:] = take_rows(self.batches[0].matrix, where)
             return
         batch = xp.searchsorted(self.offsets, where, side="right") - 1
+        to = records(out)
         for b, sel in groups_of(batch):
-            out[sel] = take_rows(self.batches[b].matrix, where[sel] - self.offsets[b])
+            to[sel] = records(take_rows(self.batches[b].matrix, where[sel] - self.offsets[b]))
 
 
 def _step_cost(costs: Array, t: int) -> tuple[int, int]:
@@ -689,6 +696,6 @@ class _NextLevel:
         search.levels.append(level)
         search.level_starts.append(self.start)
         search.visited.add(self.sorted_hashes)
-        rows = self.rows.view().copy()
+        rows = self.rows.trimmed()
         search._check_invariants(rows, cost, self.start, depth)
         return rows, level.hashes, cost.copy()
