@@ -74,8 +74,9 @@ def resident_bytes() -> int:
 
 
 class Visited:
-    """The fingerprints of every state seen: sorted runs, merged like a binary counter so
-    that a level costs a search in a few runs and merging stays linear overall."""
+    """The fingerprints of every state seen: sorted runs, a run merged into the one before
+    it while that one is at most 8 times its size, so that a level costs a search in a few
+    runs (4-6 on ext4, 11-12 when merging at 2 times) and merging stays O(n log n) overall."""
 
     def __init__(self) -> None:
         self.runs: list[Array] = []
@@ -92,7 +93,7 @@ class Visited:
 
     def add(self, sorted_keys: Array) -> None:
         self.runs.append(sorted_keys)
-        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 8 * len(self.runs[-1]):
             small, big = self.runs.pop(), self.runs.pop()
             self.runs.append(xp.insert(big, xp.searchsorted(big, small), small))
 
