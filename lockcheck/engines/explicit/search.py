@@ -73,6 +73,13 @@ def resident_bytes() -> int:
         return 0
 
 
+INVARIANT_ROWS = 1 << 14
+
+
+def _cat(parts: list[Array]) -> Array:
+    return parts[0] if len(parts) == 1 else xp.concatenate(parts)
+
+
 class Visited:
     """The fingerprints of every state seen: sorted runs, a run merged into the one before
     it while that one is at most 8 times its size, so that a level costs a search in a few
@@ -327,9 +334,14 @@ class FrontierSearch:
         """The invariants in every state of a finished level (`costs`: its switch counts)."""
         if not self.invariants or not len(rows):
             return
-        view = Rows(rows)
-        for name, cond in self.invariants:
-            bad = xp.nonzero(~cond.mask(view))[0]
+        # a block at a time: the columns and temporaries of one block stay in the cache
+        bad_rows: list[list[Array]] = [[] for _ in self.invariants]
+        for a in range(0, len(rows), INVARIANT_ROWS):
+            view = Rows(rows[a:a + INVARIANT_ROWS])
+            for found, (_, cond) in zip(bad_rows, self.invariants):
+                found.append(a + xp.nonzero(~cond.mask(view))[0])
+        for found, (name, _) in zip(bad_rows, self.invariants):
+            bad = _cat(found)
             if len(bad):
                 def make(k: int, bad=bad) -> list[Candidate]:
                     out = []
