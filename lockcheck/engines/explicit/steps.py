@@ -403,7 +403,7 @@ class Transitions:
             for ce in edges:
                 root = xp.full(len(sel), ce.edge.id, dtype=xp.int64) if k == 1 else ce.edge_ids[inst]
                 start = Batch(matrix, start_hash, sel, root, zero, zero, inst)
-                idx, new, h = self.apply(ce, rows, start, failures, locks, zero)
+                idx, new, h = self.apply(ce, rows, start, failures, locks, zero, owned=len(edges) == 1)
                 if len(idx):
                     out = Batch(new, h, sel[idx], root[idx], zero[idx], zero[idx], inst[idx])
                     if ce.edge.dst in thread.chained:
