@@ -19,7 +19,7 @@ def cross_check(path: str, **kwargs) -> None:
 FIXES = {
     # spec: (the property the fix is about, what the counterexample's last step says)
     "end_writeback_nrpages.lk": ("bug", "BUG_ON(inode->i_data.nrpages)"),
-    "end_page_writeback_uaf.lk": ("use_after_free", "use after free: .wb_wait"),
+    "end_page_writeback_uaf.lk": ("use_after_free", "use after free: pages[0].wb_wait of a page"),
     "lock_page_killable_starvation.lk": ("deadlock", ""),
     "page_mkwrite_race.lk": ("dirty_page_has_metadata", ""),
     "lock_page_fairness.lk": ("first_come_first_served", "a waiter that came later took the page lock first"),

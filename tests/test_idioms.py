@@ -437,7 +437,7 @@ def test_a_field_touched_at_refcount_zero_is_a_use_after_free(spec):
     racy = run(spec(REFS.replace("GET", "").replace("PUT", "")))
     assert verdicts(racy)["use_after_free"] == "violated"
     prop = next(p for p in racy.properties if p.name == "use_after_free")
-    assert prop.trace.length == 2 and "use after free: .data" in prop.trace.steps[-1].failed
+    assert prop.trace.length == 2 and "use after free: o.data of a obj whose count is 0" in prop.trace.steps[-1].failed
 
 
 def test_a_reference_taken_before_the_free_keeps_the_object_alive(spec):
@@ -501,3 +501,20 @@ def test_statements_of_a_thread_array_name_the_instance_and_readers_their_thread
 def test_a_one_step_counterexample_says_step(spec):
     code, out, _ = cli("verify", spec("bool x;\nthread t { x = true; }\ninvariant never: !x;\n"))
     assert "shortest counterexample, 1 step:" in out
+
+
+REF_UAF = """
+struct obj { refcount[2] count = 1; bool data = false; }
+obj objs[2];
+proc touch(obj p) { p.data = true; }
+thread user { for p in objs { touch(p); } }
+thread freer { objs[1].count = objs[1].count - 1; }
+"""
+
+
+def test_a_use_after_free_through_a_reference_names_the_object(spec):
+    racy = run(spec(REF_UAF))
+    prop = next(p for p in racy.properties if p.name == "use_after_free")
+    assert prop.verdict == "violated"
+    assert "use after free: objs[1].data of a obj whose count is 0" in prop.trace.steps[-1].failed
+    assert prop.trace.summary.startswith("use after free: objs[1].data")

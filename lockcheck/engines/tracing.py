@@ -41,13 +41,19 @@ def data_value(model: Model, slot: int, value: int) -> bool | int | str:
 def bind_names(model: Model, edge: Edge, state: tuple) -> str:
     """The statement with each name bound to an object replaced by that object: a reader of
     `acquire p.locked` wants to know which page."""
+    text = name_objects(model, edge, state, edge.shown_text)
+    return f"{edge.context[-1]}: {text}" if edge.context else text
+
+
+def name_objects(model: Model, edge: Edge, state: tuple, text: str) -> str:
+    """`text` with each name the edge binds to an object (a ref parameter p) replaced by the
+    object it points to in `state` (pages[0])."""
     import re
 
-    text = edge.shown_text
     for name, slot in edge.refs:
         shown = format_value(model, slot, state[slot])
         text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
-    return f"{edge.context[-1]}: {text}" if edge.context else text
+    return text
 
 
 class TraceBuilder:
@@ -119,7 +125,7 @@ class TraceBuilder:
             done = self._chain_fail(t, state, path.chain_fail)
             self._rows(steps, done, number=None)
             steps = self._fail_last(steps, path.chain_fail, done[-1][1])
-            return steps, done[-1][1], self._message(path.chain_fail)
+            return steps, done[-1][1], self._message(path.chain_fail, done[-1][1])
         number = 0
         plan = list(path.edges)
         targets: list[tuple | int | None] = list(path.states[1:]) or list(path.hashes[1:]) or [None] * len(plan)
@@ -137,14 +143,14 @@ class TraceBuilder:
             if key is not None:
                 self._rows(steps, [(edge, state, state)], number)
                 steps = self._fail_last(steps, key, state)
-                failed_message = self._message(key)
+                failed_message = self._message(key, state)
             else:
                 ns = self._apply(edge, state)
                 if path.chain_fail is not None:
                     done = self._chain_fail(edge.thread, ns, path.chain_fail)
                     self._rows(steps, [(edge, state, ns)] + done, number)
                     steps = self._fail_last(steps, path.chain_fail, done[-1][1])
-                    failed_message = self._message(path.chain_fail)
+                    failed_message = self._message(path.chain_fail, done[-1][1])
                     state = done[-1][1]  # where the failing statement stands
                 else:
                     done, rest = self._chain_to(edge.thread, ns, None)
@@ -187,7 +193,7 @@ class TraceBuilder:
         return whose ensures fails) gets a row of its own, as written at the call."""
         edge = self.model.edges[key[0]]
         check = edge.checks[key[1]]
-        failed = f"{check.prop}: {check.message}"
+        failed = f"{check.prop}: {self._message(key, before, where=False)}"
         if edge.shown and steps:
             last = steps[-1]
             steps[-1] = TraceStep(last.number, last.thread, last.text, last.span, last.branch, (), failed,
@@ -198,9 +204,13 @@ class TraceBuilder:
                                    bind_names(self.model, call_site, before), edge.span, edge.branch, (), failed))
         return steps
 
-    def _message(self, key: CheckKey) -> str:
-        check = self.model.edges[key[0]].checks[key[1]]
-        return f"{check.message} ({check.span.short})"
+    def _message(self, key: CheckKey, state: tuple, where: bool = True) -> str:
+        """A failed check's message, with the objects its names stood for in `state` (the
+        state the check failed in): 'use after free: pages[0].wb_wait of a page ...'."""
+        edge = self.model.edges[key[0]]
+        check = edge.checks[key[1]]
+        text = name_objects(self.model, edge, state, check.message)
+        return f"{text} ({check.span.short})" if where else text
 
     # ---- the state a trace ends in ----
     def final_state(self, state: tuple) -> tuple[ThreadState, ...]:

@@ -80,7 +80,7 @@ class ExprLowering(LoweringState):
         alive = Bin("!=", self.read(Place(addr_add(base.addr, Lit(count.offset, "int")), count.type,
                                           tuple(c + count.offset for c in base.candidates))), Lit(0, "int"), "bool")
         self.b.checks_used.add("use_after_free")
-        self.oblige(alive, f"use after free: .{e.name} of a {base.type.name} whose {count.name} is 0", e.span,
+        self.oblige(alive, f"use after free: {self.b.text_of(e)} of a {base.type.name} whose {count.name} is 0", e.span,
                     "use_after_free")
 
     def offset_of(self, struct: StructT, name: str) -> int:

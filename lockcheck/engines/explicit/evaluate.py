@@ -61,11 +61,10 @@ class Rows:
             return self.column(min(max(int(addr), 0), width - 1))
         if self._index is None:
             self._index = xp.arange(self.count)
-        if not safe:
-            # an address out of the state can only be read where a check before it failed or
-            # a branch not taken: any slot will do there
-            addr = xp.minimum(xp.maximum(addr, 0), width - 1)
-        return get_cells(self.matrix, cells(self.matrix, self._index, addr)).astype(VALUE)
+        # an address out of the state can only be read where a check before it failed or a
+        # branch not taken: any slot will do there
+        at: Array = addr if safe else xp.minimum(xp.maximum(addr, 0), width - 1)
+        return get_cells(self.matrix, cells(self.matrix, self._index, at)).astype(VALUE)
 
 
 def _cdiv(a: Value, b: Value) -> Value:

@@ -266,10 +266,14 @@ class Transitions:
         values = []
         for w in ce.writes:
             # a constant stays a scalar: numpy broadcasts it into the column and the fingerprint
-            v = w.value.const if w.value.constant else w.value.values(rows)
+            v: Array | int
+            if w.value.constant:
+                v = w.value.const
+            else:
+                v = w.value.values(rows)
+                v = v if everything else v[idx]
             a = None if w.addr is None else w.addr.values(rows)
             if not everything:
-                v = v if w.value.constant else v[idx]
                 a = None if a is None else a[idx]
             if w.slots is not None:
                 a = w.slots[inst]
