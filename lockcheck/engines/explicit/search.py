@@ -434,9 +434,9 @@ class FrontierSearch:
         """Keep, for each state with an ample set (reduce.py), only its thread's steps."""
         assert self.reduction is not None
         thread = self.edge_thread[endings.root]
-        uniq, _, inverse = distinct(endings.keys)
-        endings.seen = self.visited.contains(uniq)[inverse]
-        new = ~endings.seen
+        uniq, _, inverse = endings.distinct()
+        endings.seen = self.visited.contains(uniq)
+        new = ~endings.seen[inverse]
         chosen = self.reduction.choose(block, endings.parent, thread, new)
         cut = chosen >= 0
         if not cut.any():
@@ -542,14 +542,32 @@ class Endings:
         self.keys = xp.concatenate([b.hash for b in batches])[self.position]
         self.batches = batches
         self.offsets = xp.cumsum([0] + [b.count for b in batches])
-        self.seen: Array | None = None   # per ending: in an earlier level (once the reduction asked)
+        self._distinct: tuple[Array, Array, Array] | None = None
+        self.seen: Array | None = None   # per distinct key: in an earlier level (once the reduction asked)
+
+    def distinct(self) -> tuple[Array, Array, Array]:
+        """arrays.distinct of the keys: sorted distinct keys, first position of each, and
+        every ending's number among them."""
+        if self._distinct is None:
+            self._distinct = distinct(self.keys)
+        return self._distinct
 
     def take(self, keep: Array) -> "Endings":
         """The endings where `keep` (a mask in this order) holds, in the same order."""
         out = object.__new__(Endings)
         out.position, out.parent, out.root = self.position[keep], self.parent[keep], self.root[keep]
         out.keys, out.batches, out.offsets = self.keys[keep], self.batches, self.offsets
-        out.seen = None if self.seen is None else self.seen[keep]
+        out._distinct, out.seen = None, None
+        if self._distinct is not None:   # the kept endings' distinct keys, from these (no sort)
+            uniq, _, inverse = self._distinct
+            kept = inverse[keep]
+            present = xp.zeros(len(uniq), dtype=bool)
+            present[kept] = True
+            first = xp.full(len(uniq), len(kept), dtype=xp.int64)
+            xp.minimum.at(first, kept, xp.arange(len(kept)))
+            out._distinct = (uniq[present], first[present], (xp.cumsum(present) - 1)[kept])
+            if self.seen is not None:
+                out.seen = self.seen[present]
         return out
 
     def rows(self, idx: Array) -> Array:
@@ -609,8 +627,8 @@ class _NextLevel:
         """The resting states of one block's steps, in order: the new ones get ids, and every
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
-        uniq, first, inverse = distinct(endings.keys)
-        old = search.visited.contains(uniq) if endings.seen is None else endings.seen[first]
+        uniq, first, inverse = endings.distinct()
+        old = search.visited.contains(uniq) if endings.seen is None else endings.seen.copy()
         local = xp.full(len(uniq), -1, dtype=xp.int64)
         if len(self.sorted_hashes):      # this level's states found by earlier blocks
             pos = xp.searchsorted(self.sorted_hashes, uniq)
