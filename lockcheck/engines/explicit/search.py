@@ -18,7 +18,7 @@ from ... import ir
 from ...symmetry import find_symmetries
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, records, stable_order, take_rows, xp
+from .arrays import HASH, Array, distinct, distinct_all, records, stable_order, take_rows, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
 from .steps import Batch, Transitions, groups_of, row_layout
@@ -434,7 +434,8 @@ class FrontierSearch:
         """Keep, for each state with an ample set (reduce.py), only its thread's steps."""
         assert self.reduction is not None
         thread = self.edge_thread[endings.root]
-        uniq, _, inverse = endings.distinct()
+        uniq, _, inverse = endings.distinct(inverse=True)
+        assert inverse is not None
         endings.seen = self.visited.contains(uniq)
         new = ~endings.seen[inverse]
         chosen = self.reduction.choose(block, endings.parent, thread, new)
@@ -542,14 +543,14 @@ class Endings:
         self.keys = xp.concatenate([b.hash for b in batches])[self.position]
         self.batches = batches
         self.offsets = xp.cumsum([0] + [b.count for b in batches])
-        self._distinct: tuple[Array, Array, Array] | None = None
+        self._distinct: tuple[Array, Array, Array | None] | None = None
         self.seen: Array | None = None   # per distinct key: in an earlier level (once the reduction asked)
 
-    def distinct(self) -> tuple[Array, Array, Array]:
+    def distinct(self, inverse: bool) -> tuple[Array, Array, Array | None]:
         """arrays.distinct of the keys: sorted distinct keys, first position of each, and
-        every ending's number among them."""
-        if self._distinct is None:
-            self._distinct = distinct(self.keys)
+        (when asked for, or known anyway) every ending's number among them."""
+        if self._distinct is None or (inverse and self._distinct[2] is None):
+            self._distinct = distinct(self.keys, inverse)
         return self._distinct
 
     def take(self, keep: Array) -> "Endings":
@@ -558,9 +559,11 @@ class Endings:
         out.position, out.parent, out.root = self.position[keep], self.parent[keep], self.root[keep]
         out.keys, out.batches, out.offsets = self.keys[keep], self.batches, self.offsets
         out._distinct, out.seen = None, None
-        if self._distinct is not None:   # the kept endings' distinct keys, from these (no sort)
-            uniq, _, inverse = self._distinct
-            kept = inverse[keep]
+        numbers = None if self._distinct is None else self._distinct[2]
+        if self._distinct is not None and numbers is not None:
+            # the kept endings' distinct keys, from these (no sort)
+            uniq = self._distinct[0]
+            kept = numbers[keep]
             present = xp.zeros(len(uniq), dtype=bool)
             present[kept] = True
             first = xp.full(len(uniq), len(kept), dtype=xp.int64)
@@ -627,7 +630,7 @@ class _NextLevel:
         """The resting states of one block's steps, in order: the new ones get ids, and every
         step into this level is weighed for the fewest-switch paths."""
         search = self.search
-        uniq, first, inverse = endings.distinct()
+        uniq, first, inverse = endings.distinct(inverse=self.cost is not None)
         old = search.visited.contains(uniq) if endings.seen is None else endings.seen.copy()
         local = xp.full(len(uniq), -1, dtype=xp.int64)
         if len(self.sorted_hashes):      # this level's states found by earlier blocks
@@ -661,6 +664,7 @@ class _NextLevel:
             self.sw_last.grow(n, 0)
             self.sw_via.grow(n, -1)
             self.first.grow(n, NOT_YET)
+            assert inverse is not None
             self._switches(endings, local[inverse], first_id, costs, best, arg)
 
     def _switches(self, endings: "Endings", target: Array, first_id: int, costs: Array,
