@@ -518,3 +518,18 @@ def test_a_use_after_free_through_a_reference_names_the_object(spec):
     assert prop.verdict == "violated"
     assert "use after free: objs[1].data of a obj whose count is 0" in prop.trace.steps[-1].failed
     assert prop.trace.summary.startswith("use after free: objs[1].data")
+
+
+INDEX_LOCAL = """
+bool flags[2];
+thread setter { int[0..1] k = 1; flags[k] = k == 1; }
+invariant none_set: !flags[1];
+expect violation none_set;
+"""
+
+
+def test_a_local_used_as_an_index_shows_its_value_in_the_trace(spec):
+    result = run(spec(INDEX_LOCAL))
+    prop = next(p for p in result.properties if p.name == "none_set")
+    texts = [s.text for s in prop.trace.steps]
+    assert "flags[1] = k == 1" in texts, texts   # the index by its value, the value read by name

@@ -45,14 +45,21 @@ def bind_names(model: Model, edge: Edge, state: tuple) -> str:
     return f"{edge.context[-1]}: {text}" if edge.context else text
 
 
-def name_objects(model: Model, edge: Edge, state: tuple, text: str) -> str:
+def name_objects(model: Model, edge: Edge, state: tuple, text: str, indices: bool = True) -> str:
     """`text` with each name the edge binds to an object (a ref parameter p) replaced by the
-    object it points to in `state` (pages[0])."""
+    object it points to in `state` (pages[0]), likewise a hidden parameter or loop counter
+    by its value, and a local the state tables show by its value where it is an index
+    (swp_vector[k] -> swp_vector[0]; `k = index_of(p)` keeps its k), unless not `indices`
+    (a bounds message says which index went out of bounds: `i in a[i]`)."""
     import re
 
     for name, slot in edge.refs:
         shown = format_value(model, slot, state[slot])
-        text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
+        if model.slots[slot].visible and not model.slots[slot].value_names:
+            if indices:
+                text = text.replace(f"[{name}]", f"[{shown}]")
+        else:
+            text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
     return text
 
 
@@ -209,7 +216,7 @@ class TraceBuilder:
         state the check failed in): 'use after free: pages[0].wb_wait of a page ...'."""
         edge = self.model.edges[key[0]]
         check = edge.checks[key[1]]
-        text = name_objects(self.model, edge, state, check.message)
+        text = name_objects(self.model, edge, state, check.message, indices=False)
         return f"{text} ({check.span.short})" if where else text
 
     # ---- the state a trace ends in ----

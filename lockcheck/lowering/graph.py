@@ -78,14 +78,14 @@ class StepGraph(LoweringState):
                 reads |= ir.slots_read(c.cond)
         targets = {c for w in writes for c in w.candidates}
         local = not force_step and reads <= mine and targets <= mine
-        # names a trace shows by their value: references (p -> pages[1]) and the hidden
-        # values of parameters and loop counters (i -> 1)
+        # names a trace shows by their value: references (p -> pages[1]), the hidden values
+        # of parameters and loop counters (i -> 1), and a visible local as an index
+        # (swp_vector[k] -> swp_vector[0]; tracing.name_objects tells these apart)
         refs: dict[str, int] = {}
         for scope in (self.scopes if names_from is None else names_from):
             for name, (binding, _) in scope.items():
                 if isinstance(binding, RefBinding) or (
-                        isinstance(binding, ValueBinding) and binding.slot in self.local_slots
-                        and not self.b.slots[binding.slot].visible):
+                        isinstance(binding, ValueBinding) and binding.slot in self.local_slots):
                     refs[name] = binding.slot
                 else:
                     refs.pop(name, None)
