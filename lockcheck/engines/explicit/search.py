@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import time
 from bisect import bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ... import ir
 from ...symmetry import find_symmetries
 from ..errors import INTERRUPTED, OUT_OF_MEMORY
 from ..record import Found, Path, Violation
-from .arrays import HASH, Array, distinct, distinct_all, records, stable_order, take_rows, xp
+from .arrays import HASH, Array, distinct, records, stable_order, take_rows, xp
 from .evaluate import ArrayExpr, Rows
 from .reduce import Reduction
 from .steps import Batch, Transitions, groups_of, row_layout
@@ -491,7 +491,6 @@ class FrontierSearch:
     def walk(self, state: int, t: int) -> tuple[list[int], list[int]]:
         edges: list[int] = []
         ids = [state]
-        T = self.nthreads
         while True:
             level, local = self._locate(state)
             if level == 0:
