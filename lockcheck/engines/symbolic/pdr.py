@@ -26,7 +26,8 @@ from ... import ir
 from ...result import Result, Stats
 from .bmc import BoundedSearch
 from .codec import BitCodec
-from .encoding import Encoder
+from .cone import SlotReader, StepTerms, cone_of, describe, kept_steps, step_terms
+from .encoding import Encoder, fast_and, fast_or
 from .strengthen import live_locals
 from ..system import TransitionSystem
 from .shared import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
@@ -42,9 +43,12 @@ class Proof:
     """An inductive invariant: clauses over slot names, all true in every reachable state."""
 
     clauses: list[str]
+    sliced: str = ""    # the cone of influence it was proved on (cone.describe)
 
     def text(self) -> str:
         head = f"proved (pdr): an inductive invariant of {len(self.clauses)} clause(s)"
+        if self.sliced:
+            head += f"\n({self.sliced})"
         if not self.clauses:
             return head
         body = "".join(f"\n  {c}" for c in self.clauses)
@@ -53,39 +57,38 @@ class Proof:
 
 @dataclass
 class Horn:
-    """The clauses of a model, in one Spacer instance queried once per property."""
+    """The clauses of a model sliced to one cone of influence (cone.py), in one Spacer
+    instance queried once for each property with that cone."""
 
     enc: Encoder
-    system: TransitionSystem
+    initial: list[tuple]
+    steps: list[StepTerms]
+    cone: frozenset[int]
+    number: int = 0
     fp: z3.Fixedpoint = field(init=False)
     inv: z3.FuncDeclRef = field(init=False)
-    keep: list[int] = field(init=False)      # the slots Inv ranges over (constants are left out)
+    keep: list[int] = field(init=False)      # the slots Inv ranges over: the cone's
+    kept: int = field(init=False)            # how many steps the slice has
     query_ms: int = 120_000                  # Spacer's time for one property
     queries: int = 0
 
     def __post_init__(self) -> None:
-        enc, model = self.enc, self.enc.model
-        tmpl = enc.template()
-        x0, exp = tmpl.x0, tmpl.exp0
-        self.keep = [j for j in range(len(x0)) if not enc.codec.is_constant(j)]
-        self.inv = z3.Function("Inv", *[x0[j].sort() for j in self.keep], z3.BoolSort())
+        enc = self.enc
+        x0 = enc.template().x0
+        self.keep = sorted(self.cone)
+        self.inv = z3.Function(f"Inv{self.number}", *[x0[j].sort() for j in self.keep], z3.BoolSort())
         self.fp = z3.Fixedpoint()
         self.fp.set(engine="spacer")
         self.fp.register_relation(self.inv)
         self.fp.declare_var(*self.args(x0))
-        initial, _ = self.system.initial_states()
-        self.fp.rule(self.app(x0), z3.Or([enc.equals(x0, s) for s in initial]))
-        read_by_props = set().union(*[ir.slots_read(p.cond) for p in model.invariants if p.cond is not None])
-        live = {t.index: live_locals(model, t) for t in model.threads}
-        for leaf in enc.shape.leaves:
-            node = enc.shape.nodes[leaf]
-            thread = model.threads[node.thread]
-            post = list(exp.post[leaf])
-            alive = live[thread.index].get(node.edge.dst, set())
-            for j in thread.local_slots:
-                if j != thread.pc_slot and j not in alive and j not in read_by_props:
-                    post[j] = enc.codec.const(j, model.initial[j])
-            self.fp.rule(self.app([z3.simplify(v) for v in post]), [self.app(x0), z3.simplify(exp.ok[leaf])])
+        starts = sorted({tuple(s[j] for j in self.keep) for s in self.initial})
+        self.fp.rule(self.app(x0), fast_or([fast_and([enc.codec.slot_is(x0, j, int(v)) for j, v in zip(self.keep, s)])
+                                            for s in starts]))
+        kept = kept_steps(self.steps, self.cone)
+        self.kept = len(kept)
+        for step in kept:
+            post = [step.writes.get(j, x) for j, x in enumerate(x0)]
+            self.fp.rule(self.app(post), [self.app(x0), step.ok])
 
     def args(self, xs: list[z3.ExprRef]) -> list[z3.ExprRef]:
         return [xs[j] for j in self.keep]
@@ -93,7 +96,8 @@ class Horn:
     def app(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         return self.inv(*self.args(xs))
 
-    def query(self, goal: Goal, budget: Budget, share: int = 1) -> tuple[z3.CheckSatResult, Proof | None, str]:
+    def query(self, goal: Goal, bad: z3.BoolRef, budget: Budget, share: int = 1
+              ) -> tuple[z3.CheckSatResult, Proof | None, str]:
         """unsat: the goal can never be broken (with the invariant); sat: it can; unknown
         with Z3's reason. `share`: the goals still to ask, this one included: under --timeout
         each gets an equal part of what is left, so that one hard goal cannot starve the rest."""
@@ -101,7 +105,7 @@ class Horn:
         self.queries += 1
         err = z3.Function(f"Err{self.queries}", z3.BoolSort())
         self.fp.register_relation(err)
-        self.fp.rule(err(), [self.app(tmpl.x0), bad_term(self.enc, goal, tmpl.exp0)])
+        self.fp.rule(err(), [self.app(tmpl.x0), bad])
         ms = budget.left_ms()
         if ms is not None and ms <= 0:
             budget.ran_out = True
@@ -210,7 +214,66 @@ class _Printer:
         return str(z3.substitute_vars(e, *named))
 
 
-def check_pdr(model: ir.Model, settings: Settings) -> Result:
+@dataclass
+class Slices:
+    """The Horn clauses of a model, one Spacer instance per distinct cone of influence
+    (cone.py), made when a property first needs it. `sliced=False`: one instance over every
+    slot for all properties (the clauses as they were before slicing, for comparison)."""
+
+    enc: Encoder
+    system: TransitionSystem
+    sliced: bool = True
+    steps: list[StepTerms] = field(init=False)
+    initial: list[tuple] = field(init=False)
+    everything: frozenset[int] = field(init=False)    # every slot that is not a constant
+    horns: dict[frozenset[int], Horn] = field(default_factory=dict)
+    _bad: dict[str, z3.BoolRef] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        enc, model = self.enc, self.enc.model
+        exp = enc.template().exp0
+        read_by_props = set().union(*[ir.slots_read(p.cond) for p in model.invariants if p.cond is not None])
+        live = {t.index: live_locals(model, t) for t in model.threads}
+        posts: dict[int, list[z3.ExprRef]] = {}
+        for leaf in enc.shape.leaves:
+            node = enc.shape.nodes[leaf]
+            thread = model.threads[node.thread]
+            post = list(exp.post[leaf])
+            alive = live[thread.index].get(node.edge.dst, set())
+            for j in thread.local_slots:
+                if j != thread.pc_slot and j not in alive and j not in read_by_props:
+                    post[j] = enc.codec.const(j, model.initial[j])
+            posts[leaf] = post
+        self.steps = step_terms(enc, exp, posts)
+        self.initial, _ = self.system.initial_states()
+        self.everything = frozenset(j for j in range(len(model.slots)) if not enc.codec.is_constant(j))
+
+    def bad(self, goal: Goal) -> z3.BoolRef:
+        term = self._bad.get(goal.name)
+        if term is None:
+            term = self._bad[goal.name] = z3.simplify(bad_term(self.enc, goal, self.enc.template().exp0))
+        return term
+
+    def cone(self, goal: Goal) -> frozenset[int]:
+        if not self.sliced:
+            return self.everything
+        return cone_of(self.steps, SlotReader(self.enc.template().x0)(self.bad(goal)))
+
+    def horn(self, cone: frozenset[int]) -> Horn:
+        horn = self.horns.get(cone)
+        if horn is None:
+            horn = self.horns[cone] = Horn(self.enc, self.initial, self.steps, cone, len(self.horns))
+        return horn
+
+    def describe(self, horn: Horn) -> str:
+        if not self.sliced:
+            return ""
+        return describe(self.enc.model, horn.cone, len(self.everything), horn.kept, len(self.steps))
+
+
+def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Result:
+    """`sliced`: each property on its cone of influence (cone.py); False for one instance
+    over the whole state (to compare)."""
     settings.validate()
     started = time.perf_counter()
     budget = Budget(settings.timeout)
@@ -224,12 +287,17 @@ def check_pdr(model: ir.Model, settings: Settings) -> Result:
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     if not search.exhausted:
-        horn = Horn(enc, system)
-        asked = [g for g in goals if g.name not in search.found and g not in reachable]
+        slices = Slices(enc, system, sliced)
+        cones = {g.name: slices.cone(g) for g in goals if g.name not in search.found and g not in reachable}
+        # the smallest cones first: they are the likeliest proofs, and what they leave of the
+        # time goes to the rest
+        asked = sorted((g for g in goals if g.name in cones), key=lambda g: len(cones[g.name]))
         for i, goal in enumerate(asked):
-            result, proof, reason = horn.query(goal, budget, len(asked) - i)
+            horn = slices.horn(cones[goal.name])
+            result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i)
             if result == z3.unsat:
                 assert proof is not None
+                proof.sliced = slices.describe(horn)
                 proofs[goal.name] = proof
             elif result == z3.sat:
                 reachable.append(goal)
