@@ -205,3 +205,44 @@ def test_pdr_on_its_slices_agrees_with_the_explicit_engine_on_random_specs(tmp_p
             assert q.trace is not None and p.trace is not None and q.trace.length == p.trace.length, name
         if whole[name].verdict == "holds":
             assert q.verdict != "violated", name
+
+
+# ---- lock_order when locks are taken nested ------------------------------------------------
+
+# a -> b and b -> c are taken; c -> a only on a branch x rules out: no cycle
+NESTED_IN_ORDER = """
+lock a;
+lock b;
+lock c;
+bool x = false;
+thread t { acquire a; acquire b; x = true; release b; release a; }
+thread u { acquire b; acquire c; release c; release b; }
+thread v { await x; acquire c; if (x) { skip; } else { acquire a; release a; } release c; }
+"""
+# a -> b and b -> a; every state is within the shallow bmc search's depth (it must not
+# conclude from that that lock_order holds: it does not look for lock-order cycles)
+INVERTED = """
+lock a;
+lock b;
+thread t { acquire a; acquire b; release b; release a; }
+thread u { acquire b; acquire a; release a; }
+"""
+
+
+def test_pdr_proves_lock_order_with_nested_locks_edge_by_edge(spec):
+    pdr, explicit = results(spec(NESTED_IN_ORDER))
+    assert explicit["lock_order"].verdict == "holds"
+    order = pdr["lock_order"]
+    assert order.verdict == "holds", order.detail
+    assert order.detail.startswith("proved (pdr): no lock-order cycle"), order.detail
+    lines = {line.strip().split(": ")[0]: line.split(": ")[1].split(", ") for line in order.detail.splitlines()[1:]}
+    assert "c -> a" in lines["never taken"] and {"a -> b", "b -> c"} <= set(lines["taken"]), order.detail
+
+
+def test_pdr_finds_a_lock_order_cycle_even_when_every_state_is_shallow(spec):
+    pdr, explicit = results(spec(INVERTED))
+    assert explicit["lock_order"].verdict == "violated"
+    order = pdr["lock_order"]
+    assert order.verdict == "violated", order.detail
+    assert order.trace is not None and explicit["lock_order"].trace is not None
+    assert order.trace.length == explicit["lock_order"].trace.length

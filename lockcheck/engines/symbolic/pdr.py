@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import networkx as nx
 import z3
 
 from ... import ir
@@ -31,8 +32,8 @@ from .cone import SlotReader, StepTerms, cone_of, describe, kept_steps, step_ter
 from .encoding import Encoder, fast_and, fast_or
 from .strengthen import live_locals
 from ..system import TransitionSystem
-from .shared import (Budget, Goal, Outcome, Settings, bad_term, goals_of, own_property_warning, property_results,
-                       tools, trivially_safe)
+from .shared import (Budget, Goal, LockWitness, Outcome, Settings, bad_term, goals_of, own_property_warning,
+                     property_results, tools, trivially_safe)
 from ..tracing import format_value
 
 SHALLOW_DEPTH = 8         # bmc first, this deep
@@ -276,6 +277,113 @@ class Slices:
         return describe(self.enc.model, horn.cone, len(self.everything), horn.kept, len(self.steps))
 
 
+@dataclass
+class LockCycle:
+    """Spacer found every edge of a lock-order cycle reachable: bmc must show each edge."""
+
+    cycle: list[tuple[int, int]]
+    searched: int = -1
+
+    def text(self, model: ir.Model) -> str:
+        return f"Spacer found each edge of the lock-order cycle {_cycle_text(model, self.cycle)} reachable"
+
+    def witnesses(self, enc: Encoder, system: TransitionSystem, budget: Budget) -> list[LockWitness]:
+        """bmc's witnesses of a lock-order cycle (its shortest edges), or none if it met none."""
+        search = BoundedSearch(enc, system, budget, [], lock_pairs=True)
+        while search.lock_pairs and not search.lock_cycle() and not search.exhausted:
+            if search.searched >= MAX_TRACE_DEPTH or not search.search(search.searched + 1):
+                break
+        self.searched = max(search.searched, 0)
+        return list(search.lock_edges.values()) if search.lock_cycle() else []
+
+
+def _lock_names(model: ir.Model) -> dict[int, str]:
+    return {lk.slot: lk.name for lk in model.locks}
+
+
+def _edge_text(model: ir.Model, edge: tuple[int, int]) -> str:
+    names = _lock_names(model)
+    return f"{names[edge[0]]} -> {names[edge[1]]}"
+
+
+def _cycle_text(model: ir.Model, cycle: list[tuple[int, int]]) -> str:
+    names = _lock_names(model)
+    return " -> ".join([names[a] for a, _ in cycle] + [names[cycle[0][0]]])
+
+
+@dataclass
+class LockOrder:
+    """lock_order when locks are taken nested: a lock-order edge (held, taken) is some step
+    taking lock `taken` while its thread holds `held`; lock_order fails when those edges make
+    a cycle. Spacer is asked, edge by edge, about the edges of a cycle among those not yet
+    ruled out: one it proves never taken (on its own cone) leaves the graph; once no cycle is
+    left, lock_order holds. A cycle of edges all found reachable is a LockCycle (bmc must
+    then find it); an edge Spacer does not decide leaves lock_order unknown."""
+
+    slices: Slices
+    budget: Budget
+
+    def pairs(self) -> dict[tuple[int, int], z3.BoolRef]:
+        """Every (held, taken) a step may make, as the term 'a step from the state makes it'
+        (the lock-order edges the explicit engine notes: an edge that completes, from the
+        state before it)."""
+        enc = self.slices.enc
+        exp, locks = enc.template().exp0, enc.model.locks
+        parts: dict[tuple[int, int], list[z3.BoolRef]] = {}
+        for node, addr, before in exp.acquires:
+            shape_node = enc.shape.nodes[node]
+            t, named = shape_node.thread, shape_node.edge.acquires
+            for taken in locks:
+                if isinstance(named, ir.Lit) and named.value != taken.slot:
+                    continue
+                for held in locks:
+                    if held.slot != taken.slot:
+                        parts.setdefault((held.slot, taken.slot), []).append(
+                            z3.And(exp.ok[node], enc.held_by(before, held, t), enc.codec.is_(addr, taken.slot)))
+        out = {pair: z3.simplify(fast_or(ps)) for pair, ps in parts.items()}
+        return {pair: term for pair, term in out.items() if not z3.is_false(term)}
+
+    def decide(self) -> Outcome | LockCycle:
+        model = self.slices.enc.model
+        pairs = self.pairs()
+        read = SlotReader(self.slices.enc.template().x0)
+        open_ = set(pairs)
+        taken: list[tuple[int, int]] = []
+        never: list[tuple[int, int]] = []
+        while True:
+            graph = nx.DiGraph()
+            graph.add_edges_from(open_ | set(taken))
+            try:
+                cycle = [(a, b) for a, b in nx.find_cycle(graph)]
+            except nx.NetworkXNoCycle:
+                return Outcome("holds", self._proof(model, pairs, taken, never), "pdr")
+            unasked = [e for e in cycle if e in open_]
+            if not unasked:
+                return LockCycle(cycle)
+            edge = unasked[0]
+            horn = self.slices.horn(cone_of(self.slices.steps, read(pairs[edge])) if self.slices.sliced
+                                    else self.slices.everything)
+            result, _, reason = horn.query(Goal("lock_order", "nesting"), pairs[edge], self.budget, len(unasked))
+            open_.discard(edge)
+            if result == z3.unsat:
+                never.append(edge)
+            elif result == z3.sat:
+                taken.append(edge)
+            else:
+                why = self.budget.why() if self.budget.ran_out else reason
+                return Outcome("unknown", f"locks are taken nested, and the lock-order edge {_edge_text(model, edge)} "
+                               f"(on the cycle {_cycle_text(model, cycle)}) is not decided: {why} (pdr)", "pdr")
+
+    def _proof(self, model: ir.Model, pairs: dict, taken: list[tuple[int, int]], never: list[tuple[int, int]]) -> str:
+        head = (f"proved (pdr): no lock-order cycle: of the {len(pairs)} ways a step may take a lock while its "
+                f"thread holds another, Spacer proved {len(never)} never taken (each by an inductive invariant on "
+                f"its cone of influence), and the others make no cycle")
+        lines = [f"never taken: {', '.join(_edge_text(model, e) for e in never)}"] if never else []
+        if taken:
+            lines.append(f"taken: {', '.join(_edge_text(model, e) for e in taken)}")
+        return head + "".join(f"\n  {line}" for line in lines)
+
+
 def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Result:
     """`sliced`: each property on its cone of influence (cone.py); False for one instance
     over the whole state (to compare)."""
@@ -289,17 +397,19 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Resul
     search.run(SHALLOW_DEPTH)
     proofs: dict[str, Proof] = {}
     unknown: dict[str, str] = {}
+    lock_order: Outcome | LockCycle | None = None    # when locks are taken nested: what the pairs say
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
-    if not search.exhausted:
-        slices = Slices(enc, system, sliced)
+    slices = Slices(enc, system, sliced) if not search.exhausted or reachable else None
+    if slices is not None and not search.exhausted:
         cones = {g.name: slices.cone(g) for g in goals if g.name not in search.found and g not in reachable}
         # the smallest cones first: they are the likeliest proofs, and what they leave of the
         # time goes to the rest
         asked = sorted((g for g in goals if g.name in cones), key=lambda g: len(cones[g.name]))
+        pairs_later = int(any(g.form == "nesting" for g in goals))   # a share kept for lock_order's pairs
         for i, goal in enumerate(asked):
             horn = slices.horn(cones[goal.name])
-            result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i)
+            result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i + pairs_later)
             if result == z3.unsat:
                 assert proof is not None
                 proof.sliced = slices.describe(horn)
@@ -308,6 +418,9 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Resul
                 reachable.append(goal)
             else:
                 unknown[goal.name] = f"not proved: {budget.why()} (pdr)" if budget.ran_out else f"not proved: {reason}"
+    if slices is not None and any(g.form == "nesting" for g in reachable):
+        # even when bmc has searched every state: it did not look for lock-order cycles
+        lock_order = LockOrder(slices, budget).decide()
     # the trace of what Spacer found reachable: bmc must meet it, at its shortest depth
     wanted = [g for g in reachable if g.form != "nesting"]
     search.goals = wanted
@@ -316,9 +429,20 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Resul
             break
     found = {n: p for n, (p, _) in search.found.items()}
     outcomes = _outcomes(model, goals, search, proofs, unknown, reachable, budget)
-    results = property_results(builder, found, [], outcomes, "pdr",
+    witnesses: list[LockWitness] = []
+    if isinstance(lock_order, LockCycle):
+        witnesses = lock_order.witnesses(enc, system, budget)
+        if not witnesses:
+            lock_order = Outcome("unknown", f"{lock_order.text(model)}, but bmc met no such cycle up to depth "
+                                 f"{lock_order.searched}" + (f" ({budget.why()})" if budget.stopped else ""), "pdr")
+    if isinstance(lock_order, Outcome):
+        outcomes["lock_order"] = lock_order
+    results = property_results(builder, found, witnesses, outcomes, "pdr",
                                {n: f"violated in {k} steps (a shortest counterexample, by bmc)"
                                 for n, (_, k) in search.found.items()})
+    for r in results:
+        if r.name == "lock_order" and r.verdict == "violated" and isinstance(lock_order, LockCycle):
+            r.detail = f"{lock_order.text(model)}; bmc found each, within depth {lock_order.searched}"
     stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
     return Result(model.path, "pdr", results, stats, own_property_warning(model))
 
@@ -340,9 +464,9 @@ def _outcomes(model: ir.Model, goals: list[Goal], search: BoundedSearch, proofs:
         elif search.exhausted and name not in search.found:
             out[name] = Outcome("holds", f"every reachable state is within depth {search.searched - 1}, "
                                 "all searched (bmc)", "pdr")
-        elif name == "lock_order" and name in reached:
-            out[name] = Outcome("unknown", "locks are taken nested; pdr proves lock_order only when no lock is "
-                                "taken while another is held (use --engine explicit or bmc)", "pdr")
+        elif name == "lock_order" and name in reached:   # unless the pairs decide it (LockOrder)
+            out[name] = Outcome("unknown", "locks are taken nested; pdr could not ask about the lock-order edges "
+                                f"one by one ({budget.why() if budget.stopped else 'every state searched'})", "pdr")
         elif name in reached:
             detail = f"Spacer found it reachable, but bmc met no violation up to depth {search.searched}"
             if budget.stopped:
