@@ -323,14 +323,17 @@ class LockOrder:
     slices: Slices
     budget: Budget
 
-    def pairs(self) -> dict[tuple[int, int], z3.BoolRef]:
+    def pairs(self) -> dict[tuple[int, int], z3.BoolRef] | None:
         """Every (held, taken) a step may make, as the term 'a step from the state makes it'
         (the lock-order edges the explicit engine notes: an edge that completes, from the
-        state before it)."""
+        state before it); None if --timeout ran out while building them (many locks)."""
         enc = self.slices.enc
         exp, locks = enc.template().exp0, enc.model.locks
         parts: dict[tuple[int, int], list[z3.BoolRef]] = {}
         for node, addr, before in exp.acquires:
+            if self.budget.overdue():
+                self.budget.ran_out = True
+                return None
             shape_node = enc.shape.nodes[node]
             t, named = shape_node.thread, shape_node.edge.acquires
             for taken in locks:
@@ -346,6 +349,9 @@ class LockOrder:
     def decide(self) -> Outcome | LockCycle:
         model = self.slices.enc.model
         pairs = self.pairs()
+        if pairs is None:
+            return Outcome("unknown", f"locks are taken nested; {self.budget.why()} before the lock-order edges "
+                           "were asked about (pdr)", "pdr")
         read = SlotReader(self.slices.enc.template().x0)
         open_ = set(pairs)
         taken: list[tuple[int, int]] = []
