@@ -279,17 +279,19 @@ class Slices:
 
 @dataclass
 class LockCycle:
-    """Spacer found every edge of a lock-order cycle reachable: bmc must show each edge."""
+    """Every edge of a lock-order cycle is reachable (the shallow bmc search met it, or
+    Spacer found it reachable): bmc must show each edge, going on from `search`."""
 
     cycle: list[tuple[int, int]]
+    search: BoundedSearch
     searched: int = -1
 
     def text(self, model: ir.Model) -> str:
-        return f"Spacer found each edge of the lock-order cycle {_cycle_text(model, self.cycle)} reachable"
+        return f"each edge of the lock-order cycle {_cycle_text(model, self.cycle)} is reachable"
 
     def witnesses(self, enc: Encoder, system: TransitionSystem, budget: Budget) -> list[LockWitness]:
         """bmc's witnesses of a lock-order cycle (its shortest edges), or none if it met none."""
-        search = BoundedSearch(enc, system, budget, [], lock_pairs=True)
+        search = self.search
         while search.lock_pairs and not search.lock_cycle() and not search.exhausted:
             if search.searched >= MAX_TRACE_DEPTH or not search.search(search.searched + 1):
                 break
@@ -315,8 +317,8 @@ def _cycle_text(model: ir.Model, cycle: list[tuple[int, int]]) -> str:
 class LockOrder:
     """lock_order when locks are taken nested: a lock-order edge (held, taken) is some step
     taking lock `taken` while its thread holds `held`; lock_order fails when those edges make
-    a cycle. Spacer is asked, edge by edge, about the edges of a cycle among those not yet
-    ruled out: one it proves never taken (on its own cone) leaves the graph; once no cycle is
+    a cycle. The edges a shallow bmc search meets are taken; Spacer is asked, edge by edge,
+    about the other edges of a cycle among those not yet ruled out: one it proves never taken (on its own cone) leaves the graph; once no cycle is
     left, lock_order holds. A cycle of edges all found reachable is a LockCycle (bmc must
     then find it); an edge Spacer does not decide leaves lock_order unknown."""
 
@@ -353,8 +355,11 @@ class LockOrder:
             return Outcome("unknown", f"locks are taken nested; {self.budget.why()} before the lock-order edges "
                            "were asked about (pdr)", "pdr")
         read = SlotReader(self.slices.enc.template().x0)
-        open_ = set(pairs)
-        taken: list[tuple[int, int]] = []
+        # the edges a shallow bmc search meets need no Spacer query (nor, in a cycle, a second search)
+        search = BoundedSearch(self.slices.enc, self.slices.system, self.budget, [], lock_pairs=True)
+        search.run(SHALLOW_DEPTH)
+        taken = [e for e in search.lock_edges if e in pairs]
+        open_ = set(pairs) - set(taken)
         never: list[tuple[int, int]] = []
         while True:
             graph = nx.DiGraph()
@@ -365,7 +370,7 @@ class LockOrder:
                 return Outcome("holds", self._proof(model, pairs, taken, never), "pdr")
             unasked = [e for e in cycle if e in open_]
             if not unasked:
-                return LockCycle(cycle)
+                return LockCycle(cycle, search)
             edge = unasked[0]
             horn = self.slices.horn(cone_of(self.slices.steps, read(pairs[edge])) if self.slices.sliced
                                     else self.slices.everything)
@@ -439,7 +444,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Resul
     if isinstance(lock_order, LockCycle):
         witnesses = lock_order.witnesses(enc, system, budget)
         if not witnesses:
-            lock_order = Outcome("unknown", f"{lock_order.text(model)}, but bmc met no such cycle up to depth "
+            lock_order = Outcome("unknown", f"{lock_order.text(model)} (Spacer), but bmc met no such cycle up to depth "
                                  f"{lock_order.searched}" + (f" ({budget.why()})" if budget.stopped else ""), "pdr")
     if isinstance(lock_order, Outcome):
         outcomes["lock_order"] = lock_order
