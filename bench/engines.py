@@ -7,6 +7,7 @@ its two racy variants, for growing NPAGES, in one run.
     python bench/engines.py --cap 120          # seconds a run may take before it is stopped
     python bench/engines.py --bmc-depth 30 --baseline REV   # bmc on every spec: REV's code beside this one
     python bench/engines.py --bmc-depth 30 --baseline REV --only-depth --old-specs --cap 40 --new-cap 150
+    python bench/engines.py --bmc-depth 30 --only-new --only-depth --cap 300   # this code alone, every spec
 
 Each run is `python -m lockcheck verify --engine E --format json` in a process of its own,
 timed from outside (start-up included). With --bmc-depth, every spec of specs/ is checked by
@@ -132,6 +133,23 @@ def extract(rev: str, into: Path) -> Path:
     return target
 
 
+def new_table(depth: int, cap: float, specs: list[str]) -> None:
+    """bmc at `depth` with this code alone on every spec: CPU seconds and verdicts."""
+    print(f"| spec | depth | CPU s | violated (trace lengths) | unknown | holds |")
+    print("|---|---:|---:|---|---:|---:|")
+    for spec in specs:
+        result, seconds, why = verify_json(["--engine", "bmc", "--depth", str(depth), str(REPO / "specs" / spec)],
+                                           cap, REPO)
+        if result is None:
+            print(f"| {spec} | {depth} | {seconds:.1f} ({why}) | | | |", flush=True)
+            continue
+        found = verdicts(result) or {}
+        violated = sorted((n for n, (v, _) in found.items() if v == "violated"))
+        lengths = ", ".join(f"{n} ({found[n][1]})" for n in violated) or "-"
+        count = {v: sum(1 for x, _ in found.values() if x == v) for v in ("unknown", "holds")}
+        print(f"| {spec} | {depth} | {seconds:.1f} | {lengths} | {count['unknown']} | {count['holds']} |", flush=True)
+
+
 def bmc_table(depth: int, baseline: str, cap: float, specs: list[str], only_depth: bool = False,
               new_cap: float | None = None, old_specs: bool = False) -> None:
     """bmc on every spec at `depth` and (unless `only_depth`) at its deepest violation, baseline
@@ -179,9 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old-specs", action="store_true",
                         help="bmc table: both codes check the baseline revision's specs/ (the same input)")
     parser.add_argument("--only-depth", action="store_true", help="bmc table: only --bmc-depth, not each spec's deepest violation")
+    parser.add_argument("--only-new", action="store_true",
+                        help="bmc table: this code alone at --bmc-depth on each spec (no baseline; implies --only-depth)")
     args = parser.parse_args(argv)
     if args.bmc_depth is not None:
         specs = args.bmc_specs or sorted(p.name for p in (REPO / "specs").glob("*.lk"))
+        if args.only_new:
+            new_table(args.bmc_depth, args.cap, specs)
+            return 0
         bmc_table(args.bmc_depth, args.baseline, args.cap, specs, args.only_depth, args.new_cap, args.old_specs)
         return 0
     print(f"| spec | NPAGES | explicit | bmc (--depth {BMC_DEPTH}) | induction (--depth {INDUCTION_DEPTH}) |")

@@ -5,12 +5,20 @@ explicit engine violates (tests/test_engines_agree.py checks that on specs, test
 random specs)."""
 from __future__ import annotations
 
+import pytest
+import z3
+from hypothesis import given
+
 from conftest import cli
 from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
-from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, check_pdr
-from lockcheck.engines.symbolic.shared import Settings
+from lockcheck.engines.symbolic.cone import SlotReader, kept_steps
+from lockcheck.engines.symbolic.encoding import Encoder
+from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, check_pdr
+from lockcheck.engines.symbolic.shared import Settings, goals_of, tools, trivially_safe
+from lockcheck.engines.symbolic.strengthen import live_locals
 from lockcheck.errors import Sources
+from random_specs import random_spec_settings, specs as random_specs, write_spec
 
 # 12 increments, then done: deeper than the shallow bmc search, so Spacer must prove it
 COUNTER = """
@@ -53,3 +61,188 @@ def test_pdr_from_the_command_line_shows_the_proof(spec):
     assert code == 0, out
     assert "pdr engine" in out and "proved (pdr)" in out
     assert "-- counted: proved (pdr): an inductive invariant" in out
+
+
+# ---- cone-of-influence slices ---------------------------------------------------------------
+
+# `counted` reads n and done, which only t writes: u and v, and their slots, are out of its cone
+SLICED = """
+int[0..15] n = 0;
+bool done = false;
+int[0..3] noise = 0;
+bool chatter = false;
+thread t { while (n < 12) { n = n + 1; } done = true; }
+thread u { chatter = true; chatter = false; chatter = true; }
+thread v { noise = 1; noise = 2; noise = 3; }
+invariant counted: done -> n == 12;
+"""
+
+# x becomes 2 only through a guard on `armed`, which d sets after x is 1: armed, and what d
+# waits on, are in the cone of never_two (without that guard the slice could reach x == 2)
+GUARDED = """
+bool armed = false;
+bool go = false;
+int[0..3] x = 0;
+bool noise = false;
+thread w { await go; if (armed) { x = 2; } else { x = 1; } }
+thread a { go = true; }
+thread d { await x == 1; armed = true; }
+thread n { noise = true; noise = false; }
+invariant never_two: x != 2;
+"""
+ARMED = GUARDED.replace("thread a { go = true; }", "thread a { armed = true; go = true; }")
+
+
+def cone_names(path: str, prop: str) -> set[str]:
+    model = load_model(path, Options(), Sources())
+    enc = Encoder(model, bits=True)
+    system, _, _ = tools(model)
+    slices = Slices(enc, system)
+    goal = next(g for g in goals_of(enc, with_nesting=True) if g.name == prop)
+    return {model.slots[j].name for j in slices.cone(goal)}
+
+
+def test_the_slice_drops_what_the_property_does_not_depend_on_and_pdr_proves_it(spec):
+    path = spec(SLICED)
+    names = cone_names(path, "counted")
+    assert {"n", "done", "t.pc"} <= names
+    assert not names & {"noise", "chatter", "u.pc", "v.pc"}, names
+    pdr, explicit = results(path)
+    assert explicit["counted"].verdict == "holds"
+    assert pdr["counted"].verdict == "holds"
+    assert pdr["counted"].detail.splitlines()[1].startswith(
+        f"(on its cone of influence: {len(names)} of 7 slots, 1 of 3 threads' positions"), pdr["counted"].detail
+
+
+def test_a_slot_read_by_a_guard_of_a_step_writing_the_cone_is_kept(spec):
+    path = spec(GUARDED)
+    names = cone_names(path, "never_two")
+    assert {"x", "armed", "go", "w.pc", "a.pc", "d.pc"} <= names, names
+    assert not names & {"noise", "n.pc"}, names
+    pdr, explicit = results(path)
+    assert explicit["never_two"].verdict == "holds"
+    assert pdr["never_two"].verdict == "holds", pdr["never_two"].detail
+
+
+def test_when_the_guarding_slot_can_be_set_pdr_finds_the_violation_on_the_whole_model(spec):
+    pdr, explicit = results(spec(ARMED))
+    assert explicit["never_two"].verdict == "violated"
+    assert pdr["never_two"].verdict == "violated"
+    assert pdr["never_two"].trace is not None
+    assert pdr["never_two"].trace.length == explicit["never_two"].trace.length
+
+
+def assert_slices_cover_the_model(path: str) -> None:
+    """Every step of the model from a reachable state, projected on a property's cone, is a
+    step of the slice or leaves the projection as it was (what makes a proof on the slice
+    a proof on the model), for every property pdr would ask Spacer about; and the cone is
+    closed (what keeps the slice exact). Locals the Horn
+    clauses reset when they are dead (pdr's docstring) are not compared."""
+    model = load_model(path, Options(), Sources())
+    enc = Encoder(model, bits=True)
+    system, _, _ = tools(model)
+    slices = Slices(enc, system)
+    codec, x0 = enc.codec, enc.template().x0
+    reached = system.reach(100_000)
+    assert not reached.limit
+    live = {t.index: live_locals(model, t) for t in model.threads}
+
+    def encode(state: tuple) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        return [(x0[j], codec.const(j, v)) for j, v in enumerate(state) if not codec.is_constant(j)]
+
+    for goal in goals_of(enc, with_nesting=True):
+        if trivially_safe(enc, goal):
+            continue
+        cone = slices.cone(goal)
+        kept = kept_steps(slices.steps, cone)
+        assert cone >= SlotReader(x0)(slices.bad(goal))
+        for s in kept:   # closed: what a kept step reads to run, and to write into the cone, is in it
+            assert s.reads <= cone and all(s.value_reads[j] <= cone for j in cone & s.writes.keys()), goal.name
+        for state in reached.states:
+            subst = encode(state)
+            for _, after in system.step_from(state).successors:
+                moved = [t for t in model.threads if state[t.pc_slot] != after[t.pc_slot]
+                         or any(state[j] != after[j] for j in t.local_slots)]
+                dead = {j for t in moved for j in t.local_slots
+                        if j != t.pc_slot and j not in live[t.index].get(after[t.pc_slot], set())}
+                compare = [j for j in sorted(cone) if j not in dead]
+                if all(state[j] == after[j] for j in compare):
+                    continue      # a stutter of the projection
+                target = [codec.const(j, after[j]) for j in compare]
+                assert any(z3.is_true(z3.simplify(z3.substitute(s.ok, *subst)))
+                           and all(z3.simplify(z3.substitute(s.writes.get(j, x0[j]), *subst)).eq(z3.simplify(v))
+                                   for j, v in zip(compare, target))
+                           for s in kept), (goal.name, state, after)
+
+
+@pytest.mark.parametrize("text", [SLICED, GUARDED, ARMED])
+def test_the_slices_of_the_hand_made_specs_cover_the_model(spec, text):
+    assert_slices_cover_the_model(spec(text))
+
+
+@random_spec_settings(15)
+@given(text=random_specs())
+def test_the_slices_of_random_specs_cover_the_model(tmp_path, text):
+    assert_slices_cover_the_model(write_spec(tmp_path, text))
+
+
+@random_spec_settings(6)
+@given(text=random_specs())
+def test_pdr_on_its_slices_agrees_with_the_explicit_engine_on_random_specs(tmp_path, text):
+    """What the sliced pdr proves holds; what it finds violated is, with the same trace length;
+    and what the unsliced clauses prove, the slices prove too or leave unknown, never violated."""
+    path = write_spec(tmp_path, text)
+    program = load_model(path, Options(), Sources())
+    explicit = {p.name: p for p in check_explicit(program, Limits())[0].properties}
+    sliced = {p.name: p for p in check_pdr(program, Settings(timeout=10)).properties}
+    whole = {p.name: p for p in check_pdr(program, Settings(timeout=10), sliced=False).properties}
+    for name, q in sliced.items():
+        p = explicit[name]
+        if q.verdict == "holds":
+            assert p.verdict == "holds", (name, q.detail)
+        if q.verdict == "violated":
+            assert p.verdict == "violated", name
+            assert q.trace is not None and p.trace is not None and q.trace.length == p.trace.length, name
+        if whole[name].verdict == "holds":
+            assert q.verdict != "violated", name
+
+
+# ---- lock_order when locks are taken nested ------------------------------------------------
+
+# a -> b and b -> c are taken; c -> a only on a branch x rules out: no cycle
+NESTED_IN_ORDER = """
+lock a;
+lock b;
+lock c;
+bool x = false;
+thread t { acquire a; acquire b; x = true; release b; release a; }
+thread u { acquire b; acquire c; release c; release b; }
+thread v { await x; acquire c; if (x) { skip; } else { acquire a; release a; } release c; }
+"""
+# a -> b and b -> a; every state is within the shallow bmc search's depth (it must not
+# conclude from that that lock_order holds: it does not look for lock-order cycles)
+INVERTED = """
+lock a;
+lock b;
+thread t { acquire a; acquire b; release b; release a; }
+thread u { acquire b; acquire a; release a; }
+"""
+
+
+def test_pdr_proves_lock_order_with_nested_locks_edge_by_edge(spec):
+    pdr, explicit = results(spec(NESTED_IN_ORDER))
+    assert explicit["lock_order"].verdict == "holds"
+    order = pdr["lock_order"]
+    assert order.verdict == "holds", order.detail
+    assert order.detail.startswith("proved (pdr): no lock-order cycle"), order.detail
+    lines = {line.strip().split(": ")[0]: line.split(": ")[1].split(", ") for line in order.detail.splitlines()[1:]}
+    assert "c -> a" in lines["never taken"] and {"a -> b", "b -> c"} <= set(lines["taken"]), order.detail
+
+
+def test_pdr_finds_a_lock_order_cycle_even_when_every_state_is_shallow(spec):
+    pdr, explicit = results(spec(INVERTED))
+    assert explicit["lock_order"].verdict == "violated"
+    order = pdr["lock_order"]
+    assert order.verdict == "violated", order.detail
+    assert order.trace is not None and explicit["lock_order"].trace is not None
+    assert order.trace.length == explicit["lock_order"].trace.length
