@@ -127,17 +127,11 @@ def distinct(keys: Array, inverse: bool = True) -> tuple[Array, Array, Array | N
     return ordered[at], first, numbers
 
 
-def distinct_all(keys: Array) -> tuple[Array, Array, Array]:
-    """distinct with the inverse."""
-    uniq, first, numbers = distinct(keys)
-    assert numbers is not None
-    return uniq, first, numbers
-
-
 def first_occurrences(keys: Array) -> tuple[Array, Array]:
     """The distinct keys in order of first occurrence: (index of each first occurrence in
     `keys`, and for every key the number of its distinct key in that order)."""
-    _, first, inverse = distinct_all(keys)
+    _, first, inverse = distinct(keys)
+    assert inverse is not None
     order = xp.argsort(first, kind="stable")
     rank = xp.empty_like(order)
     rank[order] = xp.arange(len(order))
