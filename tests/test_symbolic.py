@@ -67,6 +67,14 @@ def test_bmc_holds_once_every_reachable_state_is_seen(spec):
     assert p.verdict == "holds" and "every reachable state" in p.detail
 
 
+def test_bmc_is_complete_at_the_depth_asked_not_only_at_powers_of_two(spec):
+    # five steps in a row: no loop-free path of 6 steps, so depth 6 (not a power of two) sees all
+    path = spec("int[0..5] a = 0; thread t { a = 1; a = 2; a = 3; a = 4; a = 5; } invariant inv: a != 3 || a < 4;")
+    assert prop(check_bmc(program_of(path), Settings(depth=6)), "inv").detail == \
+        "every reachable state is within depth 5, all searched"
+    assert prop(check_bmc(program_of(path), Settings(depth=5)), "inv").verdict == "unknown"
+
+
 def test_bmc_lock_order_cycle():
     result = check_bmc(program_of(REPO / "specs" / "truncate_lock_inverted.lk"), Settings(depth=8))
     p = prop(result, "lock_order")

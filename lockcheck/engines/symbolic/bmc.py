@@ -5,7 +5,7 @@ of some length L exists, every reachable state has been seen and the search is c
 
 The properties are asked of the unrolling alone; the simple-path constraints (a quadratic
 number of them) live in a second solver over the same terms, asked at lengths 1, 2, 4, 8, ...
-only: on the specs they made every query of the first solver several times slower, and a
+and at the last length searched only: on the specs they made every query of the first solver several times slower, and a
 loop-free path longer than the depth almost always exists. check_bmc writes slots as
 bit-vectors for Z3's SAT solver (codec.BitCodec); induction's base case uses Z3 Ints."""
 from __future__ import annotations
@@ -68,19 +68,19 @@ class BoundedSearch:
 
     def run(self, depth: int) -> None:
         for length in range(self.searched + 1, depth + 1):
-            if self.exhausted or not self.search(length):
+            if self.exhausted or not self.search(length, last=length == depth):
                 return
 
-    def search(self, length: int) -> bool:
+    def search(self, length: int, last: bool = False) -> bool:
         """Round `length`: the states `length` steps from the start are bad, or a step from one
         fails a check (a trace one step longer) or takes a lock while holding another. A
         failing step need not lead anywhere, so it is asked of the last state. False if Z3
-        ran out of time."""
+        ran out of time. The completeness check runs at powers of two and at the `last` length."""
         while len(self.unroll.xs) <= length:
             self._add(self.unroll.add_state())
         if not self._query(length):
             return False
-        if 1 <= length <= MAX_SIMPLE_PATH and length & (length - 1) == 0:
+        if 1 <= length <= MAX_SIMPLE_PATH and (last or length & (length - 1) == 0):
             result = self._simple_path(length)
             if result == z3.unknown:
                 return False
