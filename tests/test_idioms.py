@@ -533,3 +533,24 @@ def test_a_local_used_as_an_index_shows_its_value_in_the_trace(spec):
     prop = next(p for p in result.properties if p.name == "none_set")
     texts = [s.text for s in prop.trace.steps]
     assert "flags[1] = k == 1" in texts, texts   # the index by its value, the value read by name
+
+
+INDEX_EXPRESSION = """
+bool flags[3];
+thread setter { int[0..1] k = 1; flags[k + 1] = true; flags[k - 1] = k == 1; }
+invariant none_set: !flags[2];
+expect violation none_set;
+"""
+
+
+def test_a_local_inside_an_index_expression_shows_the_index_it_makes(spec):
+    result = run(spec(INDEX_EXPRESSION))
+    prop = next(p for p in result.properties if p.name == "none_set")
+    texts = [s.text for s in prop.trace.steps]
+    assert "flags[2] = true" in texts, texts
+
+
+def test_an_index_of_integers_added_and_subtracted_is_folded_and_anything_else_kept():
+    from lockcheck.engines.tracing import _folded
+    assert [_folded(i) for i in ("1 + 1", "3 - 1 + 2", "-1 + 1", "1 + n", "n", "0..3")] == \
+        ["2", "4", "0", "1 + n", "n", "0..3"]

@@ -2,6 +2,8 @@
 each step (thread, statement, location, what changed) and the state it ends in."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 from typing import Callable
 
@@ -51,16 +53,27 @@ def name_objects(model: Model, edge: Edge, state: tuple, text: str, indices: boo
     by its value, and a local the state tables show by its value where it is an index
     (swp_vector[k] -> swp_vector[0]; `k = index_of(p)` keeps its k), unless not `indices`
     (a bounds message says which index went out of bounds: `i in a[i]`)."""
-    import re
-
     for name, slot in edge.refs:
         shown = format_value(model, slot, state[slot])
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
         if model.slots[slot].visible and not model.slots[slot].value_names:
-            if indices:
-                text = text.replace(f"[{name}]", f"[{shown}]")
+            if indices:   # inside an index: a[k] -> a[1], a[k + 1] -> a[2]
+                text = _INDEX.sub(lambda m: f"[{_folded(word.sub(shown, m.group(1)))}]", text)
         else:
-            text = re.sub(rf"(?<![\w.]){re.escape(name)}\b", lambda _: shown, text)
+            text = word.sub(lambda _: shown, text)
     return text
+
+
+_INDEX = re.compile(r"\[([^\[\]]*)\]")
+_SUM = re.compile(r"\s*-?\d+(\s*[-+]\s*\d+)*\s*")
+
+
+def _folded(index: str) -> str:
+    """An index of integers added and subtracted, as its value; any other text as it is."""
+    if not _SUM.fullmatch(index):
+        return index
+    terms = re.findall(r"([-+]?)\s*(\d+)", index.replace(" ", ""))
+    return str(sum(-int(n) if sign == "-" else int(n) for sign, n in terms))
 
 
 class TraceBuilder:
