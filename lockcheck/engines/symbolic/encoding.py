@@ -390,14 +390,18 @@ class Encoder:
         simple-path check asks O(L^2) of these, and z3py's operators cost 20x as much."""
         ctx = a[0].ctx
         ref = ctx.ref()
-        # each new term wrapped at once: the wrapper holds the reference that keeps Z3 from
-        # freeing it before the Or is made
-        parts = [z3.BoolRef(z3.Z3_mk_distinct(ref, 2, (z3.Ast * 2)(x.as_ast(), y.as_ast())), ctx)
-                 for j, (x, y) in enumerate(zip(a, b)) if not self.codec.is_constant(j)]
+        parts = []
+        for j, (x, y) in enumerate(zip(a, b)):
+            if not self.codec.is_constant(j):
+                term = z3.Z3_mk_distinct(ref, 2, (z3.Ast * 2)(x.as_ast(), y.as_ast()))
+                z3.Z3_inc_ref(ref, term)   # else Z3 may free it before the Or holds it
+                parts.append(term)
         if not parts:
             return z3.BoolVal(False, ctx)
-        args = (z3.Ast * len(parts))(*[p.as_ast() for p in parts])
-        return z3.BoolRef(z3.Z3_mk_or(ref, len(parts), args), ctx)
+        out = z3.BoolRef(z3.Z3_mk_or(ref, len(parts), (z3.Ast * len(parts))(*parts)), ctx)
+        for term in parts:
+            z3.Z3_dec_ref(ref, term)
+        return out
 
     # ---- properties as predicates on a state ----
     def deadlock(self, exp: Expansion) -> z3.BoolRef:
