@@ -369,7 +369,8 @@ def _check_objects(model: ir.Model, sym: ObjectSymmetry) -> None:
             by_thread.setdefault(e.thread, []).append(e)
         for t, edges in by_thread.items():
             if Counter(r.edge(e) for e in edges) != Counter(identity.edge(e) for e in edges):
-                raise _Refused(f"thread {t}'s steps tell the elements of {sym.array} apart")
+                who = model.threads[t].name if t < len(model.threads) else "the init block"
+                raise _Refused(f"{who}'s steps tell the elements of {sym.array} apart")
         for p in model.invariants:
             if p.cond is not None and repr(normal(r.expr(p.cond))) != repr(normal(identity.expr(p.cond))):
                 raise _Refused(f"invariant {p.name} tells the elements of {sym.array} apart")
