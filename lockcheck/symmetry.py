@@ -1,4 +1,5 @@
-"""Thread symmetry: the instances of a thread array that are interchangeable.
+"""Thread symmetry: the instances of a thread array that are interchangeable; and object
+symmetry, the elements of an array that are (ObjectSymmetry, at the end of this module).
 
 The instances w[0..K-1] of `thread w[K]` are interchangeable when renaming them by any
 permutation maps the transition relation onto itself: what w[i] may do from a state, w[p(i)]
