@@ -19,11 +19,13 @@ from tabulate import tabulate
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "lock_page_fairness.lk"
+LRU = ROOT / "tests" / "data" / "lru_isolate.lk"
 
 
-def run(waiters: int, fixed: bool, symmetry: bool, cap: float) -> dict:
+def run(waiters: int, fixed: bool, symmetry: bool, cap: float, spec: Path = SPEC, size: str = "NWAITERS",
+        prop: str = "first_come_first_served") -> dict:
     cmd = [sys.executable, "-m", "lockcheck", "verify", "--format", "json", "--timeout", str(cap),
-           "-D", f"NWAITERS={waiters}", "-D", f"FIXED={'true' if fixed else 'false'}", str(SPEC)]
+           "-D", f"{size}={waiters}", "-D", f"FIXED={'true' if fixed else 'false'}", str(spec)]
     if not symmetry:
         cmd.insert(4, "--no-symmetry")
     started = time.perf_counter()
@@ -33,7 +35,7 @@ def run(waiters: int, fixed: bool, symmetry: bool, cap: float) -> dict:
     spec = json.loads(out.stdout)["specs"][0]
     verdicts = {p["name"]: p["verdict"] for p in spec["properties"]}
     return {"states": spec["stats"]["states"], "limit": spec["stats"]["limit"],
-            "verdict": verdicts["first_come_first_served"],
+            "verdict": verdicts[prop],
             "wall": time.perf_counter() - started,
             "cpu": (after.children_user + after.children_system) - (before.children_user + before.children_system)}
 
@@ -41,6 +43,7 @@ def run(waiters: int, fixed: bool, symmetry: bool, cap: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--waiters", type=int, nargs="+", default=[2, 3, 4, 5])
+    ap.add_argument("--pages", type=int, nargs="+", default=[2, 3, 4, 5])
     ap.add_argument("--cap", type=float, default=600.0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "symmetry.md"))
     args = ap.parse_args()
@@ -54,10 +57,24 @@ def main() -> None:
                          f"{full['cpu']:.1f}", f"{sym['cpu']:.1f}", f"{full['cpu'] / max(sym['cpu'], 1e-9):.1f}x",
                          capped])
             print(rows[-1], file=sys.stderr)
+    objects = []
+    for fixed in (False, True):
+        for n in args.pages:
+            sym = run(n, fixed, True, args.cap, LRU, "NPAGES", "bug")
+            full = run(n, fixed, False, args.cap, LRU, "NPAGES", "bug")
+            capped = f"stopped at {full['limit']}" if full["limit"] else ""
+            objects.append([n, "true" if fixed else "false", sym["verdict"], full["verdict"],
+                            f"{full['states']:,}", f"{sym['states']:,}", f"{full['states'] / sym['states']:.1f}x",
+                            f"{full['cpu']:.1f}", f"{sym['cpu']:.1f}", f"{full['cpu'] / max(sym['cpu'], 1e-9):.1f}x",
+                            capped])
+            print(objects[-1], file=sys.stderr)
     load = os.getloadavg()[0]
     table = tabulate(rows, headers=["NWAITERS", "FIXED", "verdict (symmetry)", "verdict (none)",
                                     "states (none)", "states (symmetry)", "fewer", "CPU s (none)",
                                     "CPU s (symmetry)", "faster", "note"], tablefmt="github")
+    object_table = tabulate(objects, headers=["NPAGES", "FIXED", "verdict (symmetry)", "verdict (none)",
+                                              "states (none)", "states (symmetry)", "fewer", "CPU s (none)",
+                                              "CPU s (symmetry)", "faster", "note"], tablefmt="github")
     Path(args.out).write_text(f"""# Thread symmetry: states and time
 
 `python bench/symmetry.py --cap {args.cap:g}`: specs/lock_page_fairness.lk, `first_come_first_served`,
@@ -72,6 +89,15 @@ interchangeable, so a class of states has up to NWAITERS! members: the ratio of 
 approaches that (2, 6, 24, 120) as the waiters spend more of the run apart.
 
 {table}
+
+## Object symmetry
+
+tests/data/lru_isolate.lk, property `bug` (a page isolated twice), `NRECLAIM=2`, growing
+NPAGES, the same way: every thread picks its page by `choose p in pages`, so the pages are
+interchangeable (a class has up to NPAGES! members) and the two reclaimers too (x2): with
+symmetry both are used, without neither.
+
+{object_table}
 """)
 
 

@@ -300,6 +300,11 @@ class _AstBuilder(IdiomBuilder):
     def choose_stmt(self, meta, children):
         return self._nest(s.Choose(self._span(meta), "choose", tuple(children)), *children)
 
+    def choose_in_stmt(self, meta, children):
+        var, domain, body = children
+        text = f"choose {var} in {self._expr_text(domain)}"
+        return self._nest(s.ChooseIn(self._span(meta), text, str(var), domain, body), domain, body)
+
     def atomic_stmt(self, meta, children):
         return self._nest(s.Atomic(self._span(meta), "atomic", children[0]), children[0])
 

@@ -1,4 +1,5 @@
-"""Thread symmetry: the instances of a thread array that are interchangeable.
+"""Thread symmetry: the instances of a thread array that are interchangeable; and object
+symmetry, the elements of an array that are (ObjectSymmetry, at the end of this module).
 
 The instances w[0..K-1] of `thread w[K]` are interchangeable when renaming them by any
 permutation maps the transition relation onto itself: what w[i] may do from a state, w[p(i)]
@@ -52,7 +53,7 @@ class _Refused(Exception):
     pass
 
 
-def find_symmetries(model: ir.Model) -> list[ThreadSymmetry]:
+def find_thread_symmetries(model: ir.Model) -> list[ThreadSymmetry]:
     """The thread arrays of the model whose instances are interchangeable, each with the
     largest set of companion arrays that keeps them so (all of the candidates, or none)."""
     groups: dict[str, list[ir.Thread]] = {}
@@ -276,3 +277,221 @@ def _fold(op: str, a: int, b: int) -> int | None:
              "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}
     f = table.get(op)
     return f() if f is not None else None
+
+
+# ---- object symmetry: the elements of an object array that are interchangeable ---------------
+
+@dataclass(frozen=True)
+class ObjectSymmetry:
+    """One global array whose elements are interchangeable, threads staying where they are."""
+
+    array: str
+    base: int
+    count: int
+    stride: int
+    refs: tuple[int, ...]     # the reference slots that may point into an element
+
+    def describe(self) -> str:
+        return f"{self.array}[0..{self.count - 1}]"
+
+    def contains(self, addr: int) -> bool:
+        return self.base <= addr < self.base + self.count * self.stride
+
+
+Symmetry = ThreadSymmetry | ObjectSymmetry
+
+
+def find_symmetries(model: ir.Model) -> list[Symmetry]:
+    """The model's thread arrays whose instances are interchangeable, then its object arrays
+    whose elements are (both kinds at once: each renaming is checked on its own, and a
+    composition of renamings that map the transition relation onto itself does too)."""
+    out: list[Symmetry] = list(find_thread_symmetries(model))
+    moved = {s for sym in out if isinstance(sym, ThreadSymmetry) for b in sym.blocks for s in b}
+    touched: set[int] = set()
+    for e in model.edges:
+        for x in ([e.guard] if e.guard is not None else []) + [w.value for w in e.writes] + [w.addr for w in e.writes]:
+            touched |= ir.slots_read(x)
+        touched.update(c for w in e.writes for c in w.candidates)
+    for array in model.arrays:
+        slots = range(array.base, array.base + array.count * array.stride)
+        # an array no step touches would be sorted for nothing
+        if array.count < 2 or moved.intersection(slots) or not touched.intersection(slots):
+            continue
+        sym = _try_objects(model, array)
+        if sym is not None:
+            out.append(sym)
+    return out
+
+
+def object_refusal(model: ir.Model, name: str) -> str | None:
+    """Why the elements of array `name` are not interchangeable (None: they are)."""
+    array = next(a for a in model.arrays if a.name == name)
+    if array.count < 2:
+        return "fewer than two elements"
+    try:
+        _check_objects(model, _object_symmetry(model, array))
+    except _Refused as e:
+        return str(e)
+    return None
+
+
+def _object_symmetry(model: ir.Model, array: ir.ArrayLayout) -> ObjectSymmetry:
+    sym = ObjectSymmetry(array.name, array.base, array.count, array.stride, ())
+    refs = tuple(s for s, info in enumerate(model.slots)
+                 if info.kind == "ref" and any(sym.contains(v) for v in info.values))
+    return ObjectSymmetry(array.name, array.base, array.count, array.stride, refs)
+
+
+def _try_objects(model: ir.Model, array: ir.ArrayLayout) -> ObjectSymmetry | None:
+    sym = _object_symmetry(model, array)
+    try:
+        _check_objects(model, sym)
+    except (_Refused, RecursionError):
+        return None
+    return sym
+
+
+def _check_objects(model: ir.Model, sym: ObjectSymmetry) -> None:
+    k = sym.count
+    swap = [1, 0] + list(range(2, k))
+    cycle = [(i + 1) % k for i in range(k)]
+    identity = _ObjectRenaming(model, sym, list(range(k)))
+    for perm in ([swap] if k == 2 else [swap, cycle]):
+        r = _ObjectRenaming(model, sym, perm)
+        for s in sym.refs:
+            info = model.slots[s]
+            if sorted(r.value(v) for v in info.values) != sorted(info.values):
+                raise _Refused(f"{info.name} may point into some elements of {sym.array} but not all")
+        for s, v in enumerate(model.initial):
+            if model.initial[r.slot_of(s)] != (r.value(v) if s in r.refs else v):
+                raise _Refused(f"the elements of {sym.array} do not start alike ({model.slots[s].name})")
+        by_thread: dict[int, list[ir.Edge]] = {}
+        for e in model.edges:
+            by_thread.setdefault(e.thread, []).append(e)
+        for t, edges in by_thread.items():
+            if Counter(r.edge(e) for e in edges) != Counter(identity.edge(e) for e in edges):
+                who = model.threads[t].name if t < len(model.threads) else "the init block"
+                raise _Refused(f"{who}'s steps tell the elements of {sym.array} apart")
+        for p in model.invariants:
+            if p.cond is not None and repr(normal(r.expr(p.cond))) != repr(normal(identity.expr(p.cond))):
+                raise _Refused(f"invariant {p.name} tells the elements of {sym.array} apart")
+
+
+class _ObjectRenaming:
+    """What a permutation of an array's elements does to slots, references and expressions.
+    A reference into the array may be used only as an address (`p.dirty`: ref + offset),
+    copied into another reference, or compared with one: anything else (index_of, an index
+    computed from an int, a loop counter) would show which element it is."""
+
+    def __init__(self, model: ir.Model, sym: ObjectSymmetry, perm: list[int]):
+        self.model = model
+        self.sym = sym
+        self.perm = perm
+        self.refs = frozenset(sym.refs)
+
+    def value(self, addr: int) -> int:
+        """An address, renamed."""
+        s = self.sym
+        if not s.contains(addr):
+            return addr
+        k, off = divmod(addr - s.base, s.stride)
+        return s.base + self.perm[k] * s.stride + off
+
+    def slot_of(self, slot: int) -> int:
+        return self.value(slot)
+
+    def is_ref(self, e: ir.Expr) -> bool:
+        return isinstance(e, Var) and e.slot in self.refs
+
+    def address(self, e: ir.Expr, candidates: tuple[int, ...]) -> tuple:
+        """A dynamic address: through a reference (plus a constant offset), or one that
+        cannot reach the array."""
+        if not any(self.sym.contains(c) for c in candidates):
+            return (repr(normal(self.expr(e))), candidates)
+        ref, off = self._ref_plus(e)
+        if ref is None:
+            raise _Refused(f"an address into {self.sym.array} computed from a number: {e}")
+        return (ref, off, tuple(sorted(self.value(c) for c in candidates)))
+
+    def _ref_plus(self, e: ir.Expr) -> tuple[int | None, int]:
+        if self.is_ref(e):
+            assert isinstance(e, Var)
+            return e.slot, 0
+        if isinstance(e, Bin) and e.op == "+":
+            for a, b in ((e.left, e.right), (e.right, e.left)):
+                if self.is_ref(a) and isinstance(b, Lit):
+                    assert isinstance(a, Var)
+                    return a.slot, b.value
+        return None, 0
+
+    def expr(self, e: ir.Expr, ref_valued: bool = False) -> ir.Expr:
+        if isinstance(e, Lit):
+            return Lit(self.value(e.value), e.sort) if ref_valued else e
+        if isinstance(e, Var):
+            if e.slot in self.refs and not ref_valued:
+                raise _Refused(f"{self.model.slots[e.slot].name} is used as a number")
+            return Var(self.slot_of(e.slot), e.sort)
+        if isinstance(e, Load):
+            ref, off = self._ref_plus(e.addr)
+            cands = tuple(sorted(self.value(c) for c in e.candidates))
+            if ref is not None:
+                return Load(Bin("+", Var(ref, "int"), Lit(off, "int"), "int"), cands, e.sort)
+            if any(self.sym.contains(c) for c in e.candidates):
+                raise _Refused(f"a load from {self.sym.array} at an address computed from a number: {e}")
+            if self.refs.intersection(e.candidates):
+                raise _Refused("a load of a reference through a computed address")
+            return Load(self.expr(e.addr), e.candidates, e.sort)
+        if isinstance(e, Un):
+            return Un(e.op, self.expr(e.arg), e.sort)
+        if isinstance(e, Bin):
+            if e.op in ("==", "!=") and (self.is_ref(e.left) or self.is_ref(e.right)):
+                return Bin(e.op, self.expr(e.left, True), self.expr(e.right, True), e.sort)
+            return Bin(e.op, self.expr(e.left), self.expr(e.right), e.sort)
+        if isinstance(e, Ite):
+            return Ite(self.expr(e.cond), self.expr(e.then, ref_valued), self.expr(e.other, ref_valued), e.sort)
+        raise AssertionError(e)
+
+    def write(self, w: ir.Write) -> tuple:
+        if isinstance(w.addr, Lit):
+            slot = w.addr.value
+            return ("write", self.slot_of(slot), repr(normal(self.expr(w.value, slot in self.refs))))
+        if self.refs.intersection(w.candidates):
+            raise _Refused("a write of a reference through a computed address")
+        return ("write*", self.address(w.addr, w.candidates), repr(normal(self.expr(w.value))))
+
+    def edge(self, e: ir.Edge) -> tuple:
+        # not the message: it names the element (`ends holding pages[1].locked`); the verdict
+        # is the property's, and a violation's trace comes from the search without symmetry
+        checks = tuple(sorted((c.prop, c.when, repr(normal(self.expr(c.cond)))) for c in e.checks))
+        guard = None if e.guard is None else repr(normal(self.expr(e.guard)))
+        acquires: object = None
+        if isinstance(e.acquires, Lit):
+            acquires = self.slot_of(e.acquires.value)
+        elif e.acquires is not None:
+            ref, off = self._ref_plus(e.acquires)
+            acquires = (ref, off) if ref is not None else repr(normal(self.expr(e.acquires)))
+        writes = tuple(sorted(repr(self.write(w)) for w in e.writes))
+        return (e.src, e.dst, e.local, guard, checks, writes, repr(acquires))
+
+
+def lock_pairs_closed(symmetries: list[Symmetry], pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Every (lock held, lock acquired) pair that the renamings of the object symmetries make
+    of `pairs`: a search up to symmetry takes a pair in one state of a class, the full search
+    in every state, so the pairs the full search takes are these (a lock-order cycle may need
+    two members of one orbit: pages[0] then pages[1], and pages[1] then pages[0])."""
+    out = set(pairs)
+    for sym in symmetries:
+        if not isinstance(sym, ObjectSymmetry):
+            continue
+        grown = set()
+        for a, b in out:
+            ea, oa = divmod(a - sym.base, sym.stride) if sym.contains(a) else (None, a)
+            eb, ob = divmod(b - sym.base, sym.stride) if sym.contains(b) else (None, b)
+            for i in (range(sym.count) if ea is not None else [None]):
+                for j in (range(sym.count) if eb is not None else [None]):
+                    if i is not None and j is not None and (i == j) != (ea == eb):
+                        continue
+                    grown.add((oa if i is None else sym.base + i * sym.stride + oa,
+                               ob if j is None else sym.base + j * sym.stride + ob))
+        out = grown
+    return out

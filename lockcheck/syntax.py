@@ -237,6 +237,15 @@ class Choose(Stmt):
 
 
 @dataclass(frozen=True)
+class ChooseIn(Stmt):
+    """`choose p in pages { ... }`: the body runs with p naming any one element."""
+
+    var: str
+    domain: Expr
+    body: Block
+
+
+@dataclass(frozen=True)
 class Atomic(Stmt):
     body: Block
 

@@ -9,7 +9,7 @@ from ..ir import Bin, Check, Lit, Var, Write, negate
 from ..resolve import const_int, resolve_type
 from ..limits import MAX_INT_VALUES
 from ..lktypes import ArrayT, IntT, is_scalar, same_kind, size_of
-from .places import ValueBinding, RefBinding, Binding, Loop, addr_add, addr_mul
+from .places import ValueBinding, RefBinding, Binding, Loop, Place, addr_add, addr_mul
 from .state import LoweringState
 
 
@@ -242,6 +242,49 @@ class ControlLowering(LoweringState):
                       branch=f"branch {i + 1} of {len(st.branches)}")
             end = self.block(body, entry)
             self.edge(end, dst, text="}", span=branch.span, shown=False)
+        return dst
+
+    def stmt_ChooseIn(self, st: s.ChooseIn, src: int) -> int:
+        """One step per element k, each binding the name to element k (guarded by the body's
+        leading `when`, read on element k itself); the body once, through the reference. The
+        steps differ only in the element, so renaming the elements maps them onto each other
+        (lockcheck/symmetry.py's object symmetry)."""
+        arr = self.place(st.domain)
+        if not isinstance(arr.type, ArrayT):
+            raise SpecError(f"'choose ... in' picks from an array, not {arr.type}", st.domain.span)
+        size, elem = arr.type.size, arr.type.elem
+        stride = size_of(elem, self.env.nthreads)
+        self.scopes.append({})
+        self.scope_locals.append([])
+        cands = tuple(sorted({c + k * stride for c in arr.candidates for k in range(size)}))
+        self.choosing += 1
+        ref = self.new_local(st.var, elem, visible=False, values=cands)
+        body, when = st.body, None
+        if body.body and isinstance(body.body[0], s.When):
+            when = body.body[0]
+            body = s.Block(body.span, body.text, body.body[1:])
+        entry = self.new_node()
+        for k in range(size):
+            addr = addr_add(arr.addr, Lit(k * stride, "int"))
+            guard: ir.Expr | None = None
+            checks: list[Check] = []
+            text = st.text
+            if when is not None:
+                self.scopes.append({})
+                self.bind(st.var, Place(addr, elem, tuple(c + k * stride for c in arr.candidates)), st.span)
+                guard, checks = self.condition(when.cond)
+                checks += self.spin_free(when.span, "a guarded choice (it waits)")
+                self.scopes.pop()
+                text = f"{st.text} {when.text}"
+            self.edge(src, entry, text=text, span=st.span, force_step=True, guard=guard, checks=checks,
+                      writes=[Write(Lit(ref, "int"), addr, (ref,))], branch=f"element {k} of {size}")
+        self.bind(st.var, RefBinding(ref, elem, cands), st.span)
+        end = self.block(body, entry)
+        self.choosing -= 1
+        dst = self.new_node()
+        self.edge(end, dst, text="}", span=st.span, writes=self.resets(self.scope_locals[-1]), shown=False)
+        self.scope_locals.pop()
+        self.scopes.pop()
         return dst
 
     def stmt_When(self, st: s.When, src: int) -> int:

@@ -31,6 +31,8 @@ class StepGraph(LoweringState):
         label = ".".join([self.name] + self.context[-1:] + [name])
         if values:
             names = tuple(self.b.object_name(v, type_) for v in values)
+            if self.choosing:
+                values, names = (-1, *values), ("none", *names)
             slot = ir.Slot(label, "ref", min(values), max(values), thread=self.index, visible=visible,
                            values=values, value_names=names)
         elif isinstance(type_, BoolT):

@@ -44,6 +44,9 @@ class LoweringState:
         self.obligations: list[tuple[ir.Expr, str, Span, str]] = []  # (cond, message, span, property)
         self.end_labels: list[tuple[int, Span]] = []  # nodes where the thread may rest for good
         self.edge_ids: list[int] = []
+        # inside `choose p in A`: a reference made here names no element (-1) until it is
+        # bound, so that renaming A's elements leaves it as it is (lockcheck/symmetry.py)
+        self.choosing = 0
 
     thread_exit = -1
     in_ensures = False

@@ -4,12 +4,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from ...ir import Model, Thread
 from ...result import Result, Stats
 from ..coverage import coverage
 from ..errors import INTERRUPTED
+from ...symmetry import lock_pairs_closed
 from ..record import CheckKey, Found, Path
 from .search import FrontierSearch, SearchLimits, SearchProgress, resident_bytes
 
@@ -82,12 +83,15 @@ def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
     # the first depth whose states the reduction cut (above it the search was the full one);
     # under symmetry any: its states are fingerprinted by class, the second search's are not
     cut = 0 if search.system.merged else search.first_cut
-    reduced = cut is not None and bool(found.violations or _has_cycle(found.lock_edges)) \
+    # up to object symmetry, the full search's pairs are the orbits of those taken
+    taken = lock_pairs_closed(search.symmetries, set(found.lock_edges)) if search.system.merged \
+        else set(found.lock_edges)
+    reduced = cut is not None and bool(found.violations or _has_cycle(taken)) \
         and (search.system.merged or search.finding_depth() > cut)
     if not reduced and not search.found_at:   # nothing to weigh by switches
         return found, search, ""
     depth = search.finding_depth() if reduced else search.violation_depth()
-    pairs = set(found.lock_edges) if reduced else set()
+    pairs = taken if reduced else set()
 
     def tell(prop: str, at: int) -> None:   # at its smallest depth, unless told already
         if on_violation is not None and prop not in search.told:
@@ -116,7 +120,7 @@ def _exact_findings(search: FrontierSearch, found: Found, limits: SearchLimits,
     return replace(found, violations=violations, lock_edges=again.lock_edges, stored_bytes=stored), exact, ""
 
 
-def _has_cycle(edges: dict[tuple[int, int], tuple[int, int, int]]) -> bool:
+def _has_cycle(edges: Iterable[tuple[int, int]]) -> bool:
     graph: dict[int, list[int]] = {}
     for a, b in edges:
         graph.setdefault(a, []).append(b)

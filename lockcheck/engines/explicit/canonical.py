@@ -1,15 +1,21 @@
-"""States up to thread symmetry (lockcheck/symmetry.py): the fingerprint of a state is that of
-one member of its class, the one whose interchangeable instances stand in a fixed order.
+"""States up to thread and object symmetry (lockcheck/symmetry.py): the fingerprint of a state
+is that of one member of its class, the one whose interchangeable instances (or elements)
+stand in a fixed order.
 
 Each instance gets a signature: the values of the slots that move with it, and for every lock
 whether it holds it. Sorting the instances by signature and renaming them into that order
 gives the same state for every member of a class (two instances with equal signatures are
 alike in everything, so their order does not matter), so states equal up to the renaming have
-equal fingerprints. The rows themselves stay as they were reached: a stored state is a real
+equal fingerprints. An array's elements likewise: an element's signature is the values of its
+slots and, for every reference, whether it points into the element (and where); the elements
+are sorted by it and the references renamed with them. With both kinds, the threads are
+sorted first, then each array: every step applies a renaming of the group, so the result is a
+member of the class (sound), if not always the same member for every state of the class
+(which costs only states). The rows themselves stay as they were reached: a stored state is a real
 state, and its parents and edges a real path."""
 from __future__ import annotations
 
-from ...symmetry import ThreadSymmetry
+from ...symmetry import ObjectSymmetry, Symmetry, ThreadSymmetry
 from .arrays import HASH, Array, Fingerprints, xp
 
 
@@ -47,11 +53,49 @@ class _Group:
         return out
 
 
-class Canonical:
-    """Fingerprints of states up to the model's thread symmetries."""
+class _Objects:
+    def __init__(self, sym: ObjectSymmetry, fingerprints: Fingerprints):
+        self.base, self.k, self.stride = sym.base, sym.count, sym.stride
+        self.blocks = xp.asarray([list(range(sym.base + k * sym.stride, sym.base + (k + 1) * sym.stride))
+                                  for k in range(sym.count)], dtype=xp.int64)    # (K, w)
+        self.refs = list(sym.refs)
+        self.fp = fingerprints
+        # a word for (reference j, offset into the element it points to)
+        words = xp.random.default_rng(0x0B7).bytes(8 * max(1, len(self.refs) * sym.stride))
+        self.ref_words = xp.frombuffer(words, dtype=HASH).reshape(-1, sym.stride)
 
-    def __init__(self, symmetries: list[ThreadSymmetry], fingerprints: Fingerprints):
-        self.groups = [_Group(s, fingerprints) for s in symmetries]
+    def canonical(self, rows: Array) -> Array:
+        """rows with this array's elements sorted by signature, references renamed (a copy)."""
+        n, k = len(rows), self.k
+        every = xp.arange(n)[:, None]
+        values = rows[:, self.blocks].astype(xp.int64)                 # (n, K, w)
+        sig = xp.bitwise_xor.reduce(self.fp.word(self.blocks[0][None, None, :], values), axis=2)
+        pointed = []
+        for j, r in enumerate(self.refs):
+            v = rows[:, r].astype(xp.int64)
+            inside = (v >= self.base) & (v < self.base + k * self.stride)
+            elem, off = xp.divmod(xp.where(inside, v - self.base, 0), self.stride)
+            hit = xp.nonzero(inside)[0]
+            sig[hit, elem[hit]] ^= self.ref_words[j, off[hit]]
+            pointed.append((r, hit, elem[hit], off[hit]))
+        order = xp.argsort(sig, axis=1, kind="stable")                 # order[:, j]: the element put at place j
+        out = rows.copy()
+        out[every[:, :, None], self.blocks[None, :, :]] = values[every, order].astype(rows.dtype)
+        if self.refs:
+            place = xp.empty_like(order)
+            place[every, order] = xp.arange(k)[None, :]                # place[:, i]: where element i goes
+            for r, hit, elem, off in pointed:
+                out[hit, r] = (self.base + place[hit, elem] * self.stride + off).astype(rows.dtype)
+        return out
+
+
+class Canonical:
+    """Fingerprints of states up to the model's thread and object symmetries."""
+
+    def __init__(self, symmetries: list[Symmetry], fingerprints: Fingerprints):
+        threads = [_Group(s, fingerprints) for s in symmetries if isinstance(s, ThreadSymmetry)]
+        objects = [_Objects(s, fingerprints) for s in symmetries if isinstance(s, ObjectSymmetry)]
+        self.groups: list[_Group | _Objects] = [*threads, *objects]
         self.fp = fingerprints
 
     def rows(self, rows: Array) -> Array:

@@ -10,7 +10,7 @@ import heapq
 from dataclasses import dataclass, replace
 
 from ... import ir
-from ...symmetry import ThreadSymmetry
+from ...symmetry import Symmetry
 from ..errors import LocalLoopError
 from .canonical import Canonical
 from .arrays import (HASH, Array, Fingerprints, cells, first_occurrences, get_cells, keep_rows, padded_width,
@@ -131,7 +131,7 @@ def row_layout(model: ir.Model) -> tuple[xp.dtype, int]:
 class Transitions:
     """The model's edges compiled for blocks of states, by thread group."""
 
-    def __init__(self, model: ir.Model, width: int, dtype: xp.dtype, symmetries: list[ThreadSymmetry] | None = None):
+    def __init__(self, model: ir.Model, width: int, dtype: xp.dtype, symmetries: list[Symmetry] | None = None):
         """`symmetries`: fingerprints are then those of states up to them (canonical.py)."""
         self.model = model
         self.width = width          # columns of a row (slots, then padding)
