@@ -15,6 +15,20 @@ The steps reset a thread's locals it will not read again (strengthen.live_locals
 initial values, so that stale values do not multiply the states Spacer must cover; no check,
 guard or property reads them before they are written, so what is reachable otherwise is
 unchanged, and the invariant describes the states with those locals reset.
+
+Seeded facts. Before Spacer, the cheap rounds of k-induction's Houdini loop run at k=1
+(strengthen.py's candidates `thread T at pc -> atom`, no user lemma): the candidates it keeps
+are inductive together (with the properties it proves alongside) and true in every initial
+state, so they are *proved* invariants of the whole model, true in every reachable state
+(and with dead locals reset too: a fact at pc reads only the locals live there). Only those
+facts are seeded, never a candidate Houdini did not keep. The clauses of a cone get every
+fact that reads only slots of the cone, on both sides of the step clause and in each
+property's clause: Inv(x) and F(x) and step(x, x') and F(x') imply Inv(x'); Inv(x) and F(x)
+and bad(x) imply Err. Sound: every projection of a reachable state satisfies F (the fact reads
+only kept slots), so every step of the model between reachable states is still one of the
+clause's ways, and the slice still over-approximates the model's runs (cone.py). Spacer's
+invariant is then inductive only together with the facts: the printed proof is the
+invariant and the facts it relied on (an unsat core), which the proof needs as a whole.
 """
 from __future__ import annotations
 
@@ -30,13 +44,15 @@ from .bmc import BoundedSearch
 from .codec import BitCodec
 from .cone import SlotReader, StepTerms, cone_of, describe, kept_steps, step_terms
 from .encoding import Encoder, fast_and, fast_or
-from .strengthen import live_locals
+from .strengthen import Candidate, live_locals
 from ..system import TransitionSystem
 from .shared import (Budget, Goal, LockWitness, Outcome, Settings, bad_term, goals_of, own_property_warning,
                      property_results, tools, trivially_safe)
 from ..tracing import format_value
 
 SHALLOW_DEPTH = 8         # bmc first, this deep
+SEED_SHARE = 0.3          # of --timeout, at most, for the Houdini loop that proves the seeded facts
+CORE_MS = 5_000           # for the query that finds which seeded facts a proof relied on
 MAX_TRACE_DEPTH = 2000    # how deep bmc looks for the trace of a property Spacer found reachable
 
 
@@ -46,15 +62,41 @@ class Proof:
 
     clauses: list[str]
     sliced: str = ""    # the cone of influence it was proved on (cone.describe)
+    facts: list[str] = field(default_factory=list)   # the seeded facts the invariant is inductive with
+    seeded: int = 0     # how many seeded facts the clauses had
 
     def text(self) -> str:
         head = f"proved (pdr): an inductive invariant of {len(self.clauses)} clause(s)"
+        if self.seeded:
+            head += (f", together with {len(self.facts)} of the {self.seeded} seeded facts (invariants proved by "
+                     "k-induction's Houdini loop at k=1)")
         if self.sliced:
             head += f"\n({self.sliced})"
-        if not self.clauses:
-            return head
-        body = "".join(f"\n  {c}" for c in self.clauses)
-        return head + "\n(every clause holds in every reachable state, with dead locals read as their initial values):" + body
+        out = head
+        if self.clauses:
+            out += ("\n(every clause holds in every reachable state, with dead locals read as their initial values):"
+                    + "".join(f"\n  {c}" for c in self.clauses))
+        if self.facts:
+            out += "\nwith the seeded facts:" + "".join(f"\n  {f}" for f in self.facts)
+        return out
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A seeded fact: a candidate invariant k-induction's Houdini loop proved (module docstring)."""
+
+    text: str
+    term: z3.BoolRef           # over the template state x0
+    reads: frozenset[int]
+
+
+def proved_facts(model: ir.Model, seconds: float | None) -> list[Candidate]:
+    """The candidate invariants the cheap rounds of k-induction's Houdini loop prove at k=1
+    (within `seconds`: a round cut short proves none of its own)."""
+    from .induction import Induction     # induction imports bmc as pdr does; late, to keep pdr's import light
+    run = Induction(model, Settings(depth=1, timeout=seconds))
+    _, step = run.run()
+    return [c for c in step.proved if isinstance(c, Candidate)]
 
 
 @dataclass
@@ -67,7 +109,10 @@ class Horn:
     steps: list[StepTerms]
     cone: frozenset[int]
     number: int = 0
+    seeds: list[Fact] = field(default_factory=list)    # every seeded fact: those of the cone are used
     fp: z3.Fixedpoint = field(init=False)
+    facts: list[Fact] = field(init=False)     # the seeded facts that read only slots of the cone
+    step: z3.BoolRef = field(init=False)      # some kept step takes x0 to x1
     inv: z3.FuncDeclRef = field(init=False)
     keep: list[int] = field(init=False)      # the slots Inv ranges over: the cone's
     kept: int = field(init=False)            # how many steps the slice has
@@ -89,12 +134,21 @@ class Horn:
                                             for s in starts]))
         kept = kept_steps(self.steps, self.cone)
         self.kept = len(kept)
+        self.facts = [f for f in self.seeds if f.reads <= self.cone]
         # one clause for all steps (x1 is the state after one of them), not one per step:
         # measured on ext4.lk at NPAGES=1, Spacer proves no_remove_under_writeback in 2.7 s
         # so, and not in 20 s with a clause per step
-        step = fast_or([fast_and([s.ok, *[x1[j] == s.writes.get(j, x0[j]) for j in self.keep]]) for s in kept])
+        self.step = fast_or([fast_and([s.ok, *[x1[j] == s.writes.get(j, x0[j]) for j in self.keep]]) for s in kept])
         if kept:
-            self.fp.rule(self.app(x1), [self.app(x0), step])
+            self.fp.rule(self.app(x1), [self.app(x0), *self.known(x0), self.step, *self.known(x1)])
+
+    def known(self, xs: list[z3.ExprRef]) -> list[z3.BoolRef]:
+        """The cone's seeded facts over the state xs (x0 or x1 of the template)."""
+        x0 = self.enc.template().x0
+        if xs is x0:
+            return [f.term for f in self.facts]
+        pairs = [(x0[j], xs[j]) for j in self.keep]
+        return [z3.substitute(f.term, *pairs) for f in self.facts]
 
     def args(self, xs: list[z3.ExprRef]) -> list[z3.ExprRef]:
         return [xs[j] for j in self.keep]
@@ -111,7 +165,7 @@ class Horn:
         self.queries += 1
         err = z3.Function(f"Err{self.queries}", z3.BoolSort())
         self.fp.register_relation(err)
-        self.fp.rule(err(), [self.app(tmpl.x0), bad])
+        self.fp.rule(err(), [self.app(tmpl.x0), *self.known(tmpl.x0), bad])
         ms = budget.left_ms()
         if ms is not None and ms <= 0:
             budget.ran_out = True
@@ -126,7 +180,7 @@ class Horn:
                 return z3.unknown, None, "timeout"
             return z3.unknown, None, f"Spacer did not finish within {limit / 1000:g} s ({err_})"
         if result == z3.unsat:
-            return result, self.proof(), ""
+            return result, self.proof(bad, min(CORE_MS, max(limit // 2, 1))), ""
         if result == z3.unknown:
             reason = self.fp.reason_unknown()
             if budget.seconds is not None and ("timeout" in reason or "canceled" in reason or (budget.left_ms() or 0) <= 0):
@@ -134,16 +188,39 @@ class Horn:
             return result, None, f"Spacer gave up ({reason})"
         return result, None, ""
 
-    def proof(self) -> Proof:
+    def proof(self, bad: z3.BoolRef, core_ms: int = CORE_MS) -> Proof:
         definition = _definition(self.fp.get_answer(), self.inv)
         if definition is None:
-            return Proof(["(Spacer returned no invariant for the state)"])
+            return Proof(["(Spacer returned no invariant for the state)"], facts=[f.text for f in self.facts],
+                         seeded=len(self.facts))
         positions, body = definition
         tmpl = self.enc.template()
         printer = _Printer(self.enc, {v: self.keep[p] for v, p in positions.items()},
                            {v: tmpl.x0[self.keep[p]].sort() for v, p in positions.items()})
         parts = body.children() if z3.is_and(body) else [body]
-        return Proof([printer.show(p) for p in parts if not z3.is_true(p)])
+        used = self.relied_on(positions, body, bad, core_ms) if self.facts else []
+        return Proof([printer.show(p) for p in parts if not z3.is_true(p)], facts=[f.text for f in used],
+                     seeded=len(self.facts))
+
+    def relied_on(self, positions: dict[int, int], body: z3.ExprRef, bad: z3.BoolRef, ms: int) -> list[Fact]:
+        """The seeded facts Spacer's invariant needs (an unsat core of: it rules bad out and
+        every step keeps it, given the facts); all of the cone's if Z3 does not say in time."""
+        tmpl = self.enc.template()
+        top = max(positions) + 1 if positions else 0
+        over0 = [tmpl.x0[self.keep[positions[i]]] if i in positions else z3.Bool(f"unused{i}") for i in range(top)]
+        over1 = [tmpl.x1[self.keep[positions[i]]] if i in positions else z3.Bool(f"unused{i}") for i in range(top)]
+        inv0, inv1 = z3.substitute_vars(body, *over0), z3.substitute_vars(body, *over1)
+        marks = [z3.Bool(f"seeded{i}") for i in range(len(self.facts))]
+        after = self.known(tmpl.x1)
+        solver = z3.Solver()
+        solver.set(timeout=ms)
+        solver.add(inv0, z3.Or(bad, z3.And(self.step, z3.Not(inv1))))
+        for m, f, f1 in zip(marks, self.facts, after):
+            solver.add(z3.Implies(m, z3.And(f.term, f1)))
+        if solver.check(*marks) != z3.unsat:
+            return list(self.facts)
+        core = {str(m) for m in solver.unsat_core()}
+        return [f for m, f in zip(marks, self.facts) if str(m) in core]
 
 
 def _definition(answer: z3.ExprRef, inv: z3.FuncDeclRef) -> tuple[dict[int, int], z3.ExprRef] | None:
@@ -229,7 +306,9 @@ class Slices:
     enc: Encoder
     system: TransitionSystem
     sliced: bool = True
+    seeds: list[Candidate] = field(default_factory=list)   # proved facts (proved_facts) to seed the clauses with
     steps: list[StepTerms] = field(init=False)
+    facts: list[Fact] = field(init=False)
     initial: list[tuple] = field(init=False)
     everything: frozenset[int] = field(init=False)    # every slot that is not a constant
     horns: dict[frozenset[int], Horn] = field(default_factory=dict)
@@ -253,6 +332,13 @@ class Slices:
         self.steps = step_terms(enc, exp, posts)
         self.initial, _ = self.system.initial_states()
         self.everything = frozenset(j for j in range(len(model.slots)) if not enc.codec.is_constant(j))
+        x0 = enc.template().x0
+        read = SlotReader(x0)
+        self.facts = []
+        for c in self.seeds:
+            term = z3.simplify(enc.codec.predicate(c.expr(model), x0))
+            if not z3.is_true(term):
+                self.facts.append(Fact(c.text, term, read(term)))
 
     def bad(self, goal: Goal) -> z3.BoolRef:
         term = self._bad.get(goal.name)
@@ -268,7 +354,7 @@ class Slices:
     def horn(self, cone: frozenset[int]) -> Horn:
         horn = self.horns.get(cone)
         if horn is None:
-            horn = self.horns[cone] = Horn(self.enc, self.initial, self.steps, cone, len(self.horns))
+            horn = self.horns[cone] = Horn(self.enc, self.initial, self.steps, cone, len(self.horns), self.facts)
         return horn
 
     def describe(self, horn: Horn) -> str:
@@ -395,9 +481,10 @@ class LockOrder:
         return head + "".join(f"\n  {line}" for line in lines)
 
 
-def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Result:
+def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: bool = True) -> Result:
     """`sliced`: each property on its cone of influence (cone.py); False for one instance
-    over the whole state (to compare)."""
+    over the whole state (to compare). `seeded`: the clauses constrained by the facts
+    k-induction's Houdini loop proves (module docstring); False for Spacer alone."""
     settings.validate()
     started = time.perf_counter()
     budget = Budget(settings.timeout)
@@ -411,7 +498,11 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True) -> Resul
     lock_order: Outcome | LockCycle | None = None    # when locks are taken nested: what the pairs say
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
-    slices = Slices(enc, system, sliced) if not search.exhausted or reachable else None
+    seeds: list[Candidate] = []
+    if seeded and not search.exhausted:
+        left = budget.left_ms()
+        seeds = proved_facts(model, None if left is None else max(left, 0) / 1000 * SEED_SHARE)
+    slices = Slices(enc, system, sliced, seeds) if not search.exhausted or reachable else None
     if slices is not None and not search.exhausted:
         cones = {g.name: slices.cone(g) for g in goals if g.name not in search.found and g not in reachable}
         # the smallest cones first: they are the likeliest proofs, and what they leave of the
