@@ -40,6 +40,14 @@ def run(waiters: int, fixed: bool, symmetry: bool, cap: float, spec: Path = SPEC
             "cpu": (after.children_user + after.children_system) - (before.children_user + before.children_system)}
 
 
+
+def table_row(n: int, fixed: bool, sym: dict, full: dict) -> list:
+    """One row: the size, FIXED, both verdicts, states and CPU s without and with symmetry."""
+    capped = f"stopped at {full['limit']}" if full["limit"] else ""
+    return [n, "true" if fixed else "false", sym["verdict"], full["verdict"],
+            f"{full['states']:,}", f"{sym['states']:,}", f"{full['states'] / sym['states']:.1f}x",
+            f"{full['cpu']:.1f}", f"{sym['cpu']:.1f}", f"{full['cpu'] / max(sym['cpu'], 1e-9):.1f}x", capped]
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--waiters", type=int, nargs="+", default=[2, 3, 4, 5])
@@ -50,23 +58,13 @@ def main() -> None:
     rows = []
     for fixed in (False, True):
         for n in args.waiters:
-            sym, full = run(n, fixed, True, args.cap), run(n, fixed, False, args.cap)
-            capped = f"stopped at {full['limit']}" if full["limit"] else ""
-            rows.append([n, "true" if fixed else "false", sym["verdict"], full["verdict"],
-                         f"{full['states']:,}", f"{sym['states']:,}", f"{full['states'] / sym['states']:.1f}x",
-                         f"{full['cpu']:.1f}", f"{sym['cpu']:.1f}", f"{full['cpu'] / max(sym['cpu'], 1e-9):.1f}x",
-                         capped])
+            rows.append(table_row(n, fixed, run(n, fixed, True, args.cap), run(n, fixed, False, args.cap)))
             print(rows[-1], file=sys.stderr)
     objects = []
     for fixed in (False, True):
         for n in args.pages:
-            sym = run(n, fixed, True, args.cap, LRU, "NPAGES", "bug")
-            full = run(n, fixed, False, args.cap, LRU, "NPAGES", "bug")
-            capped = f"stopped at {full['limit']}" if full["limit"] else ""
-            objects.append([n, "true" if fixed else "false", sym["verdict"], full["verdict"],
-                            f"{full['states']:,}", f"{sym['states']:,}", f"{full['states'] / sym['states']:.1f}x",
-                            f"{full['cpu']:.1f}", f"{sym['cpu']:.1f}", f"{full['cpu'] / max(sym['cpu'], 1e-9):.1f}x",
-                            capped])
+            objects.append(table_row(n, fixed, run(n, fixed, True, args.cap, LRU, "NPAGES", "bug"),
+                                     run(n, fixed, False, args.cap, LRU, "NPAGES", "bug")))
             print(objects[-1], file=sys.stderr)
     load = os.getloadavg()[0]
     table = tabulate(rows, headers=["NWAITERS", "FIXED", "verdict (symmetry)", "verdict (none)",
