@@ -527,14 +527,6 @@ invariant none_set: !flags[1];
 expect violation none_set;
 """
 
-
-def test_a_local_used_as_an_index_shows_its_value_in_the_trace(spec):
-    result = run(spec(INDEX_LOCAL))
-    prop = next(p for p in result.properties if p.name == "none_set")
-    texts = [s.text for s in prop.trace.steps]
-    assert "flags[1] = k == 1" in texts, texts   # the index by its value, the value read by name
-
-
 INDEX_EXPRESSION = """
 bool flags[3];
 thread setter { int[0..1] k = 1; flags[k + 1] = true; flags[k - 1] = k == 1; }
@@ -543,11 +535,15 @@ expect violation none_set;
 """
 
 
-def test_a_local_inside_an_index_expression_shows_the_index_it_makes(spec):
-    result = run(spec(INDEX_EXPRESSION))
+@pytest.mark.parametrize("source, shown", [
+    (INDEX_LOCAL, "flags[1] = k == 1"),       # the index by its value, the value read by name
+    (INDEX_EXPRESSION, "flags[2] = true"),    # inside an index expression: the index it makes
+])
+def test_a_local_used_as_an_index_shows_its_value_in_the_trace(spec, source, shown):
+    result = run(spec(source))
     prop = next(p for p in result.properties if p.name == "none_set")
     texts = [s.text for s in prop.trace.steps]
-    assert "flags[2] = true" in texts, texts
+    assert shown in texts, texts
 
 
 def test_an_index_of_integers_added_and_subtracted_is_folded_and_anything_else_kept():

@@ -165,17 +165,27 @@ def assert_symmetry_agrees(path: str) -> None:
         assert_agree(full, full_and_symmetric(path, reduction=reduction)[1])
 
 
+# random specs of both kinds (threads interchangeable; objects interchangeable), drawn in the test
+KINDS = pytest.mark.parametrize("kind", ["threads", "objects"])
+
+
+def _draw(data, kind: str) -> str:
+    return data.draw(symmetric_specs() if kind == "threads" else object_specs())
+
+
+@KINDS
 @random_spec_settings(RANDOM_EXAMPLES)
-@given(text=symmetric_specs())
-def test_random_symmetric_specs_agree(tmp_path, text):
-    assert_symmetry_agrees(write_spec(tmp_path, text))
+@given(data=st.data())
+def test_random_symmetric_specs_agree(tmp_path, kind, data):
+    assert_symmetry_agrees(write_spec(tmp_path, _draw(data, kind)))
 
 
 @pytest.mark.slow
+@KINDS
 @random_spec_settings(RANDOM_EXAMPLES_SLOW)
-@given(text=symmetric_specs())
-def test_many_random_symmetric_specs_agree(tmp_path, text):
-    assert_symmetry_agrees(write_spec(tmp_path, text))
+@given(data=st.data())
+def test_many_random_symmetric_specs_agree(tmp_path, kind, data):
+    assert_symmetry_agrees(write_spec(tmp_path, _draw(data, kind)))
 
 
 def test_no_symmetry_on_the_command_line(capsys):
@@ -351,17 +361,6 @@ def object_specs(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@random_spec_settings(RANDOM_EXAMPLES)
-@given(text=object_specs())
-def test_random_object_specs_agree(tmp_path, text):
-    assert_symmetry_agrees(write_spec(tmp_path, text))
-
-
-@pytest.mark.slow
-@random_spec_settings(RANDOM_EXAMPLES_SLOW)
-@given(text=object_specs())
-def test_many_random_object_specs_agree(tmp_path, text):
-    assert_symmetry_agrees(write_spec(tmp_path, text))
 
 
 def test_object_symmetry_on_the_command_line(capsys):

@@ -58,7 +58,7 @@ def name_objects(model: Model, edge: Edge, state: tuple, text: str, indices: boo
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
         if model.slots[slot].visible and not model.slots[slot].value_names:
             if indices:   # inside an index: a[k] -> a[1], a[k + 1] -> a[2]
-                text = _INDEX.sub(lambda m: f"[{_folded(word.sub(shown, m.group(1)))}]", text)
+                text = _INDEX.sub(lambda m: f"[{_folded(word.sub(lambda _: shown, m.group(1)))}]", text)
         else:
             text = word.sub(lambda _: shown, text)
     return text

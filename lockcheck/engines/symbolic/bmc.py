@@ -5,8 +5,8 @@ of some length L exists, every reachable state has been seen and the search is c
 
 The properties are asked of the unrolling alone; the simple-path constraints (a quadratic
 number of them) live in a second solver over the same terms, asked at lengths 1, 2, 4, 8, ...
-and at the last length searched only: on the specs they made every query of the first solver several times slower, and a
-loop-free path longer than the depth almost always exists. check_bmc writes slots as
+and at the last length searched only: on the specs they made every query of the first solver
+several times slower, and a loop-free path longer than the depth almost always exists. check_bmc writes slots as
 bit-vectors for Z3's SAT solver (codec.BitCodec); induction's base case uses Z3 Ints."""
 from __future__ import annotations
 
