@@ -284,6 +284,7 @@ def test_every_seeded_fact_is_true_in_every_reachable_state(path, defines):
     assert not refuted, [c.text for c in refuted]
 
 
+@pytest.mark.slow   # 45 s: an agreement run (timeout 120), with the other long ones
 def test_seeded_pdr_agrees_with_the_explicit_engine_on_a_spec(tmp_path):
     from pathlib import Path
     path = str(Path(__file__).resolve().parent.parent / "specs/end_writeback_nrpages.lk")
