@@ -297,3 +297,7 @@ class StateExpr:
 
     def __call__(self, state: tuple) -> bool:
         return bool(self.expr.mask(Rows(self.system.matrix([state])))[0])
+
+    def rows(self, matrix: Array) -> Array:
+        """Its truth in each row of a matrix of states."""
+        return self.expr.mask(Rows(matrix))

@@ -20,6 +20,7 @@ from .bmc import MAX_SIMPLE_PATH, BoundedSearch
 from .encoding import Encoder, OutOfTime, fast_and, fast_or
 from ..errors import LocalLoopError
 from .strengthen import Candidate, CandidateSet, candidates, live_locals
+from ..explicit.arrays import Array
 from ..system import StepsFrom, TransitionSystem
 from .shared import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
@@ -194,8 +195,9 @@ class Judge:
             except LocalLoopError:
                 return
             nexts: list[tuple] = []
-            for state, out in zip(level, steps):
-                if state != start and not self._holds(goals, cands, state, out):
+            assumed = self._assumed(goals, cands, self.system.matrix(level))
+            for state, out, ok in zip(level, steps, assumed.tolist()):
+                if state != start and not (ok and self._steps_hold(goals, state, out)):
                     continue
                 expanded += 1
                 nexts += [s for _, s in out.successors]
@@ -209,15 +211,20 @@ class Judge:
                     seen.add(nxt)
                     level.append(nxt)
 
-    def _holds(self, goals: list[Goal], cands: CandidateSet, state: tuple, steps: StepsFrom) -> bool:
-        """Every goal and candidate holds at `state` (`steps`: its steps, already taken)."""
-        if cands.false_at(state):
-            return False
+    def _assumed(self, goals: list[Goal], cands: CandidateSet, matrix: Array) -> Array:
+        """Per row: every candidate and every goal that is a state invariant holds there."""
+        ok = cands.holding_rows(matrix)
         for g in goals:
             if g.form == "state" and g.name != "deadlock":
-                if not self.goals.invariant(g.name)(state):
-                    return False
-            elif g.form == "step":
+                ok &= self.goals.invariant(g.name).rows(matrix)
+        return ok
+
+    def _steps_hold(self, goals: list[Goal], state: tuple, steps: StepsFrom) -> bool:
+        """Every goal about the steps from `state` holds there (`steps`: those steps, taken)."""
+        for g in goals:
+            if g.form == "state" and g.name != "deadlock":
+                continue
+            if g.form == "step":
                 if any(f.prop == g.name for f in steps.failures):
                     return False
             elif g.form == "nesting":

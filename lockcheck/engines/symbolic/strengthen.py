@@ -436,6 +436,23 @@ class CandidateSet:
                 out += [c for c in group if not self._atom(c).mask(rows).all()]
         return out
 
+    def holding_rows(self, matrix: Array) -> Array:
+        """Per row of `matrix`: every candidate holds there."""
+        ok = xp.ones(matrix.shape[0], dtype=bool)
+        for t, thread in enumerate(self.model.threads):
+            pcs = matrix[:, thread.pc_slot]
+            for pc in xp.unique(pcs).tolist():
+                group = self.groups.get((t, pc))
+                if not group:
+                    continue
+                where = xp.nonzero(pcs == pc)[0]
+                rows = Rows(matrix[where])
+                held = xp.ones(len(where), dtype=bool)
+                for c in group:
+                    held &= self._atom(c).mask(rows)
+                ok[where[~held]] = False
+        return ok
+
     def _atom(self, c: Candidate) -> ArrayExpr:
         fn = self.compiled.get(c.index)
         if fn is None:
