@@ -277,11 +277,22 @@ def test_every_seeded_fact_is_true_in_every_reachable_state(path, defines):
     from lockcheck.engines.symbolic.pdr import proved_facts
     from lockcheck.engines.symbolic.strengthen import CandidateSet
     program = load_model(str(Path(__file__).resolve().parent.parent / path), Options(defines=defines), Sources())
-    facts = proved_facts(program, 120)
-    assert facts
+    seeding = proved_facts(program, 120)
+    facts = seeding.facts
+    assert facts and seeding.finished and seeding.warning() is None
     system, _, _ = tools(program)
     refuted = CandidateSet(program, facts, system=system).false_in(reachable_matrix(system))
     assert not refuted, [c.text for c in refuted]
+
+
+def test_seeding_cut_short_says_so_and_a_spacer_timeout_says_how_long_it_had():
+    from pathlib import Path
+    path = str(Path(__file__).resolve().parent.parent / "specs/ext4.lk")
+    program = load_model(path, Options(defines={"NPAGES": "8"}), Sources())
+    result = check_pdr(program, Settings(timeout=2))
+    assert any("Houdini rounds" in w and "did not all finish in their" in w for w in result.warnings), result.warnings
+    details = [p.detail for p in result.properties if p.verdict == "unknown" and p.detail]
+    assert details and not any("b'" in d for d in details), details
 
 
 @pytest.mark.slow   # 45 s: an agreement run (timeout 120), with the other long ones

@@ -51,7 +51,7 @@ from .shared import (Budget, Goal, LockWitness, Outcome, Settings, bad_term, goa
 from ..tracing import format_value
 
 SHALLOW_DEPTH = 8         # bmc first, this deep
-SEED_SHARE = 0.3          # of --timeout, at most, for the Houdini loop that proves the seeded facts
+SEED_SHARE = 0.6          # of --timeout, at most, for the Houdini loop that proves the seeded facts
 CORE_MS = 5_000           # for the query that finds which seeded facts a proof relied on
 MAX_TRACE_DEPTH = 2000    # how deep bmc looks for the trace of a property Spacer found reachable
 
@@ -90,13 +90,29 @@ class Fact:
     reads: frozenset[int]
 
 
-def proved_facts(model: ir.Model, seconds: float | None) -> list[Candidate]:
+@dataclass
+class Seeding:
+    """What the Houdini rounds proved, and whether they all finished in their time."""
+
+    facts: list[Candidate]
+    finished: bool
+    seconds: float | None      # the time they had (None: no limit)
+
+    def warning(self) -> str | None:
+        if self.finished:
+            return None
+        return (f"pdr: k-induction's Houdini rounds, which prove the facts seeded into Spacer's clauses, did not all "
+                f"finish in their {self.seconds:.1f} s ({SEED_SHARE:.0%} of --timeout): Spacer ran with "
+                f"{len(self.facts)} facts, fewer than they would prove; a larger --timeout seeds more")
+
+
+def proved_facts(model: ir.Model, seconds: float | None) -> Seeding:
     """The candidate invariants the cheap rounds of k-induction's Houdini loop prove at k=1
     (within `seconds`: a round cut short proves none of its own)."""
     from .induction import Induction     # induction imports bmc as pdr does; late, to keep pdr's import light
     run = Induction(model, Settings(depth=1, timeout=seconds))
     _, step = run.run()
-    return [c for c in step.proved if isinstance(c, Candidate)]
+    return Seeding([c for c in step.proved if isinstance(c, Candidate)], not run.budget.ran_out, seconds)
 
 
 @dataclass
@@ -178,7 +194,7 @@ class Horn:
             if ms is not None and (budget.left_ms() or 0) <= 0:
                 budget.ran_out = True
                 return z3.unknown, None, "timeout"
-            return z3.unknown, None, f"Spacer did not finish within {limit / 1000:g} s ({err_})"
+            return z3.unknown, None, _unfinished(limit, limit < self.query_ms, err_)
         if result == z3.unsat:
             return result, self.proof(bad, min(CORE_MS, max(limit // 2, 1))), ""
         if result == z3.unknown:
@@ -221,6 +237,15 @@ class Horn:
             return list(self.facts)
         core = {str(m) for m in solver.unsat_core()}
         return [f for m, f in zip(marks, self.facts) if str(m) in core]
+
+
+def _unfinished(limit_ms: int, shared: bool, err: z3.Z3Exception) -> str:
+    """Why Spacer has no answer: the time it had, and what might give it one."""
+    text = err.value.decode(errors="replace") if isinstance(err.value, bytes) else str(err.value)
+    head = f"Spacer did not finish in {limit_ms / 1000:.1f} s"
+    head += (", this property's share of --timeout (a larger --timeout or a lemma may prove it)" if shared
+             else ", its limit per property (a lemma may prove it)")
+    return head if text == "canceled" else f"{head}; Z3: {text}"
 
 
 def _definition(answer: z3.ExprRef, inv: z3.FuncDeclRef) -> tuple[dict[int, int], z3.ExprRef] | None:
@@ -499,9 +524,12 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     seeds: list[Candidate] = []
+    warnings = own_property_warning(model)
     if seeded and not search.exhausted:
         left = budget.left_ms()
-        seeds = proved_facts(model, None if left is None else max(left, 0) / 1000 * SEED_SHARE)
+        seeding = proved_facts(model, None if left is None else max(left, 0) / 1000 * SEED_SHARE)
+        seeds = seeding.facts
+        warnings += [w for w in [seeding.warning()] if w]
     slices = Slices(enc, system, sliced, seeds) if not search.exhausted or reachable else None
     if slices is not None and not search.exhausted:
         cones = {g.name: slices.cone(g) for g in goals if g.name not in search.found and g not in reachable}
@@ -546,7 +574,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         if r.name == "lock_order" and r.verdict == "violated" and isinstance(lock_order, LockCycle):
             r.detail = f"{lock_order.text(model)}; bmc found each, within depth {lock_order.searched}"
     stats = Stats(0, 0, max(search.searched, 0), time.perf_counter() - started, budget.limit())
-    return Result(model.path, "pdr", results, stats, own_property_warning(model))
+    return Result(model.path, "pdr", results, stats, warnings)
 
 
 def _outcomes(model: ir.Model, goals: list[Goal], search: BoundedSearch, proofs: dict[str, Proof],
