@@ -20,8 +20,9 @@ Seeded facts. Before Spacer, the cheap rounds of k-induction's Houdini loop run 
 (strengthen.py's candidates `thread T at pc -> atom`, no user lemma): the candidates it keeps
 are inductive together (with the properties it proves alongside) and true in every initial
 state, so they are *proved* invariants of the whole model, true in every reachable state
-(and with dead locals reset too: a fact at pc reads only the locals live there). Only those
-facts are seeded, never a candidate Houdini did not keep. The clauses of a cone get every
+(and with dead locals reset too: a fact at pc reads only the locals live there; a spec's
+invariant or lemma it proves is seeded as well, and the locals those read are never reset).
+Only those facts are seeded, never a candidate Houdini did not keep. The clauses of a cone get every
 fact that reads only slots of the cone, on both sides of the step clause and in each
 property's clause: Inv(x) and F(x) and step(x, x') and F(x') imply Inv(x'); Inv(x) and F(x)
 and bad(x) imply Err. Sound: every projection of a reachable state satisfies F (the fact reads
@@ -90,11 +91,20 @@ class Fact:
     reads: frozenset[int]
 
 
+@dataclass(frozen=True)
+class ProvedFact:
+    """A state predicate k-induction's Houdini rounds proved: a candidate they kept, or one of
+    the spec's invariants or lemmas they proved alongside."""
+
+    text: str
+    expr: ir.Expr
+
+
 @dataclass
 class Seeding:
     """What the Houdini rounds proved, and whether they all finished in their time."""
 
-    facts: list[Candidate]
+    facts: list[ProvedFact]
     finished: bool
     seconds: float | None      # the time they had (None: no limit)
 
@@ -112,7 +122,15 @@ def proved_facts(model: ir.Model, seconds: float | None) -> Seeding:
     from .induction import Induction     # induction imports bmc as pdr does; late, to keep pdr's import light
     run = Induction(model, Settings(depth=1, timeout=seconds))
     _, step = run.run()
-    return Seeding([c for c in step.proved if isinstance(c, Candidate)], not run.budget.ran_out, seconds)
+    facts: list[ProvedFact] = []
+    for item in step.proved:
+        if isinstance(item, Candidate):
+            facts.append(ProvedFact(item.text, item.expr(model)))
+        elif item.form == "state" and item.name != "deadlock":
+            cond = model.properties[item.name].cond
+            assert cond is not None
+            facts.append(ProvedFact(f"{item.name} (the spec's own, proved by k-induction at k=1)", cond))
+    return Seeding(facts, not run.budget.ran_out, seconds)
 
 
 @dataclass
@@ -331,7 +349,7 @@ class Slices:
     enc: Encoder
     system: TransitionSystem
     sliced: bool = True
-    seeds: list[Candidate] = field(default_factory=list)   # proved facts (proved_facts) to seed the clauses with
+    seeds: list[ProvedFact] = field(default_factory=list)   # proved facts (proved_facts) to seed the clauses with
     steps: list[StepTerms] = field(init=False)
     facts: list[Fact] = field(init=False)
     initial: list[tuple] = field(init=False)
@@ -361,7 +379,7 @@ class Slices:
         read = SlotReader(x0)
         self.facts = []
         for c in self.seeds:
-            term = z3.simplify(enc.codec.predicate(c.expr(model), x0))
+            term = z3.simplify(enc.codec.predicate(c.expr, x0))
             if not z3.is_true(term):
                 self.facts.append(Fact(c.text, term, read(term)))
 
@@ -523,7 +541,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
     lock_order: Outcome | LockCycle | None = None    # when locks are taken nested: what the pairs say
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
-    seeds: list[Candidate] = []
+    seeds: list[ProvedFact] = []
     warnings = own_property_warning(model)
     if seeded and not search.exhausted:
         left = budget.left_ms()
