@@ -107,19 +107,19 @@ class Trail:
         """The edges on the way to the nodes `ends` (-1 entries ignored)."""
         if not self.size:
             return []
-        edge, up = _cat(self.edge), _cat(self.up)
-        seen = xp.zeros(self.size, dtype=bool)
+        alive = xp.zeros(self.size, dtype=bool)
         ids = _cat(ends)
-        ids = ids[ids >= 0]
-        ran = xp.zeros(0, dtype=xp.int64)
-        while len(ids):
-            ids = xp.unique(ids)
-            ids = ids[~seen[ids]]
-            seen[ids] = True
-            ran = xp.union1d(ran, edge[ids])
-            ids = up[ids]
-            ids = ids[ids >= 0]
-        return ran.tolist()
+        alive[ids[ids >= 0]] = True
+        # a node's `up` is in an earlier block: one pass over the blocks, last first
+        stop = self.size
+        for up in reversed(self.up):
+            start = stop - len(up)
+            here = alive[start:stop]
+            if here.any():
+                above = up[here]
+                alive[above[above >= 0]] = True
+            stop = start
+        return xp.flatnonzero(xp.bincount(_cat(self.edge)[alive])).tolist()
 
 
 @dataclass
@@ -220,6 +220,7 @@ class Transitions:
                     compiled.append(self._compile(merged, members, compiled, check_id))
                 nodes[pc] = compiled
             self.by_node.append(nodes)
+        self.may_block = [self._may_block(g) for g in range(len(self.groups))]
         self.max_degree = max([len(es) for node in self.by_node for es in node.values()] + [1])
         self.base = self.max_degree + 1
         digits = 0
@@ -232,6 +233,32 @@ class Transitions:
         # the scalar engine takes a state's steps thread by thread, a thread's in edge order
         self.step_rank = xp.asarray([e.thread * self.base + rank[e.id] for e in model.edges] + [0], dtype=xp.int64)
         self.edge_thread = xp.asarray([e.thread for e in model.edges] + [0], dtype=xp.int64)
+
+    def _may_block(self, g: int) -> frozenset[int]:
+        """The chained pcs of group g from which a row may vanish before its step ends:
+        those that reach, through chained pcs, one where every edge has a guard (an await or
+        a guarded choice inside an atomic body) other than an if/else pair. Only there is
+        coverage held back until the step ends; elsewhere a row that starts the chain ends
+        it (at rest, or failing a fatal check), so what it runs counts at once."""
+        thread = self.threads[self.groups[g][0]]
+        nodes = self.by_node[g]
+
+        def total(pc: int) -> bool:
+            edges = nodes.get(pc, [])
+            return any(ce.guard is None or ce.negated for ce in edges)
+
+        blocking = {pc for pc in thread.chained if not total(pc)}
+        into: dict[int, set[int]] = {}
+        for pc in thread.chained:
+            for ce in nodes.get(pc, []):
+                into.setdefault(ce.edge.dst, set()).add(pc)
+        found, todo = set(blocking), list(blocking)
+        while todo:
+            for src in into.get(todo.pop(), ()):
+                if src not in found:
+                    found.add(src)
+                    todo.append(src)
+        return frozenset(found)
 
     def _compile(self, m: MergedEdge, members: list[int], siblings: list[CompiledEdge],
                  check_id: dict[tuple[int, int], int]) -> CompiledEdge:
@@ -436,6 +463,7 @@ class Transitions:
         endings: list[Batch] = []
         pool: dict[int, list[Batch]] = {}
         trail = Trail()
+        may_block = self.may_block[g]
         before = len(failures.parent)
         k = len(members)
         if k == 1:
@@ -457,13 +485,14 @@ class Transitions:
             for ce in edges:
                 root = xp.full(len(sel), ce.edge.id, dtype=xp.int64) if k == 1 else ce.edge_ids[inst]
                 start = Batch(matrix, start_hash, sel, root, zero, zero, inst, zero - 1)
-                chained = ce.edge.dst in thread.chained
+                held_back = ce.edge.dst in may_block
                 idx, new, h = self.apply(ce, rows, start, failures, locks, zero, owned=len(edges) == 1,
-                                         mark=not chained)
+                                         mark=not held_back)
                 if len(idx):
                     out = Batch(new, h, sel[idx], root[idx], zero[idx], zero[idx], inst[idx], zero[idx] - 1)
-                    if chained:
+                    if held_back:
                         out.trail = trail.add(root[idx], out.trail)
+                    if ce.edge.dst in thread.chained:
                         pool.setdefault(ce.edge.dst, []).append(out)
                     else:
                         endings.append(out)
@@ -480,8 +509,9 @@ class Transitions:
         """Run group g's chained steps on the rows waiting in `pool` (by pc) until each
         rests (into `endings`), fails a fatal check, or blocks inside an atomic body (it
         vanishes). Rows that reach the same pc by different ways are run together. The
-        edges run count as covered for the rows that rest or fail fatally (`trail` holds
-        them; `failures` from index `before` are this step's)."""
+        edges run from pcs where a row may still vanish count as covered for the rows that
+        rest or fail fatally (`trail` holds them; `failures` from index `before` are this
+        step's); the others at once."""
         first_ending = len(endings)
         self._run_chain(g, pool, endings, failures, locks, trail)
         ends = [b.trail for b in endings[first_ending:]]
@@ -494,6 +524,7 @@ class Transitions:
                    locks: LockNotes | None, trail: Trail) -> None:
         thread = self.threads[self.groups[g][0]]
         nodes = self.by_node[g]
+        may_block = self.may_block[g]
         waiting = list(pool)
         heapq.heapify(waiting)
         while waiting:
@@ -513,14 +544,17 @@ class Transitions:
                 order = here.order
                 if branching:
                     order = here.order + (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
+                held_back = pc in may_block
                 idx, new, h = self.apply(ce, rows, here, failures, locks, order, owned=len(edges) == 1,
-                                         mark=False)
+                                         mark=not held_back)
                 if len(idx) == 0:
                     continue
-                ran = ce.edge_ids if len(ce.edge_ids) == 1 else ce.edge_ids[here.inst[idx]]
+                after = here.trail[idx]
+                if held_back:
+                    after = trail.add(ce.edge_ids if len(ce.edge_ids) == 1 else ce.edge_ids[here.inst[idx]], after)
                 out = Batch(new, h, here.parent[idx], here.root[idx], order[idx],
                             here.level[idx] + 1 if branching else here.level[idx], here.inst[idx],
-                            trail.add(ran, here.trail[idx]), here.steps + 1)
+                            after, here.steps + 1)
                 dst = ce.edge.dst
                 if dst in thread.chained:
                     if dst not in pool:
