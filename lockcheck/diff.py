@@ -1,8 +1,11 @@
 """A semantic diff of two versions of a set of specs: which properties changed verdict,
 which counterexamples are new, which lock-order edges appeared or went away, how the state
 space grew. `lockcheck diff OLD NEW` compares files (or folders); `lockcheck diff --rev REV`
-compares the specs as they were at a git revision with the working tree. A property that
-held and now fails while its `expect` line stayed the same is a break: exit code 1."""
+compares the specs as they were at a git revision with the working tree. Exit code 1 when
+the change leaves a property not as the new version's `expect` line says: a break (it held,
+now fails, its `expect` line unchanged), or an expectation not met (an `expect` line
+changed to a verdict the spec does not have, a violation that went away under `expect
+violation`, a new property or spec not as expected)."""
 from __future__ import annotations
 
 import re
@@ -51,6 +54,12 @@ class PropertyChange:
     new: PropertyResult | None = None
     note: str = ""
 
+    @property
+    def unmet(self) -> bool:
+        """The change touched the property (its verdict or its expect line changed, or it is
+        new) and the new verdict is not the one its expect line asks for."""
+        return self.status not in ("trace", "removed") and self.new is not None and self.new.as_expected is False
+
 
 @dataclass
 class SpecDiff:
@@ -64,6 +73,15 @@ class SpecDiff:
     @property
     def broken(self) -> list[PropertyChange]:
         return [c for c in self.properties if c.status == "broken"]
+
+    @property
+    def unmet(self) -> list[str]:
+        """The properties this change leaves not as expected, the broken ones too; for a new
+        spec (or one whose old version did not load), every one not as expected."""
+        names = [c.name for c in self.properties if c.unmet]
+        if self.new and self.new.result and not (self.old and self.old.result):
+            names += [p.name for p in self.new.result.properties if p.as_expected is False]
+        return names
 
     @property
     def states(self) -> tuple[int | None, int | None]:
@@ -94,10 +112,14 @@ class DiffReport:
         return [(s.name, c) for s in self.specs for c in s.broken]
 
     @property
+    def unmet(self) -> list[tuple[str, str]]:
+        return [(s.name, name) for s in self.specs for name in s.unmet]
+
+    @property
     def exit_code(self) -> int:
-        """1 a property that held now fails with its expect unchanged; 2 a new version does
-        not load; 0 otherwise."""
-        if self.broken:
+        """1 the change leaves a property not as expected (a break, or an expectation not
+        met); 2 a new version does not load; 0 otherwise."""
+        if self.unmet:
             return 1
         if any(s.new is not None and s.new.error for s in self.specs):
             return 2
@@ -362,10 +384,16 @@ def _delta(a: int | None, b: int | None) -> str:
     return f"{a} -> {b} ({b - a:+d}{pct})"
 
 
+def _label(c: PropertyChange) -> str:
+    return "NOT MET" if c.unmet and c.status != "broken" else _LABEL[c.status]
+
+
 def _describe(c: PropertyChange) -> str:
     if c.status == "broken":
         return (f"{c.name}: held, now violated; its expect line still says '{c.new_expected}'"
                 + (f"; new counterexample, {c.new_length} steps" if c.new_length is not None else ""))
+    if c.unmet:
+        return _describe_unmet(c)
     if c.status == "now-violated":
         why = (f"expect changed {c.old_expected} -> {c.new_expected}" if c.old_expected != c.new_expected
                else f"expected ({c.new_expected})")
@@ -385,8 +413,31 @@ def _describe(c: PropertyChange) -> str:
     return f"{c.name}: {c.old_verdict} -> {c.new_verdict}"
 
 
+def _describe_unmet(c: PropertyChange) -> str:
+    """A change that leaves the property not as its new expect line says."""
+    verdict = "still holds" if c.new_verdict == "holds" else "is still violated"
+    if c.status == "expect":
+        return (f"{c.name}: expect changed {c.old_expected} -> {c.new_expected}, but it {verdict}: "
+                f"the new expectation is not met")
+    if c.status == "now-violated":
+        return (f"{c.name}: held, now violated (expect changed {c.old_expected} -> {c.new_expected}): "
+                f"the new expectation is not met")
+    if c.status == "no-longer-violated":
+        return f"{c.name}: was violated, now holds, but its expect line says '{c.new_expected}': not met"
+    if c.status == "added":
+        return f"{c.name}: new {c.kind}, {c.new_verdict}, but its expect line says '{c.new_expected}': not met"
+    return f"{c.name}: {c.old_verdict} -> {c.new_verdict}, but its expect line says '{c.new_expected}': not met"
+
+
 def _edge(e: LockOrderEdge) -> str:
     return f"{e.held} -> {e.acquired}  ({e.thread}, {e.span.short})"
+
+
+def _by_spec(pairs: list[tuple[str, str]]) -> str:
+    by_spec: dict[str, list[str]] = {}
+    for spec, name in pairs:
+        by_spec.setdefault(spec, []).append(name)
+    return "; ".join(f"{spec}: {', '.join(names)}" for spec, names in by_spec.items())
 
 
 def render_diff_text(report: DiffReport, traces: bool = True, max_chars: int | None = None) -> str:
@@ -398,10 +449,16 @@ def render_diff_text(report: DiffReport, traces: bool = True, max_chars: int | N
     parts: list[Part] = []
     changed = [s for s in report.specs if s.changed]
     broken = report.broken
+    broken_names = {(spec, c.name) for spec, c in broken}
+    unmet = [(spec, name) for spec, name in report.unmet if (spec, name) not in broken_names]
     n = len(report.specs)
+    verdict = []
+    if broken:
+        verdict.append(f"{len(broken)} propert{'y' if len(broken) == 1 else 'ies'} BROKEN")
+    if unmet:
+        verdict.append(f"{len(unmet)} expectation{'s' if len(unmet) != 1 else ''} NOT MET")
     head = (f"lockcheck diff {report.old_label} -> {report.new_label}: {n} spec{'s' if n != 1 else ''}, "
-            f"{len(changed)} changed, "
-            + (f"{len(broken)} propert{'y' if len(broken) == 1 else 'ies'} BROKEN" if broken else "nothing broken"))
+            f"{len(changed)} changed, " + (", ".join(verdict) or "nothing broken"))
     out = [head]
     for s in changed:
         out.append("")
@@ -415,12 +472,12 @@ def render_diff_text(report: DiffReport, traces: bool = True, max_chars: int | N
             if side is not None and side.error:
                 first = side.error.splitlines()[0]
                 out.append(f"  {label} version does not load: {first}")
-        if s.old is None and s.new is not None and s.new.result is not None:
+        if not (s.old and s.old.result) and s.new is not None and s.new.result is not None:
             bad = [p.name for p in s.new.result.properties if p.as_expected is False]
             out.append(f"  {len(s.new.result.properties)} properties"
                        + (f", not as expected: {', '.join(bad)}" if bad else ", all as expected"))
         for c in s.properties:
-            out.append(f"  {_LABEL[c.status]:<9} {_describe(c)}")
+            out.append(f"  {_label(c):<9} {_describe(c)}")
             if traces and c.status in ("broken", "now-violated") and c.new is not None and c.new.trace is not None:
                 trace = [f"            {c.new.message}"]
                 trace.extend("          " + line if line.strip() else "" for line in
@@ -440,11 +497,11 @@ def render_diff_text(report: DiffReport, traces: bool = True, max_chars: int | N
     if unchanged:
         out += ["", f"{unchanged} spec{'s' if unchanged != 1 else ''} unchanged (same verdicts, lock order and states)"]
     if broken:
-        by_spec: dict[str, list[str]] = {}
-        for spec, c in broken:
-            by_spec.setdefault(spec, []).append(c.name)
-        out += ["", "BROKEN: " + "; ".join(f"{spec}: {', '.join(names)}" for spec, names in by_spec.items())
+        out += ["", "BROKEN: " + _by_spec([(spec, c.name) for spec, c in broken])
                 + " (a property that held now fails; change the spec, or its expect line if the race is intended)"]
+    if unmet:
+        out += ["", "NOT MET: " + _by_spec(unmet)
+                + " (the new version's expect lines say otherwise; change the spec or the expect line)"]
     if out:
         parts.append(Part("\n".join(out)))
     return fit(parts, None if max_chars is None else max_chars - 1) + "\n"
@@ -475,6 +532,7 @@ def diff_json(report: DiffReport) -> dict[str, Any]:
                 "name": c.name, "kind": c.kind, "status": c.status, "old_verdict": c.old_verdict,
                 "new_verdict": c.new_verdict, "old_expected": c.old_expected, "new_expected": c.new_expected,
                 "old_trace_length": c.old_length, "new_trace_length": c.new_length,
+                "met": None if c.new is None else c.new.as_expected,
                 "trace": (trace_json(c.new.trace, s.name, c.name)
                           if c.status in ("broken", "now-violated") and c.new and c.new.trace else None),
             } for c in s.properties],
@@ -483,7 +541,8 @@ def diff_json(report: DiffReport) -> dict[str, Any]:
         })
     return {"format": FORMAT, "version": VERSION, "tool": {"name": "lockcheck", "version": tool_version()},
             "old": report.old_label, "new": report.new_label, "exit_code": report.exit_code,
-            "broken": [{"spec": spec, "property": c.name} for spec, c in report.broken], "specs": specs}
+            "broken": [{"spec": spec, "property": c.name} for spec, c in report.broken],
+            "unmet": [{"spec": spec, "property": name} for spec, name in report.unmet], "specs": specs}
 
 
 __all__ = ["DiffError", "DiffReport", "SpecDiff", "PropertyChange", "diff_paths", "diff_rev",

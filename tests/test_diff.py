@@ -1,6 +1,7 @@
 """lockcheck diff: two versions of a spec, as files or at a git revision: what broke, new
-counterexamples, lock-order edges, state counts; exit 1 only for a property that held and
-now fails with its expect line unchanged."""
+counterexamples, lock-order edges, state counts; exit 1 when the change leaves a property
+not as the new expect line says (a break, or an expectation not met), 0 when every change
+is met."""
 from __future__ import annotations
 
 import json
@@ -145,5 +146,78 @@ def test_diff_rev_checks_again_a_spec_whose_model_changed(tmp_path, monkeypatch)
     checked = _count_checks(monkeypatch)
     code, out, _ = cli("diff", "--rev", "HEAD~1")
     assert len(checked) == 2 and "1 changed" in out
-    assert "no_a" in out and "holds now" in out
+    # the race is gone but the spec still says `expect violation no_a`: not met
+    assert code == 1
+    assert "NOT MET   no_a: was violated, now holds, but its expect line says 'violation': not met" in out
+
+
+def _repo_with(tmp_path, text: str):
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    (repo / "specs" / "mini.lk").write_text(text)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    return repo
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_rev_an_expect_line_changed_to_a_verdict_the_spec_does_not_meet(tmp_path, monkeypatch):
+    # `same` holds; the working tree now says it is violated: the gate must fail
+    repo = _repo_with(tmp_path, GOOD)
+    (repo / "specs" / "mini.lk").write_text(GOOD.replace("expect holds same;", "expect violation same;"))
+    monkeypatch.chdir(repo)
+    code, out, err = cli("diff", "--rev", "HEAD")
+    assert code == 1, out + err
+    assert "1 spec, 1 changed, 1 expectation NOT MET" in out.splitlines()[0]
+    assert ("NOT MET   same: expect changed holds -> violation, but it still holds: the new expectation is not met"
+            in out)
+    assert out.rstrip().splitlines()[-1].startswith("NOT MET: specs/mini.lk: same")
+    doc = json.loads(cli("diff", "--rev", "HEAD", "--format", "json")[1])
+    assert doc["exit_code"] == 1 and doc["broken"] == []
+    assert doc["unmet"] == [{"spec": "specs/mini.lk", "property": "same"}]
+    (change,) = doc["specs"][0]["properties"]
+    assert (change["status"], change["met"]) == ("expect", False)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_rev_changes_that_are_met_exit_0(tmp_path, monkeypatch):
+    # the committed spec is wrong about `same` (it says violation; it holds): the working
+    # tree corrects the expect line, which is now met
+    repo = _repo_with(tmp_path, GOOD.replace("expect holds same;", "expect violation same;"))
+    (repo / "specs" / "mini.lk").write_text(GOOD)
+    monkeypatch.chdir(repo)
+    code, out, err = cli("diff", "--rev", "HEAD")
+    assert code == 0, out + err
+    assert "expect    same: expect changed violation -> holds (verdict still holds)" in out
+    assert "nothing broken" in out.splitlines()[0] and "NOT MET" not in out
+    # an intended race: the code breaks `same` and the expect line says so in the same commit
+    _git(repo, "commit", "-qam", "fix the expect line")
+    (repo / "specs" / "mini.lk").write_text(BROKEN.replace("expect holds same;", "expect violation same;"))
+    code, out, err = cli("diff", "--rev", "HEAD", "--no-traces")
+    assert code == 0, out + err
+    assert "violated  same: held, now violated (expect changed holds -> violation)" in out
+    doc = json.loads(cli("diff", "--rev", "HEAD", "--format", "json")[1])
+    assert doc["exit_code"] == 0 and doc["unmet"] == [] and doc["specs"][0]["properties"][0]["met"] is True
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_rev_a_new_property_or_spec_not_as_expected(tmp_path, monkeypatch):
+    repo = _repo_with(tmp_path, GOOD)
+    monkeypatch.chdir(repo)
+    # a new invariant that the spec breaks, with no expect line: expected to hold, not met
+    (repo / "specs" / "mini.lk").write_text(GOOD + "invariant never_a: !a;\n")
+    code, out, _ = cli("diff", "--rev", "HEAD")
+    assert code == 1 and "NOT MET   never_a: new invariant, violated, but its expect line says 'holds': not met" in out
+    (repo / "specs" / "mini.lk").write_text(GOOD + "invariant never_a: !a;\nexpect violation never_a;\n")
+    code, out, _ = cli("diff", "--rev", "HEAD")
+    assert code == 0 and "added     never_a: new invariant, violated (expect violation)" in out
+    # a new spec: exit 1 only if one of its properties is not as expected
+    (repo / "specs" / "mini.lk").write_text(GOOD)
+    (repo / "specs" / "other.lk").write_text(GOOD.replace("expect holds same;", "expect violation same;"))
+    code, out, _ = cli("diff", "--rev", "HEAD")
+    assert code == 1 and "not as expected: same" in out and "NOT MET: specs/other.lk: same" in out
+    (repo / "specs" / "other.lk").write_text(GOOD)
+    code, out, _ = cli("diff", "--rev", "HEAD")
+    assert code == 0 and "specs/other.lk: new spec" in out
 

@@ -27,15 +27,15 @@ def reference_steps(explorer: Explorer, state: tuple):
     moved = False
     for t, thread in enumerate(explorer.threads):
         fn = program.node_fns[t][state[thread.pc_slot]]
-        for eid, ns, chk in (fn(state) if fn else []):
+        for eid, ns, chk, _ in (fn(state) if fn else []):
             if chk is not None:
                 failed.append((eid, program.check_keys[chk]))
                 moved |= program.fatal[chk]
                 continue
             if eid in program.acquires:
                 explorer.note_lock_order(ex, state, 0, t, eid, program.acquires[eid](state))
-            endings = explorer.run_chain(t, ns, ex, 0) if ns[thread.pc_slot] in program.chained[t] else [(ns, None)]
-            for fs, key in endings:
+            endings = explorer.run_chain(t, ns, ex, 0) if ns[thread.pc_slot] in program.chained[t] else [(ns, None, ())]
+            for fs, key, _ in endings:
                 if fs is None:
                     failed.append((eid, key))
                     moved |= model_prop(explorer, key) in ("assertion", "bounds") or fatal_key(explorer, key)

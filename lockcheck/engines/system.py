@@ -226,7 +226,7 @@ class TransitionSystem:
         for ce in edges:
             failures = steps.new_failures()
             eid = int(ce.edge_ids[i])
-            batch = Batch(matrix, xp.zeros(1, dtype=HASH), zero, zero + eid, zero, zero, zero + i)
+            batch = Batch(matrix, xp.zeros(1, dtype=HASH), zero, zero + eid, zero, zero, zero + i, zero - 1)
             idx, new, _ = steps.apply(ce, rows, batch, failures, None, zero)
             for checks in failures.check:
                 out += [(eid, None, int(c)) for c in checks.tolist()]

@@ -158,8 +158,9 @@ class Exploration:
     graph_edges: list[tuple[int, int, int]] | None = None
 
 
-# what one step of a thread can end in: a resting state, or a failed check (its key and prop)
-Ending = tuple[tuple | None, CheckKey | None]
+# what one step of a thread can end in: a resting state, or a failed check (its key), and the
+# edges run on the way (to the state; before the check)
+Ending = tuple[tuple | None, CheckKey | None, tuple[int, ...]]
 
 
 class Explorer:
@@ -180,20 +181,22 @@ class Explorer:
         return self.model.init_thread
 
     # ---- local chains: steps that run together with the step before them ----
-    def run_chain(self, t: int, state: tuple, ex: Exploration | None = None, sid: int = -1) -> list[Ending]:
-        """Finish thread t's local/atomic steps from `state`: every resting state it can reach,
-        and every check that fails on the way (a fatal one ends that way)."""
+    def run_chain(self, t: int, state: tuple, ex: Exploration | None = None, sid: int = -1,
+                  ran: tuple[int, ...] = ()) -> list[Ending]:
+        """Finish thread t's local/atomic steps from `state` (reached by running the edges
+        `ran`): every resting state it can reach, and every check that fails on the way (a
+        fatal one ends that way)."""
         program = self.program
         chained = program.chained[t]
         fns = program.node_fns[t]
         pc_slot = self.thread(t).pc_slot
         out: list[Ending] = []
-        stack = [(state, 0)]
+        stack = [(state, 0, ran)]
         while stack:
-            st, steps = stack.pop()
+            st, steps, before = stack.pop()
             pc = st[pc_slot]
             if pc not in chained:
-                out.append((st, None))
+                out.append((st, None, before))
                 continue
             if steps > MAX_LOCAL_STEPS:
                 text, span = self.thread(t).node_text.get(pc, ("?", None))
@@ -201,14 +204,20 @@ class Explorer:
             fn = fns[pc]
             if fn is None:
                 continue
-            for eid, ns, chk in fn(st):
+            for eid, ns, chk, more in fn(st):
                 if chk is not None:
-                    out.append((None, program.check_keys[chk]))
+                    out.append((None, program.check_keys[chk], before + more))
                     continue
                 if ex is not None and eid in program.acquires:
                     self.note_lock_order(ex, st, sid, t, eid, program.acquires[eid](st))
-                stack.append((ns, steps + 1))
+                stack.append((ns, steps + 1, before + more))
         return out
+
+    def mark_ran(self, ran: tuple[int, ...]) -> None:
+        """A step ended (at rest, or failing a fatal check): the edges it ran are covered."""
+        coverage = self.program.coverage
+        for e in ran:
+            coverage[e] = 1
 
     def initial_states(self) -> tuple[list[tuple], list[Violation]]:
         states = [self.model.initial]
@@ -217,13 +226,16 @@ class Explorer:
         for t in order:
             nxt: list[tuple] = []
             for st in states:
-                for ns, key in self.run_chain(t, st):
+                for ns, key, ran in self.run_chain(t, st):
                     if ns is None:
                         assert key is not None
                         prop = self.program.checks[self.program.check_id(key)][1].prop
                         violations.append(Violation(prop, Path(self.model.initial, (), None, key)))
+                        if prop in FATAL:
+                            self.mark_ran(ran)
                     else:
                         nxt.append(ns)
+                        self.mark_ran(ran)
             states = list(dict.fromkeys(nxt))
         return states, violations
 
@@ -249,6 +261,7 @@ class Explorer:
         thread_range = range(nthreads)
         max_states, max_depth = self.limits.max_states, self.limits.max_depth
         program.coverage[:] = bytes(len(program.coverage))
+        mark_ran = self.mark_ran
 
         fingerprints = self.limits.fingerprints
         # Full states are kept as bytes when every value fits in one: a fifth of the memory
@@ -330,27 +343,30 @@ class Explorer:
                 fn = node_fns[t][s[pcs[t]]]
                 if fn is None:
                     continue
-                for eid, ns, chk in fn(s):
+                for eid, ns, chk, ran in fn(s):
                     if chk is not None:
                         failed(sid, d, eid, check_keys[chk], check_props[chk])
                         if fatal[chk]:
                             moved = True
+                            mark_ran(ran)
                         continue
                     if eid in acquires:
                         self.note_lock_order(ex, s, sid, t, eid, acquires[eid](s))
                     if ns[pcs[t]] in chained[t]:
-                        endings = self.run_chain(t, ns, ex, sid)
+                        endings = self.run_chain(t, ns, ex, sid, ran)
                     else:
-                        endings = [(ns, None)]
-                    for fs, key in endings:
+                        endings = [(ns, None, ran)]
+                    for fs, key, ran in endings:
                         if fs is None:
                             assert key is not None
                             prop = check_props[program.check_id(key)]
                             failed(sid, d, eid, key, prop)
                             if prop in FATAL:
                                 moved = True
+                                mark_ran(ran)
                             continue
                         moved = True
+                        mark_ran(ran)
                         transitions += 1
                         if fingerprints:
                             h = hash(fs)

@@ -9,8 +9,9 @@ from typing import Callable, cast
 from lockcheck import ir
 from lockcheck.ir import Bin, Check, Edge, Ite, Lit, Load, Un, Var
 
-# outcome of one edge: (edge id, next state or None, failed check id or None)
-Outcome = tuple[int, tuple | None, int | None]
+# outcome of one edge: (edge id, next state or None, failed check id or None, the edges this
+# call ran on the way to that state, or before that failed check)
+Outcome = tuple[int, tuple | None, int | None, tuple[int, ...]]
 NodeFn = Callable[[tuple], list[Outcome]]
 
 
@@ -81,7 +82,7 @@ class Program:
     acquires: dict[int, Callable[[tuple], int]]  # edge id -> address of the lock it takes
     source: str
     inline_chains: bool
-    coverage: bytearray                       # edge id -> 1 once the step has run
+    coverage: bytearray                       # edge id -> 1 once a step that ran it has ended (the engine marks it)
 
     def check_id(self, key: CheckKey) -> int:
         return self.check_keys.index(key)
@@ -115,7 +116,7 @@ def compile_model(model: ir.Model, inline_chains: bool = True) -> Program:
         lines.append("    return ()")
     source = "\n".join(lines) + "\n"
     coverage = bytearray(len(model.edges))
-    namespace: dict[str, object] = dict(_RUNTIME, _cov=coverage)
+    namespace: dict[str, object] = dict(_RUNTIME)
     exec(compile(source, f"<lockcheck model {model.path}>", "exec"), namespace)  # generated from the IR only
     node_fns: list[list[NodeFn | None]] = []
     for t, thread in enumerate(threads):
@@ -175,7 +176,7 @@ class _Codegen:
         self.fresh = 0
         budget = [INLINE_BUDGET]
         for edge in self.by_node[(t, pc)]:
-            self.edge(edge, edge.id, "s", False, 1, frozenset([pc]), budget, guarded=False)
+            self.edge(edge, edge.id, "s", False, 1, frozenset([pc]), budget, guarded=False, ran=())
         self.lines += ["    return out", ""]
         return self.lines
 
@@ -183,14 +184,15 @@ class _Codegen:
         self.lines.append("    " * indent + text)
 
     def edge(self, edge: Edge, root: int, var: str, owned: bool, indent: int, visited: frozenset[int],
-             budget: list[int], guarded: bool) -> None:
-        """Code for one edge from state `var` (a tuple, or a list this path owns)."""
+             budget: list[int], guarded: bool, ran: tuple[int, ...]) -> None:
+        """Code for one edge from state `var` (a tuple, or a list this path owns); `ran`: the
+        edges this path ran before it."""
         checks = edge.checks
 
         def fail(c: Check, v: str) -> None:
             nonlocal indent
             self.emit(indent, f"if not ({pyexpr(c.cond, v)}):")
-            self.emit(indent + 1, f"out.append(({root}, None, {self.check_id(edge, c)}))")
+            self.emit(indent + 1, f"out.append(({root}, None, {self.check_id(edge, c)}, {ran!r}))")
             if c.prop in ir.FATAL_CHECKS:
                 self.emit(indent, "else:")
                 indent += 1
@@ -214,31 +216,31 @@ class _Codegen:
             self.emit(indent, f"{out}[{addr}] = v{self.fresh}_{i}")
         thread = self.threads[edge.thread]
         self.emit(indent, f"{out}[{thread.pc_slot}] = {edge.dst}")
-        self.emit(indent, f"_cov[{edge.id}] = 1")
         for c in checks:
             if c.when == "post":
                 fail(c, out)
-        self.follow(edge, root, out, indent, visited, budget)
+        self.follow(edge, root, out, indent, visited, budget, ran + (edge.id,))
 
     def follow(self, edge: Edge, root: int, var: str, indent: int, visited: frozenset[int],
-               budget: list[int]) -> None:
-        """After a step: run the chained edges at the destination inline, or rest."""
+               budget: list[int], ran: tuple[int, ...]) -> None:
+        """After a step: run the chained edges at the destination inline, or rest (or leave
+        the rest of the chain to the engine)."""
         t, dst = edge.thread, edge.dst
         nexts = self.by_node.get((t, dst), [])
         can_inline = (self.inline and dst in self.threads[t].chained and dst not in visited and nexts
                       and budget[0] >= len(nexts) and all(e.acquires is None for e in nexts))
         if not can_inline:
-            self.emit(indent, f"out.append(({root}, tuple({var}), None))")
+            self.emit(indent, f"out.append(({root}, tuple({var}), None, {ran!r}))")
             return
         budget[0] -= len(nexts)
         seen = visited | {dst}
         if len(nexts) == 1:
-            self.edge(nexts[0], root, var, True, indent, seen, budget, guarded=False)
+            self.edge(nexts[0], root, var, True, indent, seen, budget, guarded=False, ran=ran)
         elif _exclusive_pair(nexts):
             self.emit(indent, f"if {pyexpr(nexts[0].guard, var)}:")  # type: ignore[arg-type]
-            self.edge(nexts[0], root, var, True, indent + 1, seen, budget, guarded=True)
+            self.edge(nexts[0], root, var, True, indent + 1, seen, budget, guarded=True, ran=ran)
             self.emit(indent, "else:")
-            self.edge(nexts[1], root, var, True, indent + 1, seen, budget, guarded=True)
+            self.edge(nexts[1], root, var, True, indent + 1, seen, budget, guarded=True, ran=ran)
         else:
             for e in nexts:
-                self.edge(e, root, var, False, indent, seen, budget, guarded=False)
+                self.edge(e, root, var, False, indent, seen, budget, guarded=False, ran=ran)

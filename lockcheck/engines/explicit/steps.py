@@ -7,7 +7,7 @@ node functions, one edge at a time. The threads of a thread array step together
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ... import ir
 from ...symmetry import Symmetry
@@ -60,7 +60,8 @@ class Batch:
     the block it started from, the first edge of the step, which instance of its thread
     group steps (`inst`), and `order`, which way it went at each branch of a chain
     (digits, most significant first), so that the outcomes of a level can be put in the
-    scalar engine's order."""
+    scalar engine's order. `trail` is the row's last node in a Trail (-1: none yet): the
+    edges it ran since its step began, covered once the step ends."""
 
     matrix: Array
     hash: Array            # each row's fingerprint (Fingerprints)
@@ -69,6 +70,7 @@ class Batch:
     order: Array           # int64
     level: Array           # branches taken so far (digits of `order` used)
     inst: Array            # the instance of the group (0 for a thread on its own)
+    trail: Array           # int64: node in the step's Trail, -1 before the first chained edge
     steps: int = 0         # chained steps taken so far (the most of any row)
 
     @property
@@ -77,17 +79,59 @@ class Batch:
 
     def take(self, idx: Array) -> "Batch":
         return Batch(take_rows(self.matrix, idx), self.hash[idx], self.parent[idx], self.root[idx], self.order[idx],
-                     self.level[idx], self.inst[idx], self.steps)
+                     self.level[idx], self.inst[idx], self.trail[idx], self.steps)
+
+
+@dataclass
+class Trail:
+    """The edges that rows inside a chained step have run, as a forest: node i is edge
+    `edge[i]` run after node `up[i]` (-1: the first). A step is all or nothing, so its
+    edges count as run (coverage) only for the rows that end it: by resting, or by failing
+    a check that ends the path (the counterexample shows what ran); a row that blocks inside
+    an atomic body ran nothing."""
+
+    edge: list[Array] = field(default_factory=list)
+    up: list[Array] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, edges: Array, up: Array) -> Array:
+        """New nodes, one per row: `edges[i]` run after node `up[i]`; their ids."""
+        n = len(up)
+        ids = xp.arange(self.size, self.size + n, dtype=xp.int64)
+        self.edge.append(edges if len(edges) == n else xp.full(n, int(edges[0]), dtype=xp.int64))
+        self.up.append(up)
+        self.size += n
+        return ids
+
+    def ran(self, ends: list[Array]) -> list[int]:
+        """The edges on the way to the nodes `ends` (-1 entries ignored)."""
+        if not self.size:
+            return []
+        alive = xp.zeros(self.size, dtype=bool)
+        ids = _cat(ends)
+        alive[ids[ids >= 0]] = True
+        # a node's `up` is in an earlier block: one pass over the blocks, last first
+        stop = self.size
+        for up in reversed(self.up):
+            start = stop - len(up)
+            here = alive[start:stop]
+            if here.any():
+                above = up[here]
+                alive[above[above >= 0]] = True
+            stop = start
+        return xp.flatnonzero(xp.bincount(_cat(self.edge)[alive])).tolist()
 
 
 @dataclass
 class Failures:
-    """Checks that failed, one entry each: the block row, step, order and check id."""
+    """Checks that failed, one entry each: the block row, step, order, check id and the
+    row's Trail node."""
 
     parent: list[Array]
     root: list[Array]
     order: list[Array]
     check: list[Array]
+    trail: list[Array] = field(default_factory=list)
 
     def add(self, batch: Batch, rows: Array, check: CompiledCheck, order: Array) -> None:
         if len(rows) == 0:
@@ -95,6 +139,7 @@ class Failures:
         self.parent.append(batch.parent[rows])
         self.root.append(batch.root[rows])
         self.order.append(order[rows])
+        self.trail.append(batch.trail[rows])
         ids = check.ids
         self.check.append(xp.full(len(rows), int(ids[0]), dtype=xp.int64) if len(ids) == 1
                           else ids[batch.inst[rows]])
@@ -175,6 +220,7 @@ class Transitions:
                     compiled.append(self._compile(merged, members, compiled, check_id))
                 nodes[pc] = compiled
             self.by_node.append(nodes)
+        self.may_block = [self._may_block(g) for g in range(len(self.groups))]
         self.max_degree = max([len(es) for node in self.by_node for es in node.values()] + [1])
         self.base = self.max_degree + 1
         digits = 0
@@ -187,6 +233,32 @@ class Transitions:
         # the scalar engine takes a state's steps thread by thread, a thread's in edge order
         self.step_rank = xp.asarray([e.thread * self.base + rank[e.id] for e in model.edges] + [0], dtype=xp.int64)
         self.edge_thread = xp.asarray([e.thread for e in model.edges] + [0], dtype=xp.int64)
+
+    def _may_block(self, g: int) -> frozenset[int]:
+        """The chained pcs of group g from which a row may vanish before its step ends:
+        those that reach, through chained pcs, one where every edge has a guard (an await or
+        a guarded choice inside an atomic body) other than an if/else pair. Only there is
+        coverage held back until the step ends; elsewhere a row that starts the chain ends
+        it (at rest, or failing a fatal check), so what it runs counts at once."""
+        thread = self.threads[self.groups[g][0]]
+        nodes = self.by_node[g]
+
+        def total(pc: int) -> bool:
+            edges = nodes.get(pc, [])
+            return any(ce.guard is None or ce.negated for ce in edges)
+
+        blocking = {pc for pc in thread.chained if not total(pc)}
+        into: dict[int, set[int]] = {}
+        for pc in thread.chained:
+            for ce in nodes.get(pc, []):
+                into.setdefault(ce.edge.dst, set()).add(pc)
+        found, todo = set(blocking), list(blocking)
+        while todo:
+            for src in into.get(todo.pop(), ()):
+                if src not in found:
+                    found.add(src)
+                    todo.append(src)
+        return frozenset(found)
 
     def _compile(self, m: MergedEdge, members: list[int], siblings: list[CompiledEdge],
                  check_id: dict[tuple[int, int], int]) -> CompiledEdge:
@@ -230,12 +302,13 @@ class Transitions:
 
     # ---- one edge over a batch ----
     def apply(self, ce: CompiledEdge, rows: Rows, batch: Batch, failures: Failures, locks: LockNotes | None,
-              order: Array, owned: bool = False) -> tuple[Array, Array, Array]:
+              order: Array, owned: bool = False, mark: bool = True) -> tuple[Array, Array, Array]:
         """Run edge `ce` on every row of `batch` (each stands at its source, in the instance
         `batch.inst` says; `rows` reads them). Failed checks go to `failures` (with `order`
-        for the rows); returns the rows that complete the step, their next states and those
+        for the rows); returns the rows that complete the edge, their next states and those
         states' fingerprints. `owned`: nothing else uses batch.matrix, so when every row
-        takes the step it is written in place."""
+        takes the step it is written in place. `mark`: count the edge as run (coverage);
+        inside a chained step the caller does that, for the rows that end the step."""
         n = rows.count
         alive: Array | None = None      # None: every row so far
         for c in ce.attempt:
@@ -301,17 +374,20 @@ class Transitions:
                 set_cells(new, at, v)
         if single:
             new[:, int(ce.pc_slots[0])] = ce.edge.dst
-            self.coverage[ce.edge.id] = 1
+            if mark:
+                self.coverage[ce.edge.id] = 1
         else:
             set_cells(new, cells(new, xp.arange(len(idx)) if ar is None else ar, ce.pc_slots[inst]), ce.edge.dst)
-            ran = xp.zeros(len(ce.edge_ids), dtype=bool)
-            ran[inst] = True
-            for e in ce.edge_ids[ran].tolist():
-                self.coverage[e] = 1
+            if mark:
+                ran = xp.zeros(len(ce.edge_ids), dtype=bool)
+                ran[inst] = True
+                for e in ce.edge_ids[ran].tolist():
+                    self.coverage[e] = 1
         if ce.post:
             after = Rows(new, inst)
             keep: Array | None = None
-            sub = Batch(new, h, batch.parent[idx], batch.root[idx], order[idx], batch.level[idx], batch.inst[idx])
+            sub = Batch(new, h, batch.parent[idx], batch.root[idx], order[idx], batch.level[idx], batch.inst[idx],
+                        batch.trail[idx])
             for c in ce.post:
                 ok = c.cond.mask(after)
                 bad = ~ok if keep is None else keep & ~ok
@@ -386,6 +462,8 @@ class Transitions:
         nodes = self.by_node[g]
         endings: list[Batch] = []
         pool: dict[int, list[Batch]] = {}
+        trail = Trail()
+        may_block = self.may_block[g]
         before = len(failures.parent)
         k = len(members)
         if k == 1:
@@ -406,16 +484,20 @@ class Transitions:
             start_hash = hashes[sel]
             for ce in edges:
                 root = xp.full(len(sel), ce.edge.id, dtype=xp.int64) if k == 1 else ce.edge_ids[inst]
-                start = Batch(matrix, start_hash, sel, root, zero, zero, inst)
-                idx, new, h = self.apply(ce, rows, start, failures, locks, zero, owned=len(edges) == 1)
+                start = Batch(matrix, start_hash, sel, root, zero, zero, inst, zero - 1)
+                held_back = ce.edge.dst in may_block
+                idx, new, h = self.apply(ce, rows, start, failures, locks, zero, owned=len(edges) == 1,
+                                         mark=not held_back)
                 if len(idx):
-                    out = Batch(new, h, sel[idx], root[idx], zero[idx], zero[idx], inst[idx])
+                    out = Batch(new, h, sel[idx], root[idx], zero[idx], zero[idx], inst[idx], zero[idx] - 1)
+                    if held_back:
+                        out.trail = trail.add(root[idx], out.trail)
                     if ce.edge.dst in thread.chained:
                         pool.setdefault(ce.edge.dst, []).append(out)
                     else:
                         endings.append(out)
         if pool:
-            self._chain(g, pool, endings, failures, locks)
+            self._chain(g, pool, endings, failures, locks, trail, before)
         for j in range(before, len(failures.parent)):
             moved[failures.parent[j][self.fatal_of[failures.check[j]]]] = True
         for b in endings:
@@ -423,12 +505,26 @@ class Transitions:
         return endings
 
     def _chain(self, g: int, pool: dict[int, list[Batch]], endings: list[Batch], failures: Failures,
-               locks: LockNotes | None) -> None:
+               locks: LockNotes | None, trail: Trail, before: int) -> None:
         """Run group g's chained steps on the rows waiting in `pool` (by pc) until each
         rests (into `endings`), fails a fatal check, or blocks inside an atomic body (it
-        vanishes). Rows that reach the same pc by different ways are run together."""
+        vanishes). Rows that reach the same pc by different ways are run together. The
+        edges run from pcs where a row may still vanish count as covered for the rows that
+        rest or fail fatally (`trail` holds them; `failures` from index `before` are this
+        step's); the others at once."""
+        first_ending = len(endings)
+        self._run_chain(g, pool, endings, failures, locks, trail)
+        ends = [b.trail for b in endings[first_ending:]]
+        for j in range(before, len(failures.trail)):
+            ends.append(failures.trail[j][self.fatal_of[failures.check[j]]])
+        for e in trail.ran(ends):
+            self.coverage[e] = 1
+
+    def _run_chain(self, g: int, pool: dict[int, list[Batch]], endings: list[Batch], failures: Failures,
+                   locks: LockNotes | None, trail: Trail) -> None:
         thread = self.threads[self.groups[g][0]]
         nodes = self.by_node[g]
+        may_block = self.may_block[g]
         waiting = list(pool)
         heapq.heapify(waiting)
         while waiting:
@@ -448,11 +544,17 @@ class Transitions:
                 order = here.order
                 if branching:
                     order = here.order + (k + 1) * self.powers[xp.minimum(here.level, self.digits)]
-                idx, new, h = self.apply(ce, rows, here, failures, locks, order, owned=len(edges) == 1)
+                held_back = pc in may_block
+                idx, new, h = self.apply(ce, rows, here, failures, locks, order, owned=len(edges) == 1,
+                                         mark=not held_back)
                 if len(idx) == 0:
                     continue
+                after = here.trail[idx]
+                if held_back:
+                    after = trail.add(ce.edge_ids if len(ce.edge_ids) == 1 else ce.edge_ids[here.inst[idx]], after)
                 out = Batch(new, h, here.parent[idx], here.root[idx], order[idx],
-                            here.level[idx] + 1 if branching else here.level[idx], here.inst[idx], here.steps + 1)
+                            here.level[idx] + 1 if branching else here.level[idx], here.inst[idx],
+                            after, here.steps + 1)
                 dst = ce.edge.dst
                 if dst in thread.chained:
                     if dst not in pool:
@@ -470,7 +572,7 @@ class Transitions:
         n = block.shape[0]
         ar = xp.arange(n)
         zero = xp.zeros(n, dtype=xp.int64)
-        whole = Batch(block, hashes, ar, zero - 1, zero, zero, zero + i)
+        whole = Batch(block, hashes, ar, zero - 1, zero, zero, zero + i, zero - 1)
         pcs = block[:, thread.pc_slot]
         inside = xp.isin(pcs, list(thread.chained)) if thread.chained else xp.zeros(n, bool)
         endings = [whole.take(xp.nonzero(~inside)[0])]
@@ -479,7 +581,7 @@ class Transitions:
             if pc in thread.chained:
                 pool[pc] = [whole.take(sel)]
         if pool:
-            self._chain(g, pool, endings, failures, None)
+            self._chain(g, pool, endings, failures, None, Trail(), len(failures.parent))
         return endings
 
     def new_failures(self) -> Failures:
@@ -527,12 +629,12 @@ def _concat(batches: list[Batch]) -> Batch:
     return Batch(xp.concatenate([b.matrix for b in batches]), _cat([b.hash for b in batches], HASH),
                  _cat([b.parent for b in batches]), _cat([b.root for b in batches]),
                  _cat([b.order for b in batches]), _cat([b.level for b in batches]),
-                 _cat([b.inst for b in batches]), max(b.steps for b in batches))
+                 _cat([b.inst for b in batches]), _cat([b.trail for b in batches]), max(b.steps for b in batches))
 
 
 def concat(batches: list[Batch], width: int, dtype: xp.dtype) -> Batch:
     batches = [b for b in batches if b.count]
     if not batches:
         z = xp.zeros(0, dtype=xp.int64)
-        return Batch(xp.zeros((0, width), dtype=dtype), z.astype(HASH), z, z, z, z, z)
+        return Batch(xp.zeros((0, width), dtype=dtype), z.astype(HASH), z, z, z, z, z, z)
     return _concat(batches)
