@@ -303,6 +303,19 @@ def test_an_invariant_the_houdini_rounds_prove_is_seeded_too():
     assert own in proof.text()
 
 
+def test_why_a_property_the_houdini_rounds_left_is_not_proved_is_their_counterexample_to_induction():
+    from pathlib import Path
+    from lockcheck.engines.symbolic.pdr import proved_facts
+    path = str(Path(__file__).resolve().parent.parent / "specs/ext4.lk")
+    seeding = proved_facts(load_model(path, Options(defines={"NPAGES": "2"}), Sources()), 120)
+    assert seeding.why_not("no_remove_under_writeback") is None      # proved there
+    why = seeding.why_not("deadlock")
+    assert why is not None
+    text, cti = why
+    assert "counterexample to induction" in text and "and then no thread can move" in text
+    assert cti.k == 1 and cti.start
+
+
 def test_seeding_cut_short_says_so_and_a_spacer_timeout_says_how_long_it_had():
     from pathlib import Path
     path = str(Path(__file__).resolve().parent.parent / "specs/ext4.lk")

@@ -34,13 +34,15 @@ invariant and the facts it relied on (an unsat core), which the proof needs as a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import z3
 
+from typing import TYPE_CHECKING
+
 from ... import ir
-from ...result import Result, Stats
+from ...result import InductionCounterexample, Result, Stats
 from .bmc import BoundedSearch
 from .codec import BitCodec
 from .cone import SlotReader, StepTerms, cone_of, describe, kept_steps, step_terms
@@ -50,6 +52,9 @@ from ..system import TransitionSystem
 from .shared import (Budget, Goal, LockWitness, Outcome, Settings, bad_term, goals_of, own_property_warning,
                      property_results, tools, trivially_safe)
 from ..tracing import format_value
+
+if TYPE_CHECKING:
+    from .induction import Induction
 
 SHALLOW_DEPTH = 8         # bmc first, this deep
 SEED_SHARE = 0.6          # of --timeout, at most, for the Houdini loop that proves the seeded facts
@@ -107,6 +112,18 @@ class Seeding:
     facts: list[ProvedFact]
     finished: bool
     seconds: float | None      # the time they had (None: no limit)
+    run: "Induction | None" = None
+
+    def why_not(self, name: str) -> tuple[str, InductionCounterexample] | None:
+        """For a property the rounds did not prove: the counterexample to induction that
+        refuted it there, the state a lemma would have to rule out."""
+        from .induction import render_cti
+        run = self.run
+        if run is None or name in run.proved or name not in run.ctis:
+            return None
+        goal = next(g for g in run.goals if g.name == name)
+        text, shown = render_cti(run.builder, run.system, goal, run.ctis[name])
+        return f"k-induction at k=1 with the seeded facts does not prove it either: {text}", shown
 
     def warning(self) -> str | None:
         if self.finished:
@@ -130,7 +147,7 @@ def proved_facts(model: ir.Model, seconds: float | None) -> Seeding:
             cond = model.properties[item.name].cond
             assert cond is not None
             facts.append(ProvedFact(f"{item.name} (the spec's own, proved by k-induction at k=1)", cond))
-    return Seeding(facts, not run.budget.ran_out, seconds)
+    return Seeding(facts, not run.budget.ran_out, seconds, run)
 
 
 @dataclass
@@ -542,6 +559,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
     # a lock taken while another is held is not yet a lock-order cycle: no violation
     reachable: list[Goal] = [g for g in goals if g.form == "nesting" and search.found.pop(g.name, None) is not None]
     seeds: list[ProvedFact] = []
+    seeding: Seeding | None = None
     warnings = own_property_warning(model)
     if seeded and not search.exhausted:
         left = budget.left_ms()
@@ -577,6 +595,11 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
             break
     found = {n: p for n, (p, _) in search.found.items()}
     outcomes = _outcomes(model, goals, search, proofs, unknown, reachable, budget)
+    if seeding is not None:
+        for name, outcome in outcomes.items():
+            why = seeding.why_not(name) if outcome.verdict == "unknown" and name in unknown else None
+            if why is not None:
+                outcomes[name] = replace(outcome, detail=f"{outcome.detail}\n{why[0]}", cti=why[1])
     witnesses: list[LockWitness] = []
     if isinstance(lock_order, LockCycle):
         witnesses = lock_order.witnesses(enc, system, budget)
