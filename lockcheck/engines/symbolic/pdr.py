@@ -70,8 +70,12 @@ class Proof:
     sliced: str = ""    # the cone of influence it was proved on (cone.describe)
     facts: list[str] = field(default_factory=list)   # the seeded facts the invariant is inductive with
     seeded: int = 0     # how many seeded facts the clauses had
+    by_seeding: bool = False   # proved by the seeding rounds themselves (with `seeded` candidates): Spacer not asked
 
     def text(self) -> str:
+        if self.by_seeding:
+            return ("proved (pdr): by k-induction at k=1 in the Houdini rounds that seed Spacer's clauses, together "
+                    f"with the {self.seeded} candidate invariant(s) they proved (Spacer was not asked)")
         head = f"proved (pdr): an inductive invariant of {len(self.clauses)} clause(s)"
         if self.seeded:
             head += (f", together with {len(self.facts)} of the {self.seeded} seeded facts (invariants proved by "
@@ -103,6 +107,7 @@ class ProvedFact:
 
     text: str
     expr: ir.Expr
+    candidate: bool = True     # False: one of the spec's own invariants or lemmas
 
 
 @dataclass
@@ -113,6 +118,10 @@ class Seeding:
     finished: bool
     seconds: float | None      # the time they had (None: no limit)
     run: "Induction | None" = None
+
+    def proved_goals(self) -> set[str]:
+        """The properties the rounds proved themselves (k-induction at k=1)."""
+        return set(self.run.proved) if self.run is not None else set()
 
     def why_not(self, name: str) -> tuple[str, InductionCounterexample] | None:
         """For a property the rounds did not prove: the counterexample to induction that
@@ -146,7 +155,7 @@ def proved_facts(model: ir.Model, seconds: float | None) -> Seeding:
         elif item.form == "state" and item.name != "deadlock":
             cond = model.properties[item.name].cond
             assert cond is not None
-            facts.append(ProvedFact(f"{item.name} (the spec's own, proved by k-induction at k=1)", cond))
+            facts.append(ProvedFact(f"{item.name} (the spec's own, proved by k-induction at k=1)", cond, False))
     return Seeding(facts, not run.budget.ran_out, seconds, run)
 
 
@@ -568,7 +577,12 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         warnings += [w for w in [seeding.warning()] if w]
     slices = Slices(enc, system, sliced, seeds) if not search.exhausted or reachable else None
     if slices is not None and not search.exhausted:
-        cones = {g.name: slices.cone(g) for g in goals if g.name not in search.found and g not in reachable}
+        settled = seeding.proved_goals() if seeding is not None else set()
+        candidates_kept = sum(1 for f in seeds if f.candidate)
+        for name in settled:
+            proofs[name] = Proof([], seeded=candidates_kept, by_seeding=True)
+        cones = {g.name: slices.cone(g) for g in goals
+                 if g.name not in search.found and g not in reachable and g.name not in settled}
         # the smallest cones first: they are the likeliest proofs, and what they leave of the
         # time goes to the rest
         asked = sorted((g for g in goals if g.name in cones), key=lambda g: len(cones[g.name]))
