@@ -641,7 +641,7 @@ def _outcomes(model: ir.Model, goals: list[Goal], search: BoundedSearch, proofs:
         if name in proofs:
             detail = proofs[name].text()
             if name == "lock_order":
-                detail = detail.replace("proved (pdr)", "proved (pdr): no lock is ever taken while another is held;", 1)
+                detail = detail.replace("proved (pdr):", "proved (pdr): no lock is ever taken while another is held;", 1)
             out[name] = Outcome("holds", detail, "pdr")
         elif name not in names:
             why = "no lock can be taken while another is held" if name == "lock_order" else "no step of the spec can fail it"
