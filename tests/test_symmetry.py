@@ -5,6 +5,8 @@ traces, coverage) on the shipped specs that have such arrays and on random specs
 without partial-order reduction."""
 from __future__ import annotations
 
+from itertools import permutations, product
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import SPECS
 from lockcheck.api import Options, load_model
 from lockcheck.cli import main
+from lockcheck.engines.system import TransitionSystem
 from lockcheck.engines.explicit import SearchLimits, check_frontier
 from lockcheck.errors import Sources
 from lockcheck.symmetry import ObjectSymmetry, ThreadSymmetry, find_symmetries, object_refusal
@@ -170,7 +173,8 @@ KINDS = pytest.mark.parametrize("kind", ["threads", "objects"])
 
 
 def _draw(data, kind: str) -> str:
-    return data.draw(symmetric_specs() if kind == "threads" else object_specs())
+    specs = {"threads": symmetric_specs(), "objects": object_specs(), "both": object_specs(array=True)}
+    return data.draw(specs[kind])
 
 
 @KINDS
@@ -305,6 +309,85 @@ def test_two_choices_count_how_the_picks_overlap(spec):
     assert (full, sym) == (49, 13)
 
 
+# ---- the classes counted by renaming every reachable state ------------------------------------
+
+def rename(state: list[int], syms: list, perms: tuple) -> tuple[int, ...]:
+    """`state` (its slots) renamed: for each symmetry, instance or element i goes to place
+    perm[i]; lock holders and references renamed with them."""
+    s = list(state)
+    for sym, perm in zip(syms, perms):
+        if isinstance(sym, ThreadSymmetry):
+            holder = {t + 1: sym.threads[perm[i]] + 1 for i, t in enumerate(sym.threads)}
+            for slot in sym.lock_slots:
+                s[slot] = holder.get(s[slot], s[slot])
+            moved = list(s)
+            for i, block in enumerate(sym.blocks):
+                for a, b in zip(block, sym.blocks[perm[i]]):
+                    moved[b] = s[a]
+        else:
+            def address(v: int, sym=sym, perm=perm) -> int:
+                if not sym.contains(v):
+                    return v
+                k, off = divmod(v - sym.base, sym.stride)
+                return sym.base + perm[k] * sym.stride + off
+            for slot in sym.refs:
+                s[slot] = address(s[slot])
+            moved = list(s)
+            for slot in range(sym.base, sym.base + sym.count * sym.stride):
+                moved[address(slot)] = s[slot]
+        s = moved
+    return tuple(s)
+
+
+def classes(path: str, defines: dict[str, str] | None = None) -> tuple[int, int]:
+    """(reachable states, classes of them up to every renaming of the model's symmetries),
+    counted by brute force: each state is renamed by every member of the group (the
+    product of all permutations of every symmetry) and the least renaming names its class."""
+    model = load_model(path, Options(defines=defines or {}), Sources())
+    syms = find_symmetries(model)
+    group = list(product(*(permutations(range(len(s.threads) if isinstance(s, ThreadSymmetry) else s.count))
+                           for s in syms)))
+    reached = TransitionSystem(model).reach(max_states=200_000)
+    assert not reached.limit
+    n = len(model.slots)
+    return len(reached.states), len({min(rename(list(st_[:n]), syms, g) for g in group) for st_ in reached.states})
+
+
+@pytest.mark.parametrize("npages", ["2", "3"])
+@pytest.mark.parametrize("fixed", ["false", "true"])
+def test_one_state_per_class_with_threads_and_objects_interchangeable(npages, fixed):
+    """tests/data/lru_isolate.lk: reclaim[0..1] and pages[] at once; the search up to symmetry
+    stores exactly one state per class (a thread sort followed by an element sort stored
+    several for some: a thread's signature holds the number of the page it points to)."""
+    defines = {"NPAGES": npages, "FIXED": fixed}
+    full, count = classes(str(LRU), defines)
+    assert states(str(LRU), symmetry=False, defines=defines) == full
+    assert states(str(LRU), symmetry=True, defines=defines) == count
+
+
+@pytest.mark.parametrize("npages", ["3", "4", "6"])
+def test_pages_no_thread_reaches_add_no_classes(npages):
+    """Three threads each touch one page: from NPAGES=3 on, more pages add states but no classes."""
+    assert states(str(LRU), symmetry=True, defines={"NPAGES": npages}) == \
+        states(str(LRU), symmetry=True, defines={"NPAGES": "3"})
+
+
+def test_one_state_per_class_of_waiters():
+    full, count = classes(str(FAIRNESS), {"NWAITERS": "3"})
+    assert states(str(FAIRNESS), symmetry=False, defines={"NWAITERS": "3"}) == full
+    assert states(str(FAIRNESS), symmetry=True, defines={"NWAITERS": "3"}) == count
+
+
+@pytest.mark.parametrize("kind", ["threads", "objects", "both"])
+@random_spec_settings(RANDOM_EXAMPLES // 2)
+@given(data=st.data())
+def test_random_symmetric_specs_store_one_state_per_class(tmp_path, kind, data):
+    path = write_spec(tmp_path, _draw(data, kind))
+    full, count = classes(path)
+    assert states(path, symmetry=False) == full
+    assert states(path, symmetry=True) == count
+
+
 # ---- object symmetry: agreement ----------------------------------------------------------------
 
 @pytest.mark.parametrize("npages", ["2", "3"])
@@ -333,10 +416,11 @@ def test_a_lock_order_cycle_through_two_members_of_an_orbit(spec):
 
 
 @st.composite
-def object_specs(draw: st.DrawFn) -> str:
-    """Two threads (not an array) over K objects, each picking objects by `choose ... in`
-    (sometimes guarded) and working on the one picked; now and then a statement or an
-    invariant that tells the objects apart (the symmetry must then be refused)."""
+def object_specs(draw: st.DrawFn, array: bool = False) -> str:
+    """Two threads over K objects, each picking objects by `choose ... in` (sometimes guarded)
+    and working on the one picked; now and then a statement or an invariant that tells the
+    objects apart (the symmetry must then be refused). `array`: the threads are the two
+    instances of one thread array (interchangeable too, unless a statement tells them apart)."""
     k = draw(st.integers(2, 3))
     lines = [f"struct obj {{ lock l; bool a = {draw(st.sampled_from(['true', 'false']))}; bool b = false; }}",
              f"obj objs[{k}];", "bool g = false;", "int[0..3] x = 0;"]
@@ -349,7 +433,7 @@ def object_specs(draw: st.DrawFn) -> str:
         lambda gb: f"choose p in objs {{ {gb[0]}{' '.join(gb[1])} }}")
     other = st.sampled_from(["g = !g;", "skip;", "await g;", "x = 0;"])
     apart = st.sampled_from(["objs[0].a = true;", "for q in objs { q.b = true; }", "await !objs[1].b;"])
-    for name in ("t0", "t1"):
+    for name in (["t[2]"] if array else ["t0", "t1"]):
         body = draw(st.lists(st.one_of(choice, choice, other), min_size=1, max_size=3))
         if draw(st.integers(0, 4)) == 0:
             body.insert(draw(st.integers(0, len(body))), draw(apart))

@@ -11,12 +11,24 @@ slots and, for every reference, whether it points into the element (and where); 
 are sorted by it and the references renamed with them. With both kinds, the threads are
 sorted first, then each array: every step applies a renaming of the group, so the result is a
 member of the class (sound), if not always the same member for every state of the class
-(which costs only states). The rows themselves stay as they were reached: a stored state is a real
-state, and its parents and edges a real path."""
+(which costs only states): a thread's signature holds its references into the array, which
+depend on how the elements are numbered. So where the thread groups have few orderings
+(ORDERINGS_CAP, the product of their sizes' factorials), each ordering of the threads is
+tried instead, the elements sorted under it, and the least fingerprint kept: the set of
+those orderings is the same for every member of a class, and so is its least fingerprint,
+an exact canonical form (given that the elements' sort is exact under a fixed order of the
+threads: no element holds a reference into its own array, and one object array). The rows
+themselves stay as they were reached: a stored state is a real state, and its parents and
+edges a real path."""
 from __future__ import annotations
+
+from itertools import permutations, product
+from math import factorial, prod
 
 from ...symmetry import ObjectSymmetry, Symmetry, ThreadSymmetry
 from .arrays import HASH, Array, Fingerprints, xp
+
+ORDERINGS_CAP = 24   # thread orderings tried per state for an exact form with object symmetry
 
 
 class _Group:
@@ -30,8 +42,6 @@ class _Group:
 
     def canonical(self, rows: Array) -> Array:
         """rows with this group's instances sorted by signature (a copy)."""
-        n, k = len(rows), self.k
-        every = xp.arange(n)[:, None]
         values = rows[:, self.blocks].astype(xp.int64)                 # (n, K, w)
         # aligned slots have the same values: instance 0's words stand for every instance's
         sig = xp.bitwise_xor.reduce(self.fp.word(self.blocks[0][None, None, :], values), axis=2)
@@ -39,10 +49,19 @@ class _Group:
         if len(self.locks):
             held = owners[:, None, :] == self.owner[None, :, None]     # (n, K, L): instance k holds lock l
             sig = sig ^ xp.bitwise_xor.reduce(xp.where(held, self.lock_words[None, None, :], HASH(0)), axis=2)
-        order = xp.argsort(sig, axis=1, kind="stable")                 # order[:, j]: the instance put at place j
+        return self.arranged(rows, xp.argsort(sig, axis=1, kind="stable"))
+
+    def arranged(self, rows: Array, order: Array) -> Array:
+        """rows with instance order[r, j] put at place j of row r, lock holders renamed (a copy);
+        `order` may be one ordering (K,) for every row."""
+        n, k = len(rows), self.k
+        every = xp.arange(n)[:, None]
+        order = xp.broadcast_to(xp.asarray(order, dtype=xp.int64), (n, k))
+        values = rows[:, self.blocks].astype(xp.int64)                 # (n, K, w)
         out = rows.copy()
-        out[xp.arange(n)[:, None, None], self.blocks[None, :, :]] = values[every, order].astype(rows.dtype)
+        out[every[:, :, None], self.blocks[None, :, :]] = values[every, order].astype(rows.dtype)
         if len(self.locks):
+            owners = rows[:, self.locks].astype(xp.int64)              # (n, L)
             place = xp.empty_like(order)
             place[every, order] = xp.arange(k)[None, :]                # place[:, i]: where instance i goes
             renamed = owners.copy()
@@ -96,7 +115,13 @@ class Canonical:
         threads = [_Group(s, fingerprints) for s in symmetries if isinstance(s, ThreadSymmetry)]
         objects = [_Objects(s, fingerprints) for s in symmetries if isinstance(s, ObjectSymmetry)]
         self.groups: list[_Group | _Objects] = [*threads, *objects]
+        self.threads, self.objects = threads, objects
         self.fp = fingerprints
+        # every ordering of every thread group, where there are object symmetries to sort under
+        # each and few enough orderings (else the threads are sorted once, as without objects)
+        self.orderings: list[tuple[tuple[int, ...], ...]] = []
+        if threads and objects and prod(factorial(g.k) for g in threads) <= ORDERINGS_CAP:
+            self.orderings = list(product(*(permutations(range(g.k)) for g in threads)))
 
     def rows(self, rows: Array) -> Array:
         for g in self.groups:
@@ -106,4 +131,16 @@ class Canonical:
     def keys(self, rows: Array) -> Array:
         if len(rows) == 0:
             return xp.zeros(0, dtype=HASH)
-        return self.fp.rows(self.rows(rows))
+        if not self.orderings:
+            return self.fp.rows(self.rows(rows))
+        least: Array | None = None
+        for ordering in self.orderings:
+            arranged = rows
+            for g, order in zip(self.threads, ordering):
+                arranged = g.arranged(arranged, xp.asarray(order))
+            for o in self.objects:
+                arranged = o.canonical(arranged)
+            keys = self.fp.rows(arranged)
+            least = keys if least is None else xp.minimum(least, keys)
+        assert least is not None
+        return least
