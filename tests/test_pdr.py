@@ -14,7 +14,7 @@ from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
 from lockcheck.engines.symbolic.cone import SlotReader, kept_steps
 from lockcheck.engines.symbolic.encoding import Encoder
-from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, check_pdr
+from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, _Printer, check_pdr
 from lockcheck.engines.symbolic.shared import Settings, goals_of, tools, trivially_safe
 from lockcheck.engines.symbolic.strengthen import live_locals
 from lockcheck.errors import Sources
@@ -46,6 +46,75 @@ def test_pdr_proves_beyond_the_bmc_depth_and_prints_the_invariant(spec):
     clauses = counted.detail.splitlines()[1:]
     assert clauses and any("n" in c.split() or "n " in c for c in clauses), counted.detail
     assert "search" not in counted.detail    # not bmc's exhaustive search: a proof
+
+
+PRINTED = """
+struct page { lock locked; }
+page pages[3];
+int[0..3] i = 0;
+bool flag = false;
+proc work(page p, page q) {
+    acquire p.locked;
+    flag = true;
+    release p.locked;
+}
+thread w {
+    choose a in pages {
+        choose b in pages {
+            work(a, b);
+        }
+    }
+    i = 2;
+}
+"""
+
+
+def test_the_invariant_is_printed_in_the_specs_terms(spec):
+    """Spacer writes a slot's value as bits of its position in the slot's domain; the printer
+    turns each part that reads one slot back into the values it allows, and merges the parts
+    of a clause that read the same slot (each expected text below worked out from the domains)."""
+    model = load_model(spec(PRINTED), Options(), Sources())
+    enc = Encoder(model, bits=True)
+    codec = enc.codec
+    slot = {s.name: j for j, s in enumerate(model.slots)}
+    w = model.threads[0]
+    names = [w.pc_slot, slot["i"], slot["flag"], slot["w.work.p"], slot["w.work.q"]]
+    sorts = [enc.template().x0[j].sort() for j in names]
+    pc, i, flag, p, q = (z3.Var(k, sort) for k, sort in enumerate(sorts))
+    printer = _Printer(enc, dict(enumerate(names)), dict(enumerate(sorts)))
+
+    def at(pc_value: int) -> z3.ExprRef:
+        return pc == z3.BitVecVal(codec.domains[w.pc_slot].index(pc_value), sorts[0].size())
+
+    text = {pc_value: t for pc_value, (t, _) in w.node_text.items()}
+    flag_pc = next(v for v, t in text.items() if t == "work: flag = true")
+    release_pc = next(v for v, t in text.items() if t == "work: release p.locked")
+    # two parts over the pc in one clause: one condition naming both places
+    assert printer.show(z3.Or(at(flag_pc), z3.Not(flag), at(release_pc))) == \
+        "w at 'work: flag = true' or 'work: release p.locked' || !flag"
+    # a bit of the pc's position: the resting pcs whose position has that bit
+    bit = z3.Extract(0, 0, pc) == 1
+    resting = [v for v in codec.domains[w.pc_slot] if v in ir_resting(model, w)]
+    odd = [v for v in resting if codec.domains[w.pc_slot].index(v) % 2 == 1]
+    shown = printer.show(bit)
+    assert (shown.startswith("w at ") and shown.count("'") == 2 * len(odd)) or \
+        (shown.startswith("w not at ") and shown.count("'") == 2 * (len(resting) - len(odd))), shown
+    # ints in order: a prefix of the domain is `<=`, one value `=`, all but one `!=`
+    assert printer.show(z3.ULE(i, 1)) == "i <= 1"
+    assert printer.show(2 * z3.ZeroExt(1, i) == 4) == "i = 2"
+    assert printer.show(z3.Or(i == 0, i == 1, i == 3)) == "i != 2"
+    # references: by the object's name; two references compared
+    p_domain = codec.domains[slot["w.work.p"]]
+    page1 = z3.BitVecVal(p_domain.index(next(v for v, n in zip(model.slots[slot["w.work.p"]].values,
+                                                                model.slots[slot["w.work.p"]].value_names)
+                                             if n == "pages[1]")), sorts[3].size())
+    assert printer.show(p != page1) == "w.work.p != pages[1]"
+    assert printer.show(z3.Not(p == q)) == "w.work.p != w.work.q"
+
+
+def ir_resting(model, thread) -> set[int]:
+    from lockcheck import ir
+    return set(ir.resting_pcs(model, thread))
 
 
 def test_pdr_violation_deeper_than_the_bmc_depth_has_the_shortest_trace(spec):

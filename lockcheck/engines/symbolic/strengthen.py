@@ -288,6 +288,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     for thread in model.threads:
         live = live_locals(model, thread)
         costly = _CostlyShapes(model, thread, takers) if more else None
+        where = ir.position_texts(model, thread)
         for pc in ir.resting_pcs(model, thread):
             if stop():
                 return out
@@ -306,7 +307,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
                 if costly is not None:
                     extra = costly.at(pc, live[pc], reps, places)
             staged = [(a, 0) for a in atoms] + [(a, 1) for a in held] + [(a, 2) for a in extra]
-            at = thread.node_text.get(pc, ("?", None))[0] if pc != thread.end else "the end"
+            at = where[pc]
             family = thread.group
             for a, stage in staged:
                 out.append(Candidate(start + len(out), thread.index, pc, a,
