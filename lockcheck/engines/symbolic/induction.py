@@ -409,7 +409,8 @@ def describe(model: ir.Model, state: tuple) -> list[str]:
     lines = []
     for t in model.threads:
         pc = state[t.pc_slot]
-        at = "finished" if pc == t.end else "at '" + t.node_text.get(pc, ("?", None))[0] + "'"
+        where = ir.position_texts(model, t).get(pc) or t.node_text.get(pc, ("?", None))[0]
+        at = "finished" if pc == t.end else f"at '{where}'"
         live = live_locals(model, t).get(pc, set())
         own = ", ".join(f"{model.slots[i].name.split('.', 1)[-1]}={format_value(model, i, state[i])}"
                         for i in sorted(live) if model.slots[i].visible or model.slots[i].kind == "ref")
