@@ -39,6 +39,7 @@ class Options:
     more_candidates: bool = False   # induction: the costlier candidate shapes too
     reduction: bool = True          # explicit: partial-order reduction (same verdicts and traces, fewer states)
     symmetry: bool = True           # explicit: states up to interchangeable thread instances (likewise)
+    properties: tuple[str, ...] = ()   # --property: check and report only these (empty: all)
 
 
 def load_model(path: str, options: Options, sources: Sources) -> Model:
@@ -106,11 +107,25 @@ def peak_memory_mb() -> float:
 def _verify(path: str, options: Options, sources: Sources, progress: Callable[[SearchProgress], None] | None,
             on_violation: Callable[[ViolationFound], None] | None) -> Result:
     model, unreached = _load(path, options, sources)
+    if options.properties:
+        model = replace(model, asked=_asked(model, options.properties))
     result = _check(model, unreached, options, progress, on_violation)
+    if model.asked is not None:
+        result.properties = [p for p in result.properties if p.name in model.asked]
+        result.warnings.insert(0, "only the properties asked for were checked and reported (--property): "
+                               + ", ".join(sorted(model.asked)))
     for p in result.properties:   # where the spec states what it expects (SARIF puts alerts there)
         if p.expect_span is None and (exp := model.expectations.get(p.name)) is not None:
             p.expect_span = exp.span
     return result
+
+
+def _asked(model: Model, names: tuple[str, ...]) -> frozenset[str]:
+    unknown = [n for n in names if n not in model.properties]
+    if unknown:
+        raise SpecError(f"--property {unknown[0]}: {model.path} has no property of that name; its properties: "
+                        + ", ".join(model.properties))
+    return frozenset(names)
 
 
 def _check(model: Model, unreached: list[UnreachedDecl], options: Options,

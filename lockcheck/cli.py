@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps for bmc (default 30) or the largest k for induction (default 4)")
     v.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="bound on the explicit search's time and on Z3's (exit 3)")
+    v.add_argument("--property", dest="properties", action="append", default=[], metavar="NAME",
+                   help="check and report only this property (repeatable; the built-in checks by their names, "
+                        "e.g. deadlock): bmc, induction and pdr spend their time on it alone")
     v.add_argument("--more-candidates", action="store_true",
                    help="induction: also try the costlier shapes of candidate invariants (proves more, slower)")
     v.add_argument("--coverage", action="store_true", help="list every statement that never ran")
@@ -337,7 +340,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None) 
                           timeout=getattr(args, "timeout", None),
                           more_candidates=getattr(args, "more_candidates", False),
                           reduction=not getattr(args, "no_reduction", False),
-                          symmetry=not getattr(args, "no_symmetry", False))
+                          symmetry=not getattr(args, "no_symmetry", False),
+                          properties=tuple(getattr(args, "properties", [])))
         files = _spec_files(args.specs)
         _check_writable(args)
     except SpecError as err:

@@ -271,6 +271,10 @@ class Model:
     init_thread: Thread | None = None
     consts: dict[str, int] = field(default_factory=dict)
     arrays: list[ArrayLayout] = field(default_factory=list)
+    asked: frozenset[str] | None = None   # --property: the properties to check and report (None: all)
+
+    def is_asked(self, name: str) -> bool:
+        return self.asked is None or name in self.asked
 
     def edges_from(self, thread: int, pc: int) -> list[Edge]:
         return [e for e in self.edges if e.thread == thread and e.src == pc]

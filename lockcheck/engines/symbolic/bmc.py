@@ -187,7 +187,8 @@ def check_bmc(model: Model, settings: Settings) -> Result:
     enc.overdue = budget.overdue
     system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
-    search = BoundedSearch(enc, system, budget, goals, lock_pairs=has_lock_order_risk(model))
+    search = BoundedSearch(enc, system, budget, goals,
+                           lock_pairs=has_lock_order_risk(model) and model.is_asked("lock_order"))
     try:
         search.run(settings.depth)
     except OutOfTime:   # building the next depth's terms: what the checks before found stands

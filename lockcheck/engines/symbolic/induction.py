@@ -259,7 +259,8 @@ class Induction:
         self.enc = Encoder(self.model)
         self.enc.overdue = self.budget.overdue
         self.system, self.builder, _ = tools(self.model)
-        self.goals = [g for g in goals_of(self.enc, with_nesting=True) if not trivially_safe(self.enc, g)]
+        self.goals = [g for g in goals_of(self.enc, with_nesting=True, lemmas=True)
+                      if not trivially_safe(self.enc, g)]
 
     def run(self) -> tuple[BoundedSearch, StepCase]:
         base = BoundedSearch(self.enc, self.system, self.budget, self.goals)

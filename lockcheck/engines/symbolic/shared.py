@@ -55,14 +55,17 @@ class Goal:
         return 0 if self.form == "state" else 1
 
 
-def goals_of(enc: Encoder, with_nesting: bool = False) -> list[Goal]:
+def goals_of(enc: Encoder, with_nesting: bool = False, lemmas: bool = False) -> list[Goal]:
+    """The properties to search or prove, as goals: those asked for (--property; all by
+    default), and with `lemmas` every lemma too (k-induction assumes what it proves)."""
     model = enc.model
     out = [Goal(p.name, "state") for p in model.invariants if p.cond is not None]
     out += [Goal(name, "step") for name in enc.check_properties()]
     out.append(Goal("deadlock", "state"))
     if with_nesting and has_lock_order_risk(model):
         out.append(Goal("lock_order", "nesting"))
-    return out
+    kinds = {name: p.kind for name, p in model.properties.items()}
+    return [g for g in out if model.is_asked(g.name) or (lemmas and kinds.get(g.name) == "lemma")]
 
 
 def has_lock_order_risk(model) -> bool:
