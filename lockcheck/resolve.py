@@ -95,7 +95,7 @@ def load(path: str, include_dirs: list[str], sources: Sources) -> list[s.Module]
         stack.append(real)
         for decl in module.decls:
             if isinstance(decl, s.Import):
-                target = _find_import(decl, file.parent, include_dirs)
+                target = _find_import(decl, file, include_dirs)
                 visit(target, _shown(target), decl.span)
         stack.pop()
         done.add(real)
@@ -112,7 +112,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _find_import(decl: s.Import, beside: Path, include_dirs: list[str]) -> Path:
+def _find_import(decl: s.Import, importer: Path, include_dirs: list[str]) -> Path:
+    """The first file of that name beside the importing file, in the -I folders, in the
+    project's models/, then in the bundled models; never the importing file itself
+    (specs/myfs.lk importing "myfs.lk" means models/myfs.lk, not itself)."""
     name = decl.path
     shown = printable(name) if len(name) <= 60 else printable(name[:60]) + "..."
     if not name.endswith(".lk"):
@@ -121,11 +124,11 @@ def _find_import(decl: s.Import, beside: Path, include_dirs: list[str]) -> Path:
     if len(name) > MAX_IMPORT_NAME or any(len(part) > MAX_IMPORT_NAME for part in name.split("/")):
         raise SpecError(f"import \"{shown}\": the name is longer than the import name limit "
                         f"({MAX_IMPORT_NAME} characters)", decl.span)
-    tried = [beside] + [Path(d) for d in include_dirs] + [models_dir()]
+    tried = [importer.parent] + [Path(d) for d in include_dirs] + [models_dir()]
     for folder in tried:
         candidate = folder / name
         try:
-            if candidate.is_file():
+            if candidate.is_file() and not candidate.samefile(importer):
                 return candidate
         except (OSError, ValueError):
             continue

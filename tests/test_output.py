@@ -293,3 +293,19 @@ def test_verify_and_diff_find_the_projects_models_folder(tmp_path, monkeypatch):
     (tmp_path / "models" / "my_model.lk").write_text(MY_MODEL)
     with pytest.raises(lockcheck.SpecError, match='import "my_model.lk" not found'):
         lockcheck.verify(project / "specs" / "sub" / "mine.lk")
+
+
+def test_a_spec_named_as_its_model_imports_the_model(tmp_path):
+    """specs/my_model.lk importing "my_model.lk" means models/my_model.lk: a file is never its
+    own import (it used to be found first, beside itself: an import cycle)."""
+    project = tmp_path / "project"
+    (project / "specs").mkdir(parents=True)
+    (project / ".git").mkdir()
+    (project / "models").mkdir()
+    (project / "models" / "my_model.lk").write_text(MY_MODEL)
+    (project / "specs" / "my_model.lk").write_text(MY_SPEC)
+    result = lockcheck.verify(project / "specs" / "my_model.lk")
+    assert result.exit_code == 0 and next(p for p in result.properties if p.name == "off").verdict == "violated"
+    (project / "models" / "my_model.lk").unlink()   # with no other file of that name: not found
+    with pytest.raises(lockcheck.SpecError, match='import "my_model.lk" not found'):
+        lockcheck.verify(project / "specs" / "my_model.lk")
