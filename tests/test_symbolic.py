@@ -414,3 +414,12 @@ def test_a_property_the_spec_does_not_have_is_an_error():
     code, out, err = cli("verify", "--property", "no_such_thing", str(EXT4))
     assert code == 2 and "Traceback" not in err
     assert "--property no_such_thing" in err and "no_remove_under_writeback" in err
+
+
+def test_a_built_in_check_asked_for_has_its_row():
+    """Built-in checks that hold are listed on one line after the table; asked for alone,
+    deadlock gets the table's one row (not an empty table)."""
+    code, out, _ = cli("verify", "--property", "deadlock", str(UNLOCK_EARLY))
+    rows = [line.split() for line in out.splitlines() if line.startswith("deadlock")]
+    assert code == 0 and rows and rows[0][:3] == ["deadlock", "builtin", "holds"], out
+    assert "also checked" not in out

@@ -42,6 +42,7 @@ def render_result(result: Result, verbose: bool = False, coverage: bool = False,
     out: list[str] = [f"== {result.spec} ({result.engine} engine)"]
     shown = [p for p in result.properties
              if verbose or p.kind in ("invariant", "lemma", "assertion") or p.expected or p.verdict != "holds"]
+    shown = shown or list(result.properties)   # only built-in checks that hold (--property deadlock): a row each
     quiet_names = [p.name for p in result.properties if p not in shown]
     rows = [[p.name, p.kind, p.summary, _expect_cell(p)] for p in shown]
     out.append(tabulate(rows, headers=["property", "kind", "verdict", "expected"], tablefmt="simple"))
