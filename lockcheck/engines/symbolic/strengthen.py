@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from ... import ir
 from ..explicit.arrays import Array, first_occurrences, xp
@@ -424,34 +424,32 @@ class CandidateSet:
     def false_at(self, state: tuple) -> list[Candidate]:
         return self.false_in(self.system.matrix([state]))
 
-    def false_in(self, matrix: Array) -> list[Candidate]:
-        """The candidates some row of `matrix` refutes."""
-        out: list[Candidate] = []
+    def _by_place(self, matrix: Array) -> Iterator[tuple[list[Candidate], Array]]:
+        """For each (thread, pc) some row of `matrix` stands at: its candidates, and those rows."""
         for t, thread in enumerate(self.model.threads):
             pcs = matrix[:, thread.pc_slot]
             for pc in xp.unique(pcs).tolist():
                 group = self.groups.get((t, pc))
-                if not group:
-                    continue
-                rows = Rows(matrix[pcs == pc])
-                out += [c for c in group if not self._atom(c).mask(rows).all()]
+                if group:
+                    yield group, xp.nonzero(pcs == pc)[0]
+
+    def false_in(self, matrix: Array) -> list[Candidate]:
+        """The candidates some row of `matrix` refutes."""
+        out: list[Candidate] = []
+        for group, where in self._by_place(matrix):
+            rows = Rows(matrix[where])
+            out += [c for c in group if not self._atom(c).mask(rows).all()]
         return out
 
     def holding_rows(self, matrix: Array) -> Array:
         """Per row of `matrix`: every candidate holds there."""
         ok = xp.ones(matrix.shape[0], dtype=bool)
-        for t, thread in enumerate(self.model.threads):
-            pcs = matrix[:, thread.pc_slot]
-            for pc in xp.unique(pcs).tolist():
-                group = self.groups.get((t, pc))
-                if not group:
-                    continue
-                where = xp.nonzero(pcs == pc)[0]
-                rows = Rows(matrix[where])
-                held = xp.ones(len(where), dtype=bool)
-                for c in group:
-                    held &= self._atom(c).mask(rows)
-                ok[where[~held]] = False
+        for group, where in self._by_place(matrix):
+            rows = Rows(matrix[where])
+            held = xp.ones(len(where), dtype=bool)
+            for c in group:
+                held &= self._atom(c).mask(rows)
+            ok[where[~held]] = False
         return ok
 
     def _atom(self, c: Candidate) -> ArrayExpr:
