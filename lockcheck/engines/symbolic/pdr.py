@@ -323,6 +323,7 @@ class _Printer:
     slot_of: dict[int, int]          # bound variable index -> slot
     sort_of: dict[int, z3.SortRef]
     positions: dict[int, dict[int, str]] = field(default_factory=dict)   # thread -> pc -> its text
+    bound: list[z3.ExprRef] = field(default_factory=list)                # the bound variables, by index
 
     def show(self, e: z3.ExprRef, top: bool = True) -> str:
         one = self._one_slot(e)
@@ -387,11 +388,13 @@ class _Printer:
         if size is None:
             return None
         sort = self.sort_of[v]
-        top = max(self.slot_of) + 1
+        if not self.bound:
+            self.bound = [z3.Var(i, self.sort_of.get(i, z3.BoolSort())) for i in range(max(self.slot_of) + 1)]
         holds = set()
         for position in range(size):
             value = z3.BoolVal(bool(position)) if z3.is_bool(z3.Var(v, sort)) else z3.BitVecVal(position, sort.size())
-            over = [value if i == v else z3.Var(i, self.sort_of.get(i, z3.BoolSort())) for i in range(top)]
+            over = list(self.bound)
+            over[v] = value
             result = z3.simplify(z3.substitute_vars(e, *over))
             if not (z3.is_true(result) or z3.is_false(result)):
                 return None
