@@ -81,12 +81,14 @@ def search_limits(options: Options) -> SearchLimits:
 
 def verify(path: str, options: Options, sources: Sources,
            progress: Callable[[SearchProgress], None] | None = None,
-           on_violation: Callable[[ViolationFound], None] | None = None) -> Result:
+           on_violation: Callable[[ViolationFound], None] | None = None,
+           on_step: Callable[[str], None] | None = None) -> Result:
     """Check a spec with the chosen engine. `auto` runs the explicit engine and, if a limit
     stops it before every verdict is known, k-induction for the properties left unknown
     (Result.engine `explicit+induction`; each property names the engine of its verdict).
-    `on_violation`: told of each property's first violation as the explicit search finds it."""
-    result = _verify(path, options, sources, progress, on_violation)
+    `on_violation`: told of each property's first violation as the explicit search finds it.
+    `on_step`: told what a symbolic engine is doing (a depth, a k, a property), a line of text."""
+    result = _verify(path, options, sources, progress, on_violation, on_step)
     if not result.stats.peak_memory_mb:
         result.stats.peak_memory_mb = peak_memory_mb()
     return result
@@ -105,11 +107,12 @@ def peak_memory_mb() -> float:
 
 
 def _verify(path: str, options: Options, sources: Sources, progress: Callable[[SearchProgress], None] | None,
-            on_violation: Callable[[ViolationFound], None] | None) -> Result:
+            on_violation: Callable[[ViolationFound], None] | None,
+            on_step: Callable[[str], None] | None = None) -> Result:
     model, unreached = _load(path, options, sources)
     if options.properties:
         model = replace(model, asked=_asked(model, options.properties))
-    result = _check(model, unreached, options, progress, on_violation)
+    result = _check(model, unreached, options, progress, on_violation, on_step)
     if model.asked is not None:
         result.properties = [p for p in result.properties if p.name in model.asked]
         result.warnings.insert(0, "only the properties asked for were checked and reported (--property): "
@@ -130,13 +133,13 @@ def _asked(model: Model, names: tuple[str, ...]) -> frozenset[str]:
 
 def _check(model: Model, unreached: list[UnreachedDecl], options: Options,
            progress: Callable[[SearchProgress], None] | None,
-           on_violation: Callable[[ViolationFound], None] | None) -> Result:
+           on_violation: Callable[[ViolationFound], None] | None,
+           on_step: Callable[[str], None] | None = None) -> Result:
     if options.engine in ("bmc", "induction", "pdr"):
-        return _symbolic_or_interrupted(model, options)
+        return _symbolic_or_interrupted(model, options, on_step)
     result, _ = _explicit(model, unreached, options, progress, on_violation)
     if options.engine == "auto" and result.exit_code == 3 and result.stats.limit != INTERRUPTED:
-        return _merge_auto(result, _symbolic_or_interrupted(model,
-                                                            replace(options, engine="induction")))
+        return _merge_auto(result, _symbolic_or_interrupted(model, replace(options, engine="induction"), on_step))
     return result
 
 
@@ -172,14 +175,14 @@ def _merge_auto(explicit: Result, symbolic: Result) -> Result:
     return Result(explicit.spec, f"explicit+{symbolic.engine}", merged, stats, warnings, explicit.coverage)
 
 
-def _symbolic_or_interrupted(model: Model, options: Options) -> Result:
+def _symbolic_or_interrupted(model: Model, options: Options, on_step: Callable[[str], None] | None = None) -> Result:
     """A symbolic engine's result; stopped by Ctrl-C or SIGTERM, what it had found: Z3 itself
     turns an interrupt during a check into 'canceled', and one between checks leaves every
     property unknown."""
     started = time.perf_counter()
     try:
         try:
-            result = _symbolic(model, options)
+            result = _symbolic(model, options, on_step)
         except ctypes.ArgumentError as err:
             # an interrupt while ctypes converts an argument of a Z3 call arrives wrapped in this
             if "KeyboardInterrupt" not in str(err):
@@ -198,18 +201,18 @@ def _symbolic_or_interrupted(model: Model, options: Options) -> Result:
     return result
 
 
-def _symbolic(model: Model, options: Options) -> Result:
+def _symbolic(model: Model, options: Options, on_step: Callable[[str], None] | None = None) -> Result:
     from .engines.symbolic.bmc import check_bmc  # Z3 is loaded only when a symbolic engine runs
     from .engines.symbolic.induction import check_induction
     from .engines.symbolic.shared import DEFAULT_BMC_DEPTH, DEFAULT_INDUCTION_DEPTH, Settings
 
     if options.engine == "pdr":
         from .engines.symbolic.pdr import check_pdr
-        return check_pdr(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
+        return check_pdr(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout, progress=on_step))
     if options.engine == "bmc":
-        return check_bmc(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout))
+        return check_bmc(model, Settings(options.depth or DEFAULT_BMC_DEPTH, options.timeout, progress=on_step))
     return check_induction(model, Settings(options.depth or DEFAULT_INDUCTION_DEPTH, options.timeout,
-                                             options.more_candidates))
+                                             options.more_candidates, progress=on_step))
 
 
 def verify_lock_order(path: str, options: Options, sources: Sources,

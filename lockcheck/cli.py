@@ -478,6 +478,24 @@ def _progress_printer(args: argparse.Namespace, stderr: TextIO) -> Callable[[Pro
     return show
 
 
+def _step_teller(args: argparse.Namespace, stderr: TextIO) -> Callable[[str], None] | None:
+    """What a symbolic engine is doing (bmc's depth, induction's k, the property Spacer is
+    asked about), with the time so far, where the progress line would show."""
+    tty = stderr.isatty()
+    if args.quiet or not (args.progress or tty):
+        return None
+    started = time.monotonic()
+
+    def tell(text: str) -> None:
+        line = f"{time.monotonic() - started:.0f} s, {printable(text)}"
+        if tty:
+            print(f"\r{line}\033[K", end="", file=stderr, flush=True)
+        else:
+            print(line, file=stderr, flush=True)
+
+    return tell
+
+
 def _violation_teller(args: argparse.Namespace, stderr: TextIO) -> Callable[[ViolationFound], None] | None:
     """Each property's first violation on stderr as the explicit search finds it, where the
     progress line would show (a terminal, or --progress): on a long run the developer learns
@@ -537,7 +555,7 @@ def _run_one(args: argparse.Namespace, path: str, options: Options, sources: Sou
               f"to {args.output}", file=stdout)
         return EXIT_OK
     printer = _progress_printer(args, stderr)
-    result = verify(path, options, sources, printer, _violation_teller(args, stderr))
+    result = verify(path, options, sources, printer, _violation_teller(args, stderr), _step_teller(args, stderr))
     if result.stats.limit == INTERRUPTED:
         args.interrupted = True
     if printer is not None and stderr.isatty():

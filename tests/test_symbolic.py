@@ -3,6 +3,7 @@ lemmas, counterexamples to induction, loops inside atomic blocks, and bad reques
 or 3 with a clear message, never a traceback)."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -423,3 +424,19 @@ def test_a_built_in_check_asked_for_has_its_row():
     rows = [line.split() for line in out.splitlines() if line.startswith("deadlock")]
     assert code == 0 and rows and rows[0][:3] == ["deadlock", "builtin", "holds"], out
     assert "also checked" not in out
+
+
+def test_progress_says_what_a_symbolic_engine_is_doing(spec):
+    """--progress (or a terminal): bmc's depth, induction's k, the property Spacer is asked
+    about, each with the time so far, on stderr; the report on stdout is the same as without."""
+    path = spec(NEEDS_LEMMA + "lemma no_a: !a;\n")
+    for engine, said in (("bmc", "bmc: depth 3 of 5"), ("induction", "induction: k=1 of 5"),
+                         ("pdr", "pdr: the shallow bmc search: depth 0 of 8")):
+        code, out, err = cli("verify", "--engine", engine, "--depth", "5", "--progress", path)
+        quiet_code, quiet_out, quiet_err = cli("verify", "--engine", engine, "--depth", "5", path)
+        assert code == quiet_code == 0 and said in err and quiet_err == "", (engine, err)
+        timed = re.compile(r"\d s\b")   # the summary line's seconds differ between runs
+        assert [line for line in out.splitlines() if not timed.search(line)] == \
+            [line for line in quiet_out.splitlines() if not timed.search(line)]
+    code, out, err = cli("verify", "--engine", "bmc", "--progress", "--property", "no_b", path)
+    assert code == 0 and "bmc: depth 1 of 30, 1 property open" in err, err

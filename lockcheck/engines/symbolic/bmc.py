@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import networkx as nx
 import z3
@@ -21,7 +22,7 @@ from ...ir import Model
 from ...result import Result, Stats
 from .encoding import Encoder, OutOfTime
 from ..system import TransitionSystem
-from .shared import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of,
+from .shared import (Budget, Goal, LockWitness, Outcome, Settings, Unrolling, goals_of, open_count,
                        has_lock_order_risk, own_property_warning, path_for, property_results, tools,
                        trivially_safe)
 from ..tracing import Path
@@ -48,6 +49,7 @@ class BoundedSearch:
     unroll: Unrolling = field(init=False)
     queries: int = 0
     path_terms: list[z3.BoolRef] = field(default_factory=list)   # what `paths` has not been given yet
+    progress: Callable[[str], None] | None = None                 # told of each depth searched
     simple_upto: int = 0                                          # `paths` has them for states 0..this
 
     def __post_init__(self) -> None:
@@ -66,8 +68,10 @@ class BoundedSearch:
     def open_goals(self) -> list[Goal]:
         return [g for g in self.goals if g.name not in self.found]
 
-    def run(self, depth: int) -> None:
+    def run(self, depth: int, engine: str = "bmc") -> None:
         for length in range(self.searched + 1, depth + 1):
+            if self.progress is not None:
+                self.progress(f"{engine}: depth {length} of {depth}, {open_count(len(self.open_goals()))}")
             if self.exhausted or not self.search(length, last=length == depth):
                 return
 
@@ -188,7 +192,8 @@ def check_bmc(model: Model, settings: Settings) -> Result:
     system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc) if not trivially_safe(enc, g)]
     search = BoundedSearch(enc, system, budget, goals,
-                           lock_pairs=has_lock_order_risk(model) and model.is_asked("lock_order"))
+                           lock_pairs=has_lock_order_risk(model) and model.is_asked("lock_order"),
+                           progress=settings.progress)
     try:
         search.run(settings.depth)
     except OutOfTime:   # building the next depth's terms: what the checks before found stands

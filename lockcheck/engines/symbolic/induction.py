@@ -22,7 +22,7 @@ from ..errors import LocalLoopError
 from .strengthen import Candidate, CandidateSet, candidates, live_locals
 from ..explicit.arrays import Array
 from ..system import StepsFrom, TransitionSystem
-from .shared import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of,
+from .shared import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of, open_count,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
 from ..tracing import Path, TraceBuilder, format_value
 
@@ -287,6 +287,7 @@ class Induction:
         judge = Judge(self.system)
         for k in range(1, self.settings.depth + 1):
             self.trying = k
+            self.settings.tell(f"induction: k={k} of {self.settings.depth}, {open_count(len(self._open(base)))}")
             base.run(k - 1)
             if base.searched < k - 1 or not self._open(base):
                 break

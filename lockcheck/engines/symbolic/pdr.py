@@ -663,8 +663,8 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
     enc = Encoder(model, bits=True)
     system, builder, _ = tools(model)
     goals = [g for g in goals_of(enc, with_nesting=True) if not trivially_safe(enc, g)]
-    search = BoundedSearch(enc, system, budget, goals)
-    search.run(SHALLOW_DEPTH)
+    search = BoundedSearch(enc, system, budget, goals, progress=settings.progress)
+    search.run(SHALLOW_DEPTH, "pdr: the shallow bmc search")
     proofs: dict[str, Proof] = {}
     unknown: dict[str, str] = {}
     lock_order: Outcome | LockCycle | None = None    # when locks are taken nested: what the pairs say
@@ -674,6 +674,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
     seeding: Seeding | None = None
     warnings = own_property_warning(model)
     if seeded and not search.exhausted:
+        settings.tell("pdr: k-induction's Houdini rounds at k=1 (the facts to seed the clauses with)")
         left = budget.left_ms()
         seeding = proved_facts(model, None if left is None else max(left, 0) / 1000 * SEED_SHARE)
         seeds = seeding.facts
@@ -691,6 +692,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         asked = sorted((g for g in goals if g.name in cones), key=lambda g: len(cones[g.name]))
         pairs_later = int(any(g.form == "nesting" for g in goals))   # a share kept for lock_order's pairs
         for i, goal in enumerate(asked):
+            settings.tell(f"pdr: Spacer on {goal.name} ({i + 1} of {len(asked)})")
             horn = slices.horn(cones[goal.name])
             result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i + pairs_later)
             if result == z3.unsat:

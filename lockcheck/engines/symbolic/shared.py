@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import z3
 
@@ -30,6 +30,11 @@ class Settings:
     depth: int = DEFAULT_BMC_DEPTH
     timeout: float | None = None     # seconds for all of Z3's work in one run
     more_candidates: bool = False    # induction: a third round with the costlier candidate shapes
+    progress: Callable[[str], None] | None = None   # told what the engine is doing, a line of text
+
+    def tell(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
 
     def validate(self) -> None:
         if self.depth < 1:
@@ -38,6 +43,11 @@ class Settings:
             raise SpecError(f"--depth {self.depth} is too deep for the symbolic engines (at most {MAX_DEPTH})")
         if self.timeout is not None and self.timeout <= 0:
             raise SpecError(f"--timeout must be positive, not {self.timeout:g}")
+
+
+def open_count(n: int) -> str:
+    """For progress lines: `1 property open`, `14 properties open`."""
+    return f"{n} {'property' if n == 1 else 'properties'} open"
 
 
 @dataclass(frozen=True)
