@@ -123,12 +123,18 @@ def _verify(path: str, options: Options, sources: Sources, progress: Callable[[S
     return result
 
 
-def _asked(model: Model, names: tuple[str, ...]) -> frozenset[str]:
-    unknown = [n for n in names if n not in model.properties]
-    if unknown:
-        raise SpecError(f"--property {unknown[0]}: {model.path} has no property of that name; its properties: "
-                        + ", ".join(model.properties))
-    return frozenset(names)
+def _asked(model: Model, patterns: tuple[str, ...]) -> frozenset[str]:
+    """The properties --property names: each a name or a shell-style pattern (`*.requires`)."""
+    from fnmatch import fnmatchcase
+
+    asked: set[str] = set()
+    for pattern in patterns:
+        matched = [name for name in model.properties if fnmatchcase(name, pattern)]
+        if not matched:
+            raise SpecError(f"--property {pattern}: {model.path} has no property of that name; its properties: "
+                            + ", ".join(model.properties))
+        asked.update(matched)
+    return frozenset(asked)
 
 
 def _check(model: Model, unreached: list[UnreachedDecl], options: Options,

@@ -122,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="bound on the explicit search's time and on Z3's (exit 3)")
     v.add_argument("--property", dest="properties", action="append", default=[], metavar="NAME",
-                   help="check and report only this property (repeatable; the built-in checks by their names, "
-                        "e.g. deadlock): bmc, induction and pdr spend their time on it alone")
+                   help="check and report only this property (repeatable; a pattern such as '*.requires' too; "
+                        "the built-in checks by their names, e.g. deadlock): bmc, induction and pdr spend their "
+                        "time on it alone")
     v.add_argument("--more-candidates", action="store_true",
                    help="induction: also try the costlier shapes of candidate invariants (proves more, slower)")
     v.add_argument("--coverage", action="store_true", help="list every statement that never ran")

@@ -415,6 +415,16 @@ def test_a_property_the_spec_does_not_have_is_an_error():
     code, out, err = cli("verify", "--property", "no_such_thing", str(EXT4))
     assert code == 2 and "Traceback" not in err
     assert "--property no_such_thing" in err and "no_remove_under_writeback" in err
+    code, out, err = cli("verify", "--property", "*.ensures_nothing", str(EXT4))
+    assert code == 2 and "--property *.ensures_nothing" in err
+
+
+def test_a_pattern_names_every_property_it_matches():
+    model = load_model(str(EXT4), Options(), Sources())
+    contracts = sorted(n for n, p in model.properties.items() if p.kind == "requires")
+    result = verify(str(EXT4), Options(properties=("*.requires", "deadlock")), Sources())
+    assert sorted(p.name for p in result.properties) == sorted(contracts + ["deadlock"])
+    assert len(contracts) > 5 and all(name.endswith(".requires") for name in contracts)
 
 
 def test_a_built_in_check_asked_for_has_its_row():
