@@ -295,7 +295,7 @@ def position_texts(model: Model, thread: Thread) -> dict[int, str]:
     """What `thread` is about to do at each pc where it rests, for proofs and lemmas: the
     statement; where the same text stands at another of its pcs too, its file:line, and
     where that is not enough either (unlock_page's release, inlined at several call sites)
-    the procs it was inlined from; `the end` for a finished thread."""
+    the procs it was inlined from, then a number; `the end` for a finished thread."""
     context = {e.src: e.context for e in reversed(model.edges) if e.thread == thread.index}
     out: dict[int, str] = {}
     pcs = [pc for pc in resting_pcs(model, thread) if pc != thread.end]
@@ -308,6 +308,10 @@ def position_texts(model: Model, thread: Thread) -> dict[int, str]:
             if sum(v == (text, span) for v in texts.values()) > 1 and callers:
                 shown = f"{text} ({span.short}, in {' > '.join(callers)})"
         out[pc] = shown
+    # still alike (one proc inlined twice into the same caller): numbered in pc order
+    for text in {t for t in out.values() if list(out.values()).count(t) > 1}:
+        for k, pc in enumerate(sorted(pc for pc, t in out.items() if t == text)):
+            out[pc] = f"{text} #{k + 1}"
     out[thread.end] = "the end"
     return out
 

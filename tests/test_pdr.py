@@ -9,14 +9,15 @@ import pytest
 import z3
 from hypothesis import given
 
-from conftest import cli
+from conftest import SPECS, cli
+from lockcheck import ir
 from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
 from lockcheck.engines.symbolic.cone import SlotReader, kept_steps
 from lockcheck.engines.symbolic.encoding import Encoder
 from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, _Printer, check_pdr
 from lockcheck.engines.symbolic.shared import Settings, goals_of, tools, trivially_safe
-from lockcheck.engines.symbolic.strengthen import live_locals
+from lockcheck.engines.symbolic.strengthen import _text, live_locals
 from lockcheck.errors import Sources
 from random_specs import random_spec_settings, specs as random_specs, write_spec
 
@@ -94,7 +95,7 @@ def test_the_invariant_is_printed_in_the_specs_terms(spec):
         "w at 'work: flag = true' or 'work: release p.locked' || !flag"
     # a bit of the pc's position: the resting pcs whose position has that bit
     bit = z3.Extract(0, 0, pc) == 1
-    resting = [v for v in codec.domains[w.pc_slot] if v in ir_resting(model, w)]
+    resting = [v for v in codec.domains[w.pc_slot] if v in set(ir.resting_pcs(model, w))]
     odd = [v for v in resting if codec.domains[w.pc_slot].index(v) % 2 == 1]
     shown = printer.show(bit)
     assert (shown.startswith("w at ") and shown.count("'") == 2 * len(odd)) or \
@@ -111,10 +112,6 @@ def test_the_invariant_is_printed_in_the_specs_terms(spec):
     assert printer.show(p != page1) == "w.work.p != pages[1]"
     assert printer.show(z3.Not(p == q)) == "w.work.p != w.work.q"
 
-
-def ir_resting(model, thread) -> set[int]:
-    from lockcheck import ir
-    return set(ir.resting_pcs(model, thread))
 
 
 def test_pdr_violation_deeper_than_the_bmc_depth_has_the_shortest_trace(spec):
@@ -406,3 +403,28 @@ def test_seeded_pdr_agrees_with_the_explicit_engine_on_a_spec(tmp_path):
         if p.verdict != "unknown":
             assert p.verdict == explicit[name].verdict, (name, p.detail)
     assert any("seeded facts" in p.detail for p in pdr.values() if p.detail)
+
+
+def test_every_place_a_thread_rests_at_has_a_name_of_its_own():
+    """Proofs, seeded facts and counterexamples to induction name a thread's place by its
+    statement; where statements read alike (a proc inlined at several call sites), the
+    names still differ, on every shipped spec."""
+    for path in SPECS:
+        model = load_model(str(path), Options(), Sources())
+        for thread in model.threads:
+            names = ir.position_texts(model, thread)
+            assert set(names) == set(ir.resting_pcs(model, thread)) | {thread.end}
+            assert len(set(names.values())) == len(names), (path.name, thread.name)
+
+
+def test_a_seeded_fact_names_lock_holders_and_objects(spec):
+    """The candidate facts print a lock's holder and a reference's object by name."""
+    model = load_model(spec(PRINTED), Options(), Sources())
+    slot = {s.name: j for j, s in enumerate(model.slots)}
+    w = model.threads[0]
+    held = ir.Bin("==", ir.Var(slot["pages[0].locked"], "int"), ir.Lit(w.index + 1, "int"), "bool")
+    assert _text(model, held) == "pages[0].locked = held by w"
+    page = model.slots[slot["w.work.p"]]
+    pages2 = page.values[page.value_names.index("pages[2]")]
+    points = ir.Bin("!=", ir.Var(slot["w.work.p"], "int"), ir.Lit(pages2, "int"), "bool")
+    assert _text(model, points) == "w.work.p != pages[2]"

@@ -17,6 +17,7 @@ from ... import ir
 from ..explicit.arrays import Array, first_occurrences, xp
 from ..explicit.evaluate import ArrayExpr, Rows
 from ..system import TransitionSystem
+from ..tracing import format_value
 
 MAX_SMALL_DOMAIN = 6
 SAMPLE_BFS_STATES = 20_000
@@ -254,18 +255,40 @@ def _locks_held(model: ir.Model, thread: ir.Thread, places: list[Place]) -> list
 
 
 def _text(model: ir.Model, e: ir.Expr) -> str:
+    """A candidate fact as the proofs show it: a lock's holder, a reference's object and an
+    enum's member by name (`pages[0].locked = held by truncate`, not `== 1`)."""
     if isinstance(e, ir.Var):
         return model.slots[e.slot].name
     if isinstance(e, ir.Load):
         names = sorted({model.slots[c].name for c in e.candidates})
+        if len(names) == 1:
+            return names[0]
         return f"[{_text(model, e.addr)}]" if len(names) > 3 else "|".join(names) + "(by address)"
     if isinstance(e, ir.Lit):
         return str(e.value)
     if isinstance(e, ir.Un):
         return f"!{_text(model, e.arg)}" if e.op == "!" else f"-{_text(model, e.arg)}"
     if isinstance(e, ir.Bin):
+        if e.op in ("==", "!="):
+            for a, b in ((e.left, e.right), (e.right, e.left)):
+                slot = _the_slot(a)
+                if slot is not None and isinstance(b, ir.Lit) and model.slots[slot].kind in _NAMED_KINDS:
+                    shown = format_value(model, slot, b.value)
+                    return f"{model.slots[slot].name} {'=' if e.op == '==' else '!='} {shown}"
         return f"{_text(model, e.left)} {e.op} {_text(model, e.right)}"
     return "?"
+
+
+_NAMED_KINDS = ("lock", "rw_writer", "ref", "enum")   # values format_value names
+
+
+def _the_slot(e: ir.Expr) -> int | None:
+    """The one slot `e` reads as a value: a variable, or a load that can reach one slot only."""
+    if isinstance(e, ir.Var):
+        return e.slot
+    if isinstance(e, ir.Load) and len(set(e.candidates)) == 1:
+        return e.candidates[0]
+    return None
 
 
 def _ref_pairs(model: ir.Model, live: set[int]) -> list[ir.Expr]:
