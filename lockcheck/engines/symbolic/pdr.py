@@ -216,11 +216,12 @@ class Horn:
     def app(self, xs: list[z3.ExprRef]) -> z3.BoolRef:
         return self.inv(*self.args(xs))
 
-    def query(self, goal: Goal, bad: z3.BoolRef, budget: Budget, share: int = 1
+    def query(self, goal: Goal, bad: z3.BoolRef, budget: Budget, share: int = 1, alone: bool = True
               ) -> tuple[z3.CheckSatResult, Proof | None, str]:
         """unsat: the goal can never be broken (with the invariant); sat: it can; unknown
         with Z3's reason. `share`: the goals still to ask, this one included: under --timeout
-        each gets an equal part of what is left, so that one hard goal cannot starve the rest."""
+        each gets an equal part of what is left, so that one hard goal cannot starve the rest.
+        `alone`: the run asks Spacer about no other goal."""
         tmpl = self.enc.template()
         self.queries += 1
         err = z3.Function(f"Err{self.queries}", z3.BoolSort())
@@ -238,7 +239,7 @@ class Horn:
             if ms is not None and (budget.left_ms() or 0) <= 0:
                 budget.ran_out = True
                 return z3.unknown, None, "timeout"
-            return z3.unknown, None, _unfinished(limit, limit < self.query_ms, err_)
+            return z3.unknown, None, _unfinished(limit, limit < self.query_ms, err_, goal.name, alone)
         if result == z3.unsat:
             return result, self.proof(bad, min(CORE_MS, max(limit // 2, 1))), ""
         if result == z3.unknown:
@@ -284,12 +285,18 @@ class Horn:
         return [f for m, f in zip(marks, self.facts) if str(m) in core]
 
 
-def _unfinished(limit_ms: int, shared: bool, err: z3.Z3Exception) -> str:
-    """Why Spacer has no answer: the time it had, and what might give it one."""
+def _unfinished(limit_ms: int, shared: bool, err: z3.Z3Exception, name: str, alone: bool) -> str:
+    """Why Spacer has no answer: the time it had, and what might give it one (`alone`: no
+    other property shares the time)."""
     text = err.value.decode(errors="replace") if isinstance(err.value, bytes) else str(err.value)
     head = f"Spacer did not finish in {limit_ms / 1000:.1f} s"
-    head += (", this property's share of --timeout (a larger --timeout or a lemma may prove it)" if shared
-             else ", its limit per property (a lemma may prove it)")
+    if not shared:
+        head += ", its limit per property (a lemma may prove it)"
+    elif alone:
+        head += ", what was left of --timeout (a larger --timeout or a lemma may prove it)"
+    else:
+        head += (f", this property's share of --timeout (a larger --timeout, --property {name} to give it "
+                 "the whole time, or a lemma may prove it)")
     return head if text == "canceled" else f"{head}; Z3: {text}"
 
 
@@ -632,7 +639,8 @@ class LockOrder:
             edge = unasked[0]
             horn = self.slices.horn(cone_of(self.slices.steps, read(pairs[edge])) if self.slices.sliced
                                     else self.slices.everything)
-            result, _, reason = horn.query(Goal("lock_order", "nesting"), pairs[edge], self.budget, len(unasked))
+            result, _, reason = horn.query(Goal("lock_order", "nesting"), pairs[edge], self.budget, len(unasked),
+                                           alone=self.slices.enc.model.asked == frozenset({"lock_order"}))
             open_.discard(edge)
             if result == z3.unsat:
                 never.append(edge)
@@ -694,7 +702,8 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         for i, goal in enumerate(asked):
             settings.tell(f"pdr: Spacer on {goal.name} ({i + 1} of {len(asked)})")
             horn = slices.horn(cones[goal.name])
-            result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i + pairs_later)
+            result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i + pairs_later,
+                                               alone=len(asked) + pairs_later == 1)
             if result == z3.unsat:
                 assert proof is not None
                 proof.sliced = slices.describe(horn)
