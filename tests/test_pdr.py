@@ -15,7 +15,8 @@ from lockcheck.api import Options, load_model
 from reference.explicit import Limits, check_explicit
 from lockcheck.engines.symbolic.cone import SlotReader, kept_steps
 from lockcheck.engines.symbolic.encoding import Encoder
-from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, _Printer, check_pdr
+from lockcheck.engines.symbolic.clauses import ClausePrinter
+from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, check_pdr
 from lockcheck.engines.symbolic.shared import Settings, goals_of, tools, trivially_safe
 from lockcheck.engines.symbolic.strengthen import _text, live_locals
 from lockcheck.errors import Sources
@@ -82,7 +83,7 @@ def test_the_invariant_is_printed_in_the_specs_terms(spec):
     names = [w.pc_slot, slot["i"], slot["flag"], slot["w.work.p"], slot["w.work.q"]]
     sorts = [enc.template().x0[j].sort() for j in names]
     pc, i, flag, p, q = (z3.Var(k, sort) for k, sort in enumerate(sorts))
-    printer = _Printer(enc, dict(enumerate(names)), dict(enumerate(sorts)))
+    printer = ClausePrinter(enc, dict(enumerate(names)), dict(enumerate(sorts)))
 
     def at(pc_value: int) -> z3.ExprRef:
         return pc == z3.BitVecVal(codec.domains[w.pc_slot].index(pc_value), sorts[0].size())
