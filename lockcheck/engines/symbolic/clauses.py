@@ -19,11 +19,8 @@ SHOWN_DOMAIN = 256   # a slot with more values than this is left in Z3's notatio
 
 @dataclass
 class ClausePrinter:
-    """A clause of the invariant in slot names and the values the slots stand for. Spacer
-    writes a slot's value as bits of its position in the slot's domain (`Extract(1, 1,
-    writer.pc#index) == 1`); every part of a clause that reads one slot is turned back into
-    the values it allows, evaluated at each one (`writer at 'unlock_page: ...' or ...`,
-    `i = 2`), and the parts of one `||` or `&&` that read the same slot are merged into one."""
+    """Prints the clauses of one invariant of Spacer's, whose bound variables stand for the
+    slots `slot_of` names (the module's docstring says how)."""
 
     enc: Encoder
     slot_of: dict[int, int]          # bound variable index -> slot
