@@ -291,31 +291,6 @@ def resting_pcs(model: Model, thread: Thread) -> list[int]:
     return sorted(pc for pc in pcs if pc not in thread.chained)
 
 
-def position_texts(model: Model, thread: Thread) -> dict[int, str]:
-    """What `thread` is about to do at each pc where it rests, for proofs and lemmas: the
-    statement; where the same text stands at another of its pcs too, its file:line, and
-    where that is not enough either (unlock_page's release, inlined at several call sites)
-    the procs it was inlined from, then a number; `the end` for a finished thread."""
-    context = {e.src: e.context for e in reversed(model.edges) if e.thread == thread.index}
-    out: dict[int, str] = {}
-    pcs = [pc for pc in resting_pcs(model, thread) if pc != thread.end]
-    texts = {pc: thread.node_text.get(pc, ("?", None)) for pc in pcs}
-    for pc, (text, span) in texts.items():
-        shown = text
-        if sum(t == text for t, _ in texts.values()) > 1 and span is not None:
-            shown = f"{text} ({span.short})"
-            callers = context.get(pc, ())[:-1]
-            if sum(v == (text, span) for v in texts.values()) > 1 and callers:
-                shown = f"{text} ({span.short}, in {' > '.join(callers)})"
-        out[pc] = shown
-    # still alike (one proc inlined twice into the same caller): numbered in pc order
-    for text in {t for t in out.values() if list(out.values()).count(t) > 1}:
-        for k, pc in enumerate(sorted(pc for pc, t in out.items() if t == text)):
-            out[pc] = f"{text} #{k + 1}"
-    out[thread.end] = "the end"
-    return out
-
-
 def lock_takers(model: Model) -> set[int]:
     """The threads that ever write their own number into a lock (acquire, try_acquire)."""
     locks = {c for c, slot in enumerate(model.slots) if slot.kind in ("lock", "rw_writer")}

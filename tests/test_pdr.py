@@ -19,6 +19,7 @@ from lockcheck.engines.symbolic.clauses import ClausePrinter
 from lockcheck.engines.symbolic.pdr import SHALLOW_DEPTH, Slices, check_pdr
 from lockcheck.engines.symbolic.shared import Settings, goals_of, tools, trivially_safe
 from lockcheck.engines.symbolic.strengthen import _text, live_locals
+from lockcheck.engines.tracing import position_texts
 from lockcheck.errors import Sources
 from random_specs import random_spec_settings, specs as random_specs, write_spec
 
@@ -413,7 +414,7 @@ def test_every_place_a_thread_rests_at_has_a_name_of_its_own():
     for path in SPECS:
         model = load_model(str(path), Options(), Sources())
         for thread in model.threads:
-            names = ir.position_texts(model, thread)
+            names = position_texts(model, thread)
             assert set(names) == set(ir.resting_pcs(model, thread)) | {thread.end}
             assert len(set(names.values())) == len(names), (path.name, thread.name)
 

@@ -3,7 +3,7 @@ each step (thread, statement, location, what changed) and the state it ends in."
 from __future__ import annotations
 
 import re
-
+from collections import Counter
 from dataclasses import replace
 from typing import Callable
 
@@ -13,7 +13,7 @@ from ..result import Change, LockOrderEdge, PropertyResult, ThreadState, Trace, 
 from .record import CheckKey, Path, Paths, Verdicts, Violation
 from .system import TransitionSystem
 
-__all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names"]
+__all__ = ["CheckKey", "Path", "Violation", "TraceBuilder", "format_value", "bind_names", "position_texts"]
 
 
 def format_value(model: Model, slot: int, value: int) -> str:
@@ -27,6 +27,35 @@ def format_value(model: Model, slot: int, value: int) -> str:
     if info.kind == "ref" and value in info.values:
         return info.value_names[info.values.index(value)]
     return str(value)
+
+
+def position_texts(model: Model, thread: ir.Thread) -> dict[int, str]:
+    """What `thread` is about to do at each pc where it rests, for proofs and lemmas: the
+    statement; where the same text stands at another of its pcs too, its file:line, and
+    where that is not enough either (unlock_page's release, inlined at several call sites)
+    the procs it was inlined from, then a number; `the end` for a finished thread."""
+    context = {e.src: e.context for e in reversed(model.edges) if e.thread == thread.index}
+    pcs = [pc for pc in ir.resting_pcs(model, thread) if pc != thread.end]
+    texts = {pc: thread.node_text.get(pc, ("?", None)) for pc in pcs}
+    same_text = Counter(text for text, _ in texts.values())
+    same_place = Counter(texts.values())
+    out: dict[int, str] = {}
+    for pc, (text, span) in texts.items():
+        shown = text
+        if same_text[text] > 1 and span is not None:
+            callers = context.get(pc, ())[:-1]
+            inlined = f", in {' > '.join(callers)}" if same_place[(text, span)] > 1 and callers else ""
+            shown = f"{text} ({span.short}{inlined})"
+        out[pc] = shown
+    # still alike (one proc inlined twice into the same caller): numbered in pc order
+    alike = Counter(out.values())
+    seen: Counter[str] = Counter()
+    for pc in sorted(out):
+        if alike[out[pc]] > 1:
+            seen[out[pc]] += 1
+            out[pc] = f"{out[pc]} #{seen[out[pc]]}"
+    out[thread.end] = "the end"
+    return out
 
 
 def data_value(model: Model, slot: int, value: int) -> bool | int | str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import z3
 
 from ... import ir
-from ..tracing import format_value
+from ..tracing import format_value, position_texts
 from .codec import BitCodec
 from .encoding import Encoder
 
@@ -27,6 +27,8 @@ class ClausePrinter:
     sort_of: dict[int, z3.SortRef]
     positions: dict[int, dict[int, str]] = field(default_factory=dict)   # thread -> pc -> its text
     bound: list[z3.ExprRef] = field(default_factory=list)                # the bound variables, by index
+    # _one_slot's answers by term id, each with its term (kept alive, so that its id is not reused)
+    single: dict[int, tuple[z3.ExprRef, tuple[int, frozenset[int]] | None]] = field(default_factory=dict)
 
     def show(self, e: z3.ExprRef, top: bool = True) -> str:
         one = self._one_slot(e)
@@ -71,6 +73,14 @@ class ClausePrinter:
 
     # ---- a part that reads one slot: the positions in its domain where it holds ----
     def _one_slot(self, e: z3.ExprRef) -> tuple[int, frozenset[int]] | None:
+        """(variable, the positions of its domain where `e` holds) if `e` reads one slot
+        (once per subterm: show asks again of each part it does not print as one slot)."""
+        key = e.get_id()
+        if key not in self.single:
+            self.single[key] = (e, self._evaluate(e))
+        return self.single[key][1]
+
+    def _evaluate(self, e: z3.ExprRef) -> tuple[int, frozenset[int]] | None:
         found: set[int] = set()
         seen: set[int] = set()
 
@@ -160,7 +170,7 @@ class ClausePrinter:
     def _positions(self, thread: ir.Thread) -> dict[int, str]:
         texts = self.positions.get(thread.index)
         if texts is None:
-            texts = self.positions[thread.index] = ir.position_texts(self.enc.model, thread)
+            texts = self.positions[thread.index] = position_texts(self.enc.model, thread)
         return texts
 
     def _raw(self, e: z3.ExprRef) -> str:

@@ -24,7 +24,7 @@ from ..explicit.arrays import Array
 from ..system import StepsFrom, TransitionSystem
 from .shared import (Budget, ConcreteGoals, Goal, Outcome, Settings, Unrolling, goals_of, open_count,
                        own_property_warning, path_for, property_results, tools, trivially_safe)
-from ..tracing import Path, TraceBuilder, format_value
+from ..tracing import Path, TraceBuilder, format_value, position_texts
 
 Item = Goal | Candidate
 ALL = object()   # an item that any step may affect
@@ -411,7 +411,7 @@ def describe(model: ir.Model, state: tuple) -> list[str]:
     lines = []
     for t in model.threads:
         pc = state[t.pc_slot]
-        where = ir.position_texts(model, t).get(pc) or t.node_text.get(pc, ("?", None))[0]
+        where = position_texts(model, t).get(pc) or t.node_text.get(pc, ("?", None))[0]
         at = "finished" if pc == t.end else f"at '{where}'"
         live = live_locals(model, t).get(pc, set())
         own = ", ".join(f"{model.slots[i].name.split('.', 1)[-1]}={format_value(model, i, state[i])}"

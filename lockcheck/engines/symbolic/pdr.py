@@ -427,6 +427,7 @@ class LockOrder:
 
     slices: Slices
     budget: Budget
+    alone: bool = False   # no other property shares Spacer's time in this run
 
     def pairs(self) -> dict[tuple[int, int], z3.BoolRef] | None:
         """Every (held, taken) a step may make, as the term 'a step from the state makes it'
@@ -478,7 +479,7 @@ class LockOrder:
             horn = self.slices.horn(cone_of(self.slices.steps, read(pairs[edge])) if self.slices.sliced
                                     else self.slices.everything)
             result, _, reason = horn.query(Goal("lock_order", "nesting"), pairs[edge], self.budget, len(unasked),
-                                           alone=self.slices.enc.model.asked == frozenset({"lock_order"}))
+                                           alone=self.alone)
             open_.discard(edge)
             if result == z3.unsat:
                 never.append(edge)
@@ -526,6 +527,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         seeds = seeding.facts
         warnings += [w for w in [seeding.warning()] if w]
     slices = Slices(enc, system, sliced, seeds) if not search.exhausted or reachable else None
+    asked: list[Goal] = []    # the properties Spacer is asked about, one query each
     if slices is not None and not search.exhausted:
         settled = seeding.proved_goals() if seeding is not None else set()
         candidates_kept = sum(1 for f in seeds if f.candidate)
@@ -537,11 +539,12 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
         # time goes to the rest
         asked = sorted((g for g in goals if g.name in cones), key=lambda g: len(cones[g.name]))
         pairs_later = int(any(g.form == "nesting" for g in goals))   # a share kept for lock_order's pairs
+        alone = len(asked) + pairs_later == 1     # no other property shares Spacer's time
         for i, goal in enumerate(asked):
             settings.tell(f"pdr: Spacer on {goal.name} ({i + 1} of {len(asked)})")
             horn = slices.horn(cones[goal.name])
             result, proof, reason = horn.query(goal, slices.bad(goal), budget, len(asked) - i + pairs_later,
-                                               alone=len(asked) + pairs_later == 1)
+                                               alone=alone)
             if result == z3.unsat:
                 assert proof is not None
                 proof.sliced = slices.describe(horn)
@@ -552,7 +555,7 @@ def check_pdr(model: ir.Model, settings: Settings, sliced: bool = True, seeded: 
                 unknown[goal.name] = f"not proved: {budget.why()} (pdr)" if budget.ran_out else f"not proved: {reason}"
     if slices is not None and any(g.form == "nesting" for g in reachable):
         # even when bmc has searched every state: it did not look for lock-order cycles
-        lock_order = LockOrder(slices, budget).decide()
+        lock_order = LockOrder(slices, budget, alone=not asked).decide()
     # the trace of what Spacer found reachable: bmc must meet it, at its shortest depth
     wanted = [g for g in reachable if g.form != "nesting"]
     search.goals = wanted

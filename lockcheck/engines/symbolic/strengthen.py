@@ -17,7 +17,7 @@ from ... import ir
 from ..explicit.arrays import Array, first_occurrences, xp
 from ..explicit.evaluate import ArrayExpr, Rows
 from ..system import TransitionSystem
-from ..tracing import format_value
+from ..tracing import format_value, position_texts
 
 MAX_SMALL_DOMAIN = 6
 SAMPLE_BFS_STATES = 20_000
@@ -311,7 +311,7 @@ def thread_candidates(model: ir.Model, aliases: dict[tuple[int, int], dict[int, 
     for thread in model.threads:
         live = live_locals(model, thread)
         costly = _CostlyShapes(model, thread, takers) if more else None
-        where = ir.position_texts(model, thread)
+        where = position_texts(model, thread)
         for pc in ir.resting_pcs(model, thread):
             if stop():
                 return out
